@@ -1,0 +1,257 @@
+"""Organisations working with the ILO, their people, and their partnerships."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+if TYPE_CHECKING:
+    from score_portal.models import User
+
+
+class PartnerQuerySet(models.QuerySet["Partner"]):
+    def visible_to(self, user: User) -> PartnerQuerySet:
+        from score_portal.permissions import scope_of
+
+        scope = scope_of(user)
+        if scope.sees_everything:
+            return self
+        return self.filter(pk__in=scope.partner_ids)
+
+    def funding(self) -> PartnerQuerySet:
+        """Partners that fund their suppliers' training and keep supplier lists."""
+        return self.filter(kind__in=Partner.FUNDING_KINDS)
+
+
+class Partner(models.Model):
+    """An organisation: the ILO itself, a brand, a service provider or an initiative."""
+
+    class Kind(models.TextChoices):
+        ILO = "ilo", _("ILO")
+        BRAND = "brand", _("Brand / buyer")
+        SERVICE_PROVIDER = "service_provider", _("Service provider")
+        INITIATIVE = "initiative", _("Multi-stakeholder initiative")
+
+    # Brands and initiatives fund their (members') suppliers: they hold supplier lists.
+    FUNDING_KINDS = (Kind.BRAND, Kind.INITIATIVE)
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    short_name = models.CharField(_("short name"), max_length=50, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    country = CountryField(_("headquarters country"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = PartnerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        ordering = ["name"]
+        constraints = [
+            # The programme has one owner.
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(kind="ilo"), name="partner_single_ilo"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["ilo", "brand", "service_provider", "initiative"]),
+                name="partner_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.short_name or self.name
+
+    @property
+    def is_funding(self) -> bool:
+        return self.kind in self.FUNDING_KINDS
+
+
+class Membership(models.Model):
+    """A person's role in an organisation."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrator")  # acts, and manages the organisation's people
+        STAFF = "staff", _("Staff")  # acts: imports, enrols, applies, decides (ILO)
+        VIEWER = "viewer", _("Viewer")  # reads only
+        TRAINER = "trainer", _("Trainer")  # service providers only: delivers cohorts
+
+    ACTING_ROLES = (Role.ADMIN, Role.STAFF)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
+    )
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("partner")
+    )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["partner__name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "partner"], name="membership_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=["admin", "staff", "viewer", "trainer"]),
+                name="membership_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.partner} ({self.get_role_display()})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.role == self.Role.TRAINER and self.partner.kind != Partner.Kind.SERVICE_PROVIDER:
+            raise ValidationError(
+                {"role": _("Only service providers have trainers.")}, code="trainer_role"
+            )
+
+
+class PartnershipQuerySet(models.QuerySet["Partnership"]):
+    def visible_to(self, user: User) -> PartnershipQuerySet:
+        from score_portal.permissions import scope_of
+
+        scope = scope_of(user)
+        if scope.sees_everything:
+            return self
+        return self.filter(partner_id__in=scope.partner_ids)
+
+    def pending_review(self) -> PartnershipQuerySet:
+        return self.filter(status=Partnership.Status.SUBMITTED)
+
+    def active(self) -> PartnershipQuerySet:
+        return self.filter(status=Partnership.Status.APPROVED)
+
+
+currency_code_validator = RegexValidator(
+    r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 currency code, such as USD or EUR.")
+)
+
+
+class Partnership(models.Model):
+    """An agreement between the ILO and a partner; an approved one funds enrolments."""
+
+    class Kind(models.TextChoices):
+        PPP = "ppp", _("Public-private partnership")
+        LICENCE = "licence", _("Licence")
+        PILOT = "pilot", _("Pilot")
+        INITIATIVE_MEMBERSHIP = "initiative_membership", _("Initiative membership")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        SUSPENDED = "suspended", _("Suspended")
+        CLOSED = "closed", _("Closed")
+
+    class Currency(models.TextChoices):
+        USD = "USD", "USD"
+        EUR = "EUR", "EUR"
+        GBP = "GBP", "GBP"
+        CHF = "CHF", "CHF"
+        CNY = "CNY", "CNY"
+        TRY = "TRY", "TRY"
+        VND = "VND", "VND"
+        BDT = "BDT", "BDT"
+        INR = "INR", "INR"
+        IDR = "IDR", "IDR"
+
+    partner = models.ForeignKey(
+        Partner,
+        on_delete=models.PROTECT,
+        related_name="partnerships",
+        verbose_name=_("partner"),
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    countries = CountryField(_("countries"), multiple=True, blank=True)
+    modules = models.ManyToManyField(
+        "training.Module", related_name="partnerships", blank=True, verbose_name=_("modules")
+    )
+    factory_quota = models.PositiveIntegerField(_("factories to fund"), default=0)
+    budget = models.DecimalField(_("budget"), max_digits=14, decimal_places=2, default=0)
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        choices=Currency.choices,
+        default=Currency.USD,
+        validators=[currency_code_validator],
+    )
+    brand_share_percent = models.PositiveSmallIntegerField(
+        _("partner's share of the cost (%)"),
+        default=100,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("What the partner pays; factories pay the rest."),
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = PartnershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("partnership")
+        verbose_name_plural = _("partnerships")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "partner"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")),
+                name="partnership_dates_ordered",
+            ),
+            models.CheckConstraint(condition=Q(budget__gte=0), name="partnership_budget_positive"),
+            models.CheckConstraint(
+                condition=Q(brand_share_percent__lte=100), name="partnership_share_percent"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "draft",
+                        "submitted",
+                        "changes_requested",
+                        "approved",
+                        "rejected",
+                        "suspended",
+                        "closed",
+                    ]
+                ),
+                name="partnership_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("partners:partnership_detail", args=[self.pk])

@@ -1,0 +1,248 @@
+"""Factories (the enterprises trained), their links to brands, and supplier-list imports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+if TYPE_CHECKING:
+    from score_portal.models import User
+
+# Open Supply Hub IDs: country code, year and day of registration, six characters.
+os_id_validator = RegexValidator(
+    r"^[A-Z]{2}\d{7}[0-9A-Z]{6}$",
+    _("An Open Supply Hub ID looks like CN2019067X1K87E: 15 letters and digits."),
+)
+
+
+class FactoryQuerySet(models.QuerySet["Factory"]):
+    def visible_to(self, user: User) -> FactoryQuerySet:
+        from score_portal.permissions import scope_of
+        from training.models import Enrolment
+
+        scope = scope_of(user)
+        if scope.sees_everything:
+            return self
+        reach = Q(pk__in=scope.factory_ids) | Q(
+            pk__in=BrandSupplier.objects.filter(brand_id__in=scope.funding_ids).values("factory_id")
+        )
+        if scope.provider_ids or scope.is_trainer:
+            reach |= Q(pk__in=Enrolment.objects.visible_to(user).values("factory_id"))
+        return self.filter(reach)
+
+
+class Factory(models.Model):
+    """An enterprise (SME) that takes SCORE training. It exists once, whatever brands it supplies."""
+
+    class Sector(models.TextChoices):
+        GARMENTS = "garments", _("Garments and apparel")
+        TEXTILES = "textiles", _("Textiles")
+        FOOTWEAR = "footwear", _("Footwear and leather")
+        ELECTRONICS = "electronics", _("Electronics")
+        FOOD = "food", _("Food and beverages")
+        FURNITURE = "furniture", _("Furniture and wood")
+        AUTOMOTIVE = "automotive", _("Automotive parts")
+        CHEMICALS = "chemicals", _("Chemicals and plastics")
+        HOSPITALITY = "hospitality", _("Hospitality and tourism")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(
+        _("name"), max_length=300, help_text=_("In the enterprise's own script.")
+    )
+    name_latin = models.CharField(_("name in Latin script"), max_length=300, blank=True)
+    address = models.CharField(_("address"), max_length=500)
+    city = models.CharField(_("city"), max_length=120, blank=True)
+    country = CountryField(_("country"))
+    sector = models.CharField(_("sector"), max_length=20, choices=Sector.choices, blank=True)
+    product_type = models.CharField(_("product type"), max_length=200, blank=True)
+    workers_total = models.PositiveIntegerField(_("workers"), null=True, blank=True)
+    workers_women = models.PositiveIntegerField(_("of whom women"), null=True, blank=True)
+    os_id = models.CharField(
+        _("Open Supply Hub ID"), max_length=15, blank=True, validators=[os_id_validator]
+    )
+    registration_number = models.CharField(
+        _("national registration number"), max_length=100, blank=True
+    )
+    parent_company = models.CharField(_("parent company"), max_length=300, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("Certificates and emails to the factory use this language."),
+    )
+    contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=50, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = FactoryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("factory")
+        verbose_name_plural = _("factories")
+        ordering = ["name"]
+        indexes = [models.Index(fields=["country", "name"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["os_id"], condition=~Q(os_id=""), name="factory_os_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(workers_women__isnull=True)
+                | Q(workers_total__isnull=True)
+                | Q(workers_women__lte=models.F("workers_total")),
+                name="factory_women_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("suppliers:factory_detail", args=[self.pk])
+
+
+class FactoryManager(models.Model):
+    """Ties a person to the factory they manage: they confirm enrolments and record KPIs."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="managed_factories",
+        verbose_name=_("user"),
+    )
+    factory = models.ForeignKey(
+        Factory, on_delete=models.CASCADE, related_name="managers", verbose_name=_("factory")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("factory manager")
+        verbose_name_plural = _("factory managers")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "factory"], name="factory_manager_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.factory}"
+
+
+class BrandSupplierQuerySet(models.QuerySet["BrandSupplier"]):
+    def visible_to(self, user: User) -> BrandSupplierQuerySet:
+        from score_portal.permissions import scope_of
+
+        scope = scope_of(user)
+        if scope.sees_everything:
+            return self
+        return self.filter(brand_id__in=scope.funding_ids)
+
+
+class BrandSupplier(models.Model):
+    """A factory on a brand's supplier list, with the brand's own code for it."""
+
+    brand = models.ForeignKey(
+        "partners.Partner",
+        on_delete=models.CASCADE,
+        related_name="supplier_links",
+        verbose_name=_("brand"),
+    )
+    factory = models.ForeignKey(
+        Factory, on_delete=models.CASCADE, related_name="brand_links", verbose_name=_("factory")
+    )
+    supplier_code = models.CharField(_("supplier code"), max_length=100, blank=True)
+    source_import = models.ForeignKey(
+        "SupplierImport",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("imported by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = BrandSupplierQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("brand supplier")
+        verbose_name_plural = _("brand suppliers")
+        ordering = ["factory__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "factory"], name="brand_supplier_unique"),
+            models.UniqueConstraint(
+                fields=["brand", "supplier_code"],
+                condition=~Q(supplier_code=""),
+                name="brand_supplier_code_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand} · {self.factory}"
+
+
+class SupplierImportQuerySet(models.QuerySet["SupplierImport"]):
+    def visible_to(self, user: User) -> SupplierImportQuerySet:
+        from score_portal.permissions import scope_of
+
+        scope = scope_of(user)
+        if scope.sees_everything:
+            return self
+        return self.filter(brand_id__in=scope.funding_ids)
+
+
+class SupplierImport(models.Model):
+    """One upload of a brand's supplier list, from preview to the rows written."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        PREVIEWED = "previewed", _("Ready to confirm")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    brand = models.ForeignKey(
+        "partners.Partner",
+        on_delete=models.CASCADE,
+        related_name="supplier_imports",
+        verbose_name=_("brand"),
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    file = models.FileField(_("file"), upload_to="supplier-imports/%Y/%m/")
+    original_filename = models.CharField(_("file name"), max_length=255)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED
+    )
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_new = models.PositiveIntegerField(_("new factories"), default=0)
+    rows_matched = models.PositiveIntegerField(_("matched factories"), default=0)
+    rows_updated = models.PositiveIntegerField(_("updated factories"), default=0)
+    rows_error = models.PositiveIntegerField(_("rows with errors"), default=0)
+    error_message = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = SupplierImportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("supplier-list import")
+        verbose_name_plural = _("supplier-list imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename} ({self.brand})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("suppliers:import_detail", args=[self.pk])

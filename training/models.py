@@ -1,0 +1,448 @@
+"""The SCORE module catalogue and everything that happens in one module cycle."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+if TYPE_CHECKING:
+    from score_portal.models import User
+
+
+class Module(models.Model):
+    """A SCORE training module: catalogue data kept by the ILO, never an enum."""
+
+    class Format(models.TextChoices):
+        CLASSROOM_AND_VISITS = "classroom_visits", _("Classroom and consulting visits")
+        ONLINE_SELF_PACED = "online", _("Self-paced online")
+        COACHING = "coaching", _("On-site coaching")
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    number = models.PositiveSmallIntegerField(
+        _("number"), null=True, blank=True, help_text=_("1–5 for the classic modules.")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    format = models.CharField(
+        _("format"), max_length=20, choices=Format.choices, default=Format.CLASSROOM_AND_VISITS
+    )
+    classroom_days = models.PositiveSmallIntegerField(_("classroom days"), default=2)
+    followup_visits = models.PositiveSmallIntegerField(_("follow-up visits"), default=3)
+    prerequisite = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("prerequisite"),
+    )
+    kpis = models.ManyToManyField(
+        "KPIDefinition", related_name="modules", blank=True, verbose_name=_("KPIs")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=100)
+
+    class Meta:
+        verbose_name = _("module")
+        verbose_name_plural = _("modules")
+        ordering = ["sort_order", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(prerequisite=models.F("pk")), name="module_not_own_prerequisite"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class KPIDefinition(models.Model):
+    """A key performance indicator a factory may track, with its unit."""
+
+    class Direction(models.TextChoices):
+        HIGHER_IS_BETTER = "up", _("Higher is better")
+        LOWER_IS_BETTER = "down", _("Lower is better")
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    unit = models.CharField(_("unit"), max_length=50)
+    direction = models.CharField(_("direction"), max_length=4, choices=Direction.choices)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("KPI definition")
+        verbose_name_plural = _("KPI definitions")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.unit})"
+
+
+class TrainerCertification(models.Model):
+    """The ILO's certification of a trainer for one module: only then may they deliver it."""
+
+    trainer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="certifications",
+        verbose_name=_("trainer"),
+    )
+    module = models.ForeignKey(
+        Module, on_delete=models.PROTECT, related_name="certifications", verbose_name=_("module")
+    )
+    certified_on = models.DateField(_("certified on"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("trainer certification")
+        verbose_name_plural = _("trainer certifications")
+        ordering = ["trainer__email", "module__sort_order"]
+        constraints = [
+            models.UniqueConstraint(fields=["trainer", "module"], name="certification_unique"),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True)
+                | Q(valid_until__gte=models.F("certified_on")),
+                name="certification_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trainer} · {self.module}"
+
+
+class CohortQuerySet(models.QuerySet["Cohort"]):
+    def visible_to(self, user: User) -> CohortQuerySet:
+        from score_portal.permissions import scope_of
+
+        scope = scope_of(user)
+        if scope.sees_everything:
+            return self
+        return self.filter(Q(provider_id__in=scope.provider_staff_ids) | Q(trainer_id=user.pk))
+
+
+class Cohort(models.Model):
+    """A classroom group: usually 4–5 enterprises trained together by one trainer."""
+
+    module = models.ForeignKey(
+        Module, on_delete=models.PROTECT, related_name="cohorts", verbose_name=_("module")
+    )
+    provider = models.ForeignKey(
+        "partners.Partner",
+        on_delete=models.PROTECT,
+        related_name="cohorts",
+        verbose_name=_("service provider"),
+    )
+    trainer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="cohorts",
+        verbose_name=_("trainer"),
+    )
+    venue_city = models.CharField(_("venue city"), max_length=120)
+    venue_country = CountryField(_("venue country"))
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    classroom_start = models.DateField(_("classroom starts"))
+    classroom_end = models.DateField(_("classroom ends"))
+    capacity = models.PositiveSmallIntegerField(_("capacity (enterprises)"), default=5)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = CohortQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("cohort")
+        verbose_name_plural = _("cohorts")
+        ordering = ["-classroom_start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(classroom_end__gte=models.F("classroom_start")),
+                name="cohort_dates_ordered",
+            ),
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="cohort_capacity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.module} · {self.venue_city} · {self.classroom_start:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("training:cohort_detail", args=[self.pk])
+
+
+class EnrolmentQuerySet(models.QuerySet["Enrolment"]):
+    def visible_to(self, user: User) -> EnrolmentQuerySet:
+        from score_portal.permissions import scope_of
+
+        scope = scope_of(user)
+        if scope.sees_everything:
+            return self
+        return self.filter(
+            Q(partnership__partner_id__in=scope.funding_ids)
+            | Q(factory_id__in=scope.factory_ids)
+            | Q(cohort__provider_id__in=scope.provider_staff_ids)
+            | Q(cohort__trainer_id=user.pk)
+        )
+
+
+class Enrolment(models.Model):
+    """One factory taking one module, funded by one partnership."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting factory confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        DECLINED = "declined", _("Declined by the factory")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    # A factory holds at most one enrolment per module in these statuses.
+    ACTIVE_STATUSES = (Status.PENDING, Status.CONFIRMED, Status.IN_PROGRESS, Status.COMPLETED)
+
+    factory = models.ForeignKey(
+        "suppliers.Factory",
+        on_delete=models.PROTECT,
+        related_name="enrolments",
+        verbose_name=_("factory"),
+    )
+    module = models.ForeignKey(
+        Module, on_delete=models.PROTECT, related_name="enrolments", verbose_name=_("module")
+    )
+    partnership = models.ForeignKey(
+        "partners.Partnership",
+        on_delete=models.PROTECT,
+        related_name="enrolments",
+        verbose_name=_("funded by"),
+    )
+    cohort = models.ForeignKey(
+        Cohort,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="enrolments",
+        verbose_name=_("cohort"),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("enrolled by"),
+    )
+    withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
+    created_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    objects = EnrolmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["partnership", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["factory", "module"],
+                condition=Q(status__in=["pending", "confirmed", "in_progress", "completed"]),
+                name="enrolment_one_active_per_module",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(completed_at__isnull=False),
+                name="enrolment_completed_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="withdrawn") | ~Q(withdrawal_reason=""),
+                name="enrolment_withdrawal_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.factory} · {self.module}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("training:enrolment_detail", args=[self.pk])
+
+
+class Participant(models.Model):
+    """A person the factory sends to the classroom: the ILO reports role and gender ratios."""
+
+    class Role(models.TextChoices):
+        MANAGER = "manager", _("Manager")
+        WORKER = "worker", _("Worker")
+
+    class Gender(models.TextChoices):
+        WOMAN = "woman", _("Woman")
+        MAN = "man", _("Man")
+        OTHER = "other", _("Other / prefers not to say")
+
+    enrolment = models.ForeignKey(
+        Enrolment,
+        on_delete=models.CASCADE,
+        related_name="participants",
+        verbose_name=_("enrolment"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    position = models.CharField(_("position"), max_length=200, blank=True)
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices)
+    attended_classroom = models.BooleanField(_("attended the classroom"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        ordering = ["role", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConsultingVisit(models.Model):
+    """A trainer's visit to the factory: the intake (baseline), a follow-up or the year-after."""
+
+    class Kind(models.TextChoices):
+        BASELINE = "baseline", _("Intake / baseline visit")
+        FOLLOW_UP = "follow_up", _("Follow-up visit")
+        YEAR_AFTER = "year_after", _("Year-after visit")
+
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.CASCADE, related_name="visits", verbose_name=_("enrolment")
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    number = models.PositiveSmallIntegerField(_("number"), default=1)
+    visited_on = models.DateField(_("date"))
+    trainer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("trainer"),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("consulting visit")
+        verbose_name_plural = _("consulting visits")
+        ordering = ["visited_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment", "kind", "number"], name="visit_unique_per_enrolment"
+            ),
+            models.CheckConstraint(condition=Q(number__gte=1), name="visit_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number} · {self.enrolment}"
+
+
+class KPIReading(models.Model):
+    """A value of one KPI for one enrolment. KPI data belongs to the factory."""
+
+    class Kind(models.TextChoices):
+        BASELINE = "baseline", _("Baseline")
+        FOLLOW_UP = "follow_up", _("Follow-up")
+
+    enrolment = models.ForeignKey(
+        Enrolment,
+        on_delete=models.CASCADE,
+        related_name="kpi_readings",
+        verbose_name=_("enrolment"),
+    )
+    kpi = models.ForeignKey(
+        KPIDefinition, on_delete=models.PROTECT, related_name="readings", verbose_name=_("KPI")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    value = models.DecimalField(_("value"), max_digits=14, decimal_places=3)
+    measured_on = models.DateField(_("measured on"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("KPI reading")
+        verbose_name_plural = _("KPI readings")
+        ordering = ["measured_on"]
+        constraints = [
+            # One baseline per KPI and enrolment; follow-ups are a series.
+            models.UniqueConstraint(
+                fields=["enrolment", "kpi"],
+                condition=Q(kind="baseline"),
+                name="kpi_single_baseline",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi}: {self.value}"
+
+
+def new_certificate_code() -> str:
+    """An unguessable, readable code: 16 characters from an alphabet without look-alikes."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(16))
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+class Certificate(models.Model):
+    """The completion certificate for one enrolment. Its code exists before the PDF does."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being rendered")
+        ISSUED = "issued", _("Valid")
+        REVOKED = "revoked", _("Revoked")
+        REPLACED = "replaced", _("Replaced by a newer certificate")
+
+    enrolment = models.ForeignKey(
+        Enrolment,
+        on_delete=models.PROTECT,
+        related_name="certificates",
+        verbose_name=_("enrolment"),
+    )
+    code = models.CharField(
+        _("certificate number"), max_length=19, unique=True, default=new_certificate_code
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    pdf = models.FileField(_("PDF"), upload_to="certificates/%Y/", blank=True)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+    replaced_by = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replaces",
+        verbose_name=_("replaced by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one live certificate per enrolment; revoked and replaced ones stay.
+            models.UniqueConstraint(
+                fields=["enrolment"],
+                condition=Q(status__in=["pending", "issued"]),
+                name="certificate_one_live_per_enrolment",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="issued") | Q(issued_at__isnull=False),
+                name="certificate_issued_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
