@@ -1,0 +1,102 @@
+"""Every email of the portal goes through here: rendered in the recipient's language,
+written to the outbox in the caller's transaction, and delivered by a worker after commit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from score_portal.models import OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+
+def queue_email(
+    *, to: str, template: str, context: dict[str, Any], language: str | None = None
+) -> OutboundEmail:
+    """Render ``templates/emails/<template>/`` (subject.txt, body.txt, optional body.html)
+    in ``language`` and queue it; the worker sends it once the transaction commits."""
+    language = language or settings.LANGUAGE_CODE
+    context = {"site_url": settings.SITE_URL, **context}
+    with translation.override(language):
+        subject = render_to_string(f"emails/{template}/subject.txt", context)
+        text = render_to_string(f"emails/{template}/body.txt", context)
+        try:
+            html = render_to_string(f"emails/{template}/body.html", context)
+        except TemplateDoesNotExist:
+            html = ""
+    return store_email(
+        to=to,
+        subject=" ".join(subject.split()),
+        body_text=text.strip(),
+        body_html=html.strip(),
+        template=template,
+        language=language,
+    )
+
+
+def store_email(
+    *, to: str, subject: str, body_text: str, body_html: str, template: str, language: str
+) -> OutboundEmail:
+    """Write an already-rendered email to the outbox and queue its delivery after commit."""
+    email = OutboundEmail.objects.create(
+        to=to,
+        subject=subject[:300],
+        body_text=body_text,
+        body_html=body_html,
+        template=template,
+        language=language,
+    )
+    transaction.on_commit(lambda: _enqueue(email.pk))
+    return email
+
+
+def _enqueue(email_id: int) -> None:
+    from score_portal.tasks import deliver_email
+
+    try:
+        deliver_email.delay(email_id)
+    except Exception:
+        # The row is safe in the outbox; the periodic sweep sends it once the broker is back.
+        logger.exception("Could not queue outbound email %s", email_id)
+
+
+def deliver(email_id: int) -> bool:
+    """Send one queued email. Returns False if another worker already claimed it.
+
+    The row is claimed with a conditional update, so running this twice sends once.
+    """
+    claimed = OutboundEmail.objects.filter(
+        pk=email_id, status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.FAILED]
+    ).update(status=OutboundEmail.Status.SENDING)
+    if not claimed:
+        return False
+    email = OutboundEmail.objects.get(pk=email_id)
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+    )
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    try:
+        message.send()
+    except Exception as exc:
+        OutboundEmail.objects.filter(pk=email_id).update(
+            status=OutboundEmail.Status.FAILED,
+            attempts=email.attempts + 1,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        raise
+    OutboundEmail.objects.filter(pk=email_id).update(
+        status=OutboundEmail.Status.SENT, attempts=email.attempts + 1, sent_at=timezone.now()
+    )
+    return True

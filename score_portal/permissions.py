@@ -1,0 +1,218 @@
+"""Who may see and do what: the one place that answers it.
+
+Every tenant-owned query starts from a user's scope (``Model.objects.visible_to(user)``,
+which asks ``scope_of`` here), and every "may this user do this to that?" question is a
+function in this module. Views never decide access by themselves. An object outside a
+user's reach is fetched through ``get_visible_or_404`` and answers 404, exactly like a
+missing one, so no id-guessing tells anyone what exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+if TYPE_CHECKING:
+    from partners.models import Partner, Partnership
+    from score_portal.models import User
+    from suppliers.models import Factory
+    from training.models import Cohort, Enrolment
+
+
+class Role(StrEnum):
+    """The kinds of home a signed-in person lands on, in order of precedence."""
+
+    ILO = "ilo"
+    BRAND = "brand"
+    PROVIDER = "provider"
+    TRAINER = "trainer"
+    FACTORY = "factory"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Everything a user can reach, computed once per request (two small queries)."""
+
+    user_id: int | None = None
+    is_superuser: bool = False
+    ilo_roles: frozenset[str] = frozenset()
+    # partner id -> role, split by the partner's kind
+    funding_roles: dict[int, str] = field(default_factory=dict)  # brands and initiatives
+    provider_roles: dict[int, str] = field(default_factory=dict)  # service providers
+    factory_ids: frozenset[int] = frozenset()
+
+    @property
+    def is_ilo(self) -> bool:
+        return self.is_superuser or bool(self.ilo_roles)
+
+    @property
+    def sees_everything(self) -> bool:
+        """ILO people (and superusers) watch the whole programme."""
+        return self.is_ilo
+
+    @property
+    def is_ilo_decider(self) -> bool:
+        """ILO admins and staff decide on partnerships and keep the catalogue."""
+        from partners.models import Membership
+
+        return self.is_superuser or bool(self.ilo_roles & set(Membership.ACTING_ROLES))
+
+    @property
+    def funding_ids(self) -> frozenset[int]:
+        return frozenset(self.funding_roles)
+
+    @property
+    def funding_acting_ids(self) -> frozenset[int]:
+        from partners.models import Membership
+
+        return frozenset(p for p, r in self.funding_roles.items() if r in Membership.ACTING_ROLES)
+
+    @property
+    def provider_ids(self) -> frozenset[int]:
+        return frozenset(self.provider_roles)
+
+    @property
+    def provider_staff_ids(self) -> frozenset[int]:
+        """Providers where the user organises cohorts (not merely delivers them)."""
+        from partners.models import Membership
+
+        return frozenset(p for p, r in self.provider_roles.items() if r != Membership.Role.TRAINER)
+
+    @property
+    def is_trainer(self) -> bool:
+        from partners.models import Membership
+
+        return Membership.Role.TRAINER in self.provider_roles.values()
+
+    @property
+    def partner_ids(self) -> frozenset[int]:
+        return self.funding_ids | self.provider_ids
+
+    @property
+    def primary_role(self) -> Role:
+        if self.is_ilo:
+            return Role.ILO
+        if self.funding_roles:
+            return Role.BRAND
+        if self.provider_staff_ids:
+            return Role.PROVIDER
+        if self.is_trainer:
+            return Role.TRAINER
+        if self.factory_ids:
+            return Role.FACTORY
+        return Role.NONE
+
+
+_ANONYMOUS_SCOPE = Scope()
+
+
+def scope_of(user: User | AnonymousUser | None) -> Scope:
+    """The user's scope, cached on the user object for the rest of the request."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return _ANONYMOUS_SCOPE
+    cached: Scope | None = getattr(user, "_score_scope", None)
+    if cached is not None:
+        return cached
+
+    from partners.models import Membership, Partner
+    from suppliers.models import FactoryManager
+
+    ilo_roles: set[str] = set()
+    funding: dict[int, str] = {}
+    providers: dict[int, str] = {}
+    for partner_id, kind, role in Membership.objects.filter(
+        user=user, partner__is_active=True
+    ).values_list("partner_id", "partner__kind", "role"):
+        if kind == Partner.Kind.ILO:
+            ilo_roles.add(role)
+        elif kind in Partner.FUNDING_KINDS:
+            funding[partner_id] = role
+        elif kind == Partner.Kind.SERVICE_PROVIDER:
+            providers[partner_id] = role
+    factories = frozenset(
+        FactoryManager.objects.filter(user=user).values_list("factory_id", flat=True)
+    )
+    scope = Scope(
+        user_id=user.pk,
+        is_superuser=user.is_superuser,
+        ilo_roles=frozenset(ilo_roles),
+        funding_roles=funding,
+        provider_roles=providers,
+        factory_ids=factories,
+    )
+    user._score_scope = scope  # type: ignore[union-attr]
+    return scope
+
+
+def forget_scope(user: Any) -> None:
+    """Drop the cached scope after the user's memberships changed in this request."""
+    if hasattr(user, "_score_scope"):
+        del user._score_scope
+
+
+M = TypeVar("M", bound=Model)
+
+
+def get_visible_or_404(queryset: QuerySet[M], user: Any, **lookup: Any) -> M:
+    """Fetch one object from the user's scope; anything outside it is simply not found."""
+    visible = queryset.visible_to(user)  # type: ignore[attr-defined]
+    try:
+        obj: M = visible.get(**lookup)
+    except (visible.model.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    return obj
+
+
+# --- Questions about actions --------------------------------------------------------------
+
+
+def can_decide_partnerships(user: User | AnonymousUser) -> bool:
+    return scope_of(user).is_ilo_decider
+
+
+def can_act_for_partner(user: User | AnonymousUser, partner: Partner) -> bool:
+    """Admins and staff act for their organisation; viewers only read."""
+    from partners.models import Membership
+
+    scope = scope_of(user)
+    role = scope.funding_roles.get(partner.pk) or scope.provider_roles.get(partner.pk)
+    return role in Membership.ACTING_ROLES
+
+
+def can_manage_supplier_list(user: User | AnonymousUser, brand: Partner) -> bool:
+    return brand.is_funding and can_act_for_partner(user, brand)
+
+
+def can_fund_with(user: User | AnonymousUser, partnership: Partnership) -> bool:
+    return can_act_for_partner(user, partnership.partner)
+
+
+def can_manage_factory(user: User | AnonymousUser, factory: Factory) -> bool:
+    """The factory's own managers answer for it (confirm enrolments, record KPIs)."""
+    return factory.pk in scope_of(user).factory_ids
+
+
+def can_deliver(user: User | AnonymousUser, cohort: Cohort) -> bool:
+    """The cohort's trainer logs attendance and visits."""
+    return user.is_authenticated and cohort.trainer_id == user.pk
+
+
+def can_organise_cohorts(user: User | AnonymousUser, provider: Partner) -> bool:
+    return provider.pk in scope_of(user).provider_staff_ids and can_act_for_partner(user, provider)
+
+
+def can_see_kpi_detail(user: User | AnonymousUser, enrolment: Enrolment) -> bool:
+    """KPI data belongs to the factory: its people, its trainer and the ILO see each reading."""
+    scope = scope_of(user)
+    return (
+        scope.sees_everything
+        or enrolment.factory_id in scope.factory_ids
+        or (enrolment.cohort is not None and enrolment.cohort.trainer_id == user.pk)
+        or (enrolment.cohort is not None and enrolment.cohort.provider_id in scope.provider_ids)
+    )
