@@ -1,0 +1,94 @@
+"""What each kind of user sees on their home page: real queries, a fixed number of them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Q
+
+from partners.models import Partner, Partnership
+from partners.selectors import partnerships_with_ledger
+from score_portal.permissions import Role, scope_of
+from suppliers.models import BrandSupplier, Factory
+from suppliers.selectors import factories_managed_by, recent_imports
+from training.models import Participant
+from training.selectors import (
+    certifications_of,
+    cohorts_for,
+    enrolment_status_counts,
+    enrolments_for,
+)
+
+if TYPE_CHECKING:
+    from score_portal.models import User
+
+
+def home_context(user: User) -> dict[str, Any]:
+    scope = scope_of(user)
+    role = scope.primary_role
+    builders = {
+        Role.ILO: _ilo_home,
+        Role.BRAND: _brand_home,
+        Role.PROVIDER: _provider_home,
+        Role.TRAINER: _trainer_home,
+        Role.FACTORY: _factory_home,
+    }
+    context: dict[str, Any] = {"role": role.value}
+    if role in builders:
+        context.update(builders[role](user))
+    return context
+
+
+def _ilo_home(user: User) -> dict[str, Any]:
+    ledgers = partnerships_with_ledger(user)
+    participants = Participant.objects.aggregate(
+        total=Count("pk"),
+        women=Count("pk", filter=Q(gender=Participant.Gender.WOMAN)),
+        workers=Count("pk", filter=Q(role=Participant.Role.WORKER)),
+    )
+    return {
+        "pending_partnerships": list(ledgers.filter(status=Partnership.Status.SUBMITTED)),
+        "active_partnerships": list(ledgers.filter(status=Partnership.Status.APPROVED)),
+        "factory_count": Factory.objects.count(),
+        "partner_counts": dict(
+            Partner.objects.order_by().values_list("kind").annotate(n=Count("pk"))
+        ),
+        "status_counts": enrolment_status_counts(user),
+        "participants": participants,
+    }
+
+
+def _brand_home(user: User) -> dict[str, Any]:
+    scope = scope_of(user)
+    brands = list(Partner.objects.filter(pk__in=scope.funding_ids).order_by("name"))
+    return {
+        "brands": brands,
+        "supplier_count": BrandSupplier.objects.visible_to(user).count(),
+        "partnerships": list(partnerships_with_ledger(user)),
+        "status_counts": enrolment_status_counts(user),
+        "recent_enrolments": list(enrolments_for(user)[:10]),
+        "recent_imports": list(recent_imports(user)),
+    }
+
+
+def _provider_home(user: User) -> dict[str, Any]:
+    scope = scope_of(user)
+    return {
+        "providers": list(Partner.objects.filter(pk__in=scope.provider_ids).order_by("name")),
+        "cohorts": list(cohorts_for(user)),
+        "partnerships": list(partnerships_with_ledger(user)),
+    }
+
+
+def _trainer_home(user: User) -> dict[str, Any]:
+    return {
+        "cohorts": list(cohorts_for(user)),
+        "certifications": list(certifications_of(user)),
+    }
+
+
+def _factory_home(user: User) -> dict[str, Any]:
+    return {
+        "factories": list(factories_managed_by(user)),
+        "enrolments": list(enrolments_for(user)),
+    }

@@ -1,0 +1,42 @@
+from django.contrib import admin
+from import_export.admin import ImportExportModelAdmin
+
+from suppliers.models import BrandSupplier, Factory, FactoryManager, SupplierImport
+from suppliers.resources import FactoryResource
+
+
+class BrandSupplierInline(admin.TabularInline):
+    model = BrandSupplier
+    extra = 0
+    autocomplete_fields = ["brand"]
+    exclude = ["source_import"]
+
+
+class FactoryManagerInline(admin.TabularInline):
+    model = FactoryManager
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Factory)
+class FactoryAdmin(ImportExportModelAdmin):
+    resource_classes = [FactoryResource]
+    list_display = ["name", "name_latin", "city", "country", "sector", "workers_total", "os_id"]
+    list_filter = ["country", "sector"]
+    search_fields = ["name", "name_latin", "os_id", "registration_number"]
+    inlines = [BrandSupplierInline, FactoryManagerInline]
+
+
+@admin.register(SupplierImport)
+class SupplierImportAdmin(admin.ModelAdmin):
+    list_display = [
+        "original_filename",
+        "brand",
+        "uploaded_by",
+        "status",
+        "rows_total",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["original_filename", "brand__name"]
+    readonly_fields = ["created_at", "finished_at"]

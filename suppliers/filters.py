@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from suppliers.models import Factory
+
+
+class FactoryFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    country = django_filters.ChoiceFilter(label=_("Country"), choices=countries)
+
+    class Meta:
+        model = Factory
+        fields = ["q", "country"]
+
+    def search(self, queryset: QuerySet[Factory], name: str, value: str) -> QuerySet[Factory]:
+        value = value.strip()[:200]
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(name_latin__icontains=value)
+            | Q(city__icontains=value)
+            | Q(os_id__iexact=value)
+        )

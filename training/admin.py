@@ -1,0 +1,92 @@
+from django.contrib import admin
+
+from training.models import (
+    Certificate,
+    Cohort,
+    ConsultingVisit,
+    Enrolment,
+    KPIDefinition,
+    KPIReading,
+    Module,
+    Participant,
+    TrainerCertification,
+)
+
+
+@admin.register(Module)
+class ModuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "title",
+        "format",
+        "classroom_days",
+        "followup_visits",
+        "prerequisite",
+        "is_active",
+    ]  # noqa: E501
+    list_filter = ["format", "is_active"]
+    search_fields = ["code", "title"]
+    filter_horizontal = ["kpis"]
+
+
+@admin.register(KPIDefinition)
+class KPIDefinitionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "unit", "direction"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(TrainerCertification)
+class TrainerCertificationAdmin(admin.ModelAdmin):
+    list_display = ["trainer", "module", "certified_on", "valid_until"]
+    list_filter = ["module"]
+    autocomplete_fields = ["trainer"]
+
+
+@admin.register(Cohort)
+class CohortAdmin(admin.ModelAdmin):
+    list_display = [
+        "module",
+        "provider",
+        "trainer",
+        "venue_city",
+        "venue_country",
+        "classroom_start",
+        "capacity",
+    ]  # noqa: E501
+    list_filter = ["module", "provider"]
+    search_fields = ["venue_city", "module__title", "provider__name"]
+    autocomplete_fields = ["trainer", "provider"]
+
+
+class ParticipantInline(admin.TabularInline):
+    model = Participant
+    extra = 0
+
+
+class ConsultingVisitInline(admin.TabularInline):
+    model = ConsultingVisit
+    extra = 0
+    autocomplete_fields = ["trainer"]
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(admin.ModelAdmin):
+    list_display = ["factory", "module", "partnership", "status", "created_at"]
+    list_filter = ["status", "module"]
+    search_fields = ["factory__name", "factory__name_latin"]
+    autocomplete_fields = ["factory", "partnership", "cohort"]
+    inlines = [ParticipantInline, ConsultingVisitInline]
+
+
+@admin.register(KPIReading)
+class KPIReadingAdmin(admin.ModelAdmin):
+    list_display = ["enrolment", "kpi", "kind", "value", "measured_on"]
+    list_filter = ["kind", "kpi"]
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    list_display = ["code", "enrolment", "status", "issued_at"]
+    list_filter = ["status"]
+    search_fields = ["code", "enrolment__factory__name"]
+    readonly_fields = ["code", "created_at"]
