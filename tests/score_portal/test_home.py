@@ -1,0 +1,105 @@
+import pytest
+from django.urls import reverse
+
+from tests.conftest import client_for
+from tests.factories import UserFactory
+from training.models import Participant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_visitor_gets_the_landing_page(db):
+    response = client_for(None).get("/")
+    assert response.status_code == 200
+    assert reverse("account_login") in response.text
+    assert "Programme overview" not in response.text
+
+
+def test_brand_home_shows_own_portfolio(world, brand_staff):
+    response = client_for(brand_staff).get("/")
+    assert response.templates[0].name == "home/brand.html"
+    page = response.text
+    assert "Brand A" in page
+    assert "Brand A pilot" in page
+    assert world.factory.name in page
+    assert "brand-a-suppliers.csv" in page
+    assert "Brand B programme" not in page
+    assert world.other_factory.name not in page
+    assert response.context["supplier_count"] == 1
+
+
+def test_factory_manager_home_shows_own_factory(world, factory_manager):
+    response = client_for(factory_manager).get("/")
+    assert response.templates[0].name == "home/factory.html"
+    assert world.factory.name in response.text
+    assert "Workplace Cooperation" in response.text
+    assert world.other_factory.name not in response.text
+
+
+def test_trainer_home_shows_own_cohorts(world, trainer):
+    response = client_for(trainer).get("/")
+    assert response.templates[0].name == "home/trainer.html"
+    assert [c.pk for c in response.context["cohorts"]] == [world.cohort.pk]
+    assert "Dongguan" in response.text
+    assert "Workplace Cooperation" in response.text  # the certification
+
+
+def test_provider_staff_home_shows_provider_cohorts(world, provider_staff):
+    response = client_for(provider_staff).get("/")
+    assert response.templates[0].name == "home/provider.html"
+    assert "Provider P" in response.text
+    assert [c.pk for c in response.context["cohorts"]] == [world.cohort.pk]
+
+
+def test_ilo_home_shows_programme_and_review_queue(world, ilo_admin, brand):
+    from tests.factories import PartnershipFactory
+
+    PartnershipFactory(partner=brand, title="Awaiting review", status="submitted")
+    Participant.objects.create(
+        enrolment=world.enrolment, name="李娜", role="worker", gender="woman"
+    )
+    response = client_for(ilo_admin).get("/")
+    assert response.templates[0].name == "home/ilo.html"
+    assert [p.title for p in response.context["pending_partnerships"]] == ["Awaiting review"]
+    assert {p.title for p in response.context["active_partnerships"]} == {
+        "Brand A pilot",
+        "Brand B programme",
+    }
+    assert response.context["participants"] == {"total": 1, "women": 1, "workers": 1}
+    assert response.context["status_counts"]["pending"] == 2
+
+
+def test_person_without_organisation_is_told_what_to_do(db):
+    response = client_for(UserFactory()).get("/")
+    assert response.templates[0].name == "home/none.html"
+
+
+def test_navigation_follows_reach(world, factory_manager, brand_staff):
+    manager_nav = [i["url"] for i in client_for(factory_manager).get("/").context["nav_items"]]
+    assert reverse("suppliers:import_list") not in manager_nav
+    assert reverse("admin:index") not in manager_nav
+    brand_nav = [i["url"] for i in client_for(brand_staff).get("/").context["nav_items"]]
+    assert reverse("suppliers:import_list") in brand_nav
+
+
+def test_pages_carry_a_strict_content_security_policy(db):
+    response = client_for(None).get("/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "<script>" not in response.text
+    assert "style=" not in response.text
+
+
+def test_language_switcher_changes_language(db):
+    client = client_for(None)
+    response = client.post(reverse("set_language"), {"language": "tr", "next": "/"})
+    assert response.status_code == 302
+    assert client.cookies["django_language"].value == "tr"
+    assert '<html lang="tr">' in client.get("/").text
+
+
+def test_healthz(db):
+    response = client_for(None).get("/healthz")
+    assert response.json() == {"status": "ok"}

@@ -1,0 +1,84 @@
+"""The settings module fails loudly on bad values and refuses unsafe production setups.
+
+Each case starts a fresh interpreter, because settings are read once per process.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from score_portal.env import Env, SettingsError
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_SECRET = "k" * 30 + "-random-enough-for-the-deploy-check-0123456789"
+PRODUCTION = {
+    "SCORE_ENVIRONMENT": "production",
+    "SECRET_KEY": GOOD_SECRET,
+    "ALLOWED_HOSTS": "portal.example.org",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/score_portal",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SCORE_"))}
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "EMAIL_URL"):
+        clean.pop(name, None)
+    clean.update(env, DJANGO_SETTINGS_MODULE="score_portal.settings")
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "ture"}, "DEBUG='ture' is not a boolean"),
+        (
+            {"DATABASE_CONN_MAX_AGE": "sixty", "DATABASE_URL": PRODUCTION["DATABASE_URL"]},
+            "DATABASE_CONN_MAX_AGE='sixty' is not a whole number",
+        ),
+        ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL must be a URL starting with"),
+        ({"EMAIL_URL": "smtp:/missing-slash"}, "EMAIL_URL must be a URL starting with"),
+        ({"SCORE_ENVIRONMENT": "prod"}, "SCORE_ENVIRONMENT='prod' must be one of"),
+        ({**PRODUCTION, "DEBUG": "true"}, "DEBUG must be off"),
+        ({**PRODUCTION, "SECRET_KEY": ""}, "SECRET_KEY must be set"),
+        ({**PRODUCTION, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must list"),
+        ({**PRODUCTION, "REDIS_URL": ""}, "REDIS_URL is required in production"),
+    ],
+)
+def test_bad_settings_stop_the_process_with_a_clear_message(env, message):
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_embedded_default_needs_no_environment():
+    result = run_manage("check")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("Yes", True), ("off", False), ("", False)]
+)
+def test_env_bool_accepts_the_usual_spellings(raw, expected):
+    assert Env({"FLAG": raw}).bool("FLAG", default=not expected) is expected
+
+
+def test_env_int_enforces_minimum():
+    with pytest.raises(SettingsError, match="below the minimum"):
+        Env({"N": "-1"}).int("N", 5, minimum=0)
