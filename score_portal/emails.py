@@ -26,8 +26,9 @@ def queue_email(
     language = language or settings.LANGUAGE_CODE
     context = {"site_url": settings.SITE_URL, **context}
     with translation.override(language):
-        subject = render_to_string(f"emails/{template}/subject.txt", context)
-        text = render_to_string(f"emails/{template}/body.txt", context)
+        subject: str = render_to_string(f"emails/{template}/subject.txt", context)
+        text: str = render_to_string(f"emails/{template}/body.txt", context)
+        html: str
         try:
             html = render_to_string(f"emails/{template}/body.html", context)
         except TemplateDoesNotExist:

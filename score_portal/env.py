@@ -29,11 +29,11 @@ class Env:
     def is_set(self, name: str) -> bool:
         return bool(self._raw(name))
 
-    def str(self, name: str, default: str = "") -> str:
+    def string(self, name: str, default: str = "") -> str:
         value = self._raw(name)
-        return default if not value else value
+        return value or default
 
-    def bool(self, name: str, default: bool) -> bool:
+    def boolean(self, name: str, default: bool) -> bool:
         value = self._raw(name)
         if value is None:
             return default
@@ -46,7 +46,7 @@ class Env:
             f"{name}={value!r} is not a boolean: use one of true/false, yes/no, on/off, 1/0."
         )
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def integer(self, name: str, default: int, *, minimum: int | None = None) -> int:
         value = self._raw(name)
         if not value:
             return default
@@ -58,7 +58,7 @@ class Env:
             raise SettingsError(f"{name}={number} is below the minimum of {minimum}.")
         return number
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+    def strings(self, name: str, default: list[str] | None = None) -> list[str]:
         value = self._raw(name)
         if not value:
             return list(default or [])

@@ -146,7 +146,7 @@ def scope_of(user: User | AnonymousUser | None) -> Scope:
         provider_roles=providers,
         factory_ids=factories,
     )
-    user._score_scope = scope  # type: ignore[union-attr]
+    user._score_scope = scope  # type: ignore[union-attr, attr-defined]
     return scope
 
 

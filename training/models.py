@@ -43,7 +43,7 @@ class Module(models.Model):
         related_name="+",
         verbose_name=_("prerequisite"),
     )
-    kpis = models.ManyToManyField(
+    kpis: models.ManyToManyField[KPIDefinition, models.Model] = models.ManyToManyField(
         "KPIDefinition", related_name="modules", blank=True, verbose_name=_("KPIs")
     )
     is_active = models.BooleanField(_("active"), default=True)

@@ -76,9 +76,9 @@ def test_embedded_default_needs_no_environment():
     ("raw", "expected"), [("1", True), ("Yes", True), ("off", False), ("", False)]
 )
 def test_env_bool_accepts_the_usual_spellings(raw, expected):
-    assert Env({"FLAG": raw}).bool("FLAG", default=not expected) is expected
+    assert Env({"FLAG": raw}).boolean("FLAG", default=not expected) is expected
 
 
 def test_env_int_enforces_minimum():
     with pytest.raises(SettingsError, match="below the minimum"):
-        Env({"N": "-1"}).int("N", 5, minimum=0)
+        Env({"N": "-1"}).integer("N", 5, minimum=0)
