@@ -39,7 +39,7 @@ class FactoryQuerySet(models.QuerySet["Factory"]):
 
 
 class Factory(models.Model):
-    """An enterprise (SME) that takes SCORE training. It exists once, whatever brands it supplies."""
+    """An enterprise (SME) taking SCORE training: it exists once, whatever brands it supplies."""
 
     class Sector(models.TextChoices):
         GARMENTS = "garments", _("Garments and apparel")

@@ -24,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password(PASSWORD)
 
     @factory.post_generation
-    def verified_email(obj, create, extracted, **kwargs):  # noqa: N805
+    def verified_email(obj, create, extracted, **kwargs):
         # allauth requires a verified address before sign-in (mandatory verification).
         if create:
             EmailAddress.objects.create(user=obj, email=obj.email, verified=True, primary=True)
@@ -57,7 +57,7 @@ class PartnershipFactory(factory.django.DjangoModelFactory):
     end_date = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=365))
 
     @factory.post_generation
-    def modules(obj, create, extracted, **kwargs):  # noqa: N805
+    def modules(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.modules.set(extracted)
 

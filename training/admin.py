@@ -23,7 +23,7 @@ class ModuleAdmin(admin.ModelAdmin):
         "followup_visits",
         "prerequisite",
         "is_active",
-    ]  # noqa: E501
+    ]
     list_filter = ["format", "is_active"]
     search_fields = ["code", "title"]
     filter_horizontal = ["kpis"]
@@ -52,7 +52,7 @@ class CohortAdmin(admin.ModelAdmin):
         "venue_country",
         "classroom_start",
         "capacity",
-    ]  # noqa: E501
+    ]
     list_filter = ["module", "provider"]
     search_fields = ["venue_city", "module__title", "provider__name"]
     autocomplete_fields = ["trainer", "provider"]

@@ -15,7 +15,7 @@ KPIS: list[dict[str, str]] = [
         "name": "Labour productivity",
         "unit": "units / worker-hour",
         "direction": "up",
-    },  # noqa: E501
+    },
     {"code": "defect-rate", "name": "Defect / rework rate", "unit": "%", "direction": "down"},
     {"code": "on-time-delivery", "name": "On-time delivery", "unit": "%", "direction": "up"},
     {
@@ -23,7 +23,7 @@ KPIS: list[dict[str, str]] = [
         "name": "Energy per unit produced",
         "unit": "kWh / unit",
         "direction": "down",
-    },  # noqa: E501
+    },
     {"code": "waste", "name": "Waste", "unit": "kg / month", "direction": "down"},
     {"code": "absenteeism", "name": "Absenteeism", "unit": "%", "direction": "down"},
     {"code": "staff-turnover", "name": "Staff turnover", "unit": "% / year", "direction": "down"},
@@ -33,7 +33,7 @@ KPIS: list[dict[str, str]] = [
         "name": "Worker suggestions implemented",
         "unit": "per month",
         "direction": "up",
-    },  # noqa: E501
+    },
 ]
 
 _CLASSIC = {"format": "classroom_visits", "classroom_days": 2, "followup_visits": 3}
@@ -63,7 +63,7 @@ MODULES: list[dict[str, Any]] = [
         "number": 3,
         "title": "Clean Production and Resource Efficiency",
         "sort_order": 3,
-        **_CLASSIC,  # noqa: E501
+        **_CLASSIC,
         "prerequisite": "M1",
         "description": "Less energy, water and material per unit; less waste.",
         "kpis": ["energy-per-unit", "waste"],
@@ -83,7 +83,7 @@ MODULES: list[dict[str, Any]] = [
         "number": 5,
         "title": "Occupational Safety and Health",
         "sort_order": 5,
-        **_CLASSIC,  # noqa: E501
+        **_CLASSIC,
         "prerequisite": "M1",
         "description": "A safe and healthy workplace through cooperation on risks.",
         "kpis": ["accidents", "absenteeism"],
@@ -93,7 +93,7 @@ MODULES: list[dict[str, Any]] = [
         "title": "Lean Manufacturing",
         "sort_order": 10,
         **_CLASSIC,
-        "prerequisite": "M1",  # noqa: E501
+        "prerequisite": "M1",
         "description": "Flow, waste elimination and continuous improvement on the shop floor.",
         "kpis": ["labour-productivity", "on-time-delivery", "defect-rate"],
     },
@@ -156,7 +156,7 @@ MODULES: list[dict[str, Any]] = [
         "followup_visits": 0,
         "description": "Self-paced online module on preventing COVID-19 at work.",
         "kpis": ["absenteeism"],
-    },  # noqa: E501
+    },
     {
         "code": "BCP",
         "title": "Business Continuity Planning",

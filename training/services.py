@@ -43,7 +43,7 @@ def create_cohort(
     classroom_end: datetime.date,
     capacity: int = 5,
 ) -> Cohort:
-    """Open a classroom cohort. Only a trainer of the provider certified for the module may run it."""
+    """Open a classroom cohort, run by a trainer of the provider certified for the module."""
     if not Membership.objects.filter(
         user=trainer, partner=provider, role=Membership.Role.TRAINER
     ).exists():
