@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from partners.models import Membership, Partner
@@ -11,6 +12,12 @@ from score_portal.permissions import forget_scope
 
 if TYPE_CHECKING:
     from score_portal.models import User
+
+
+# The Django admin group of the ILO's acting people: the portal's own models, nothing else
+# (not users' passwords, not Django's internals). Kept in step with the apps on each grant.
+ILO_ADMIN_GROUP = "ILO programme team"
+ILO_ADMIN_APPS = ("partners", "suppliers", "training", "score_portal")
 
 
 class PartnerError(Exception):
@@ -27,5 +34,21 @@ def add_member(*, partner: Partner, user: User, role: str) -> Membership:
     membership, _ = Membership.objects.update_or_create(
         user=user, partner=partner, defaults={"role": role}
     )
+    if partner.kind == Partner.Kind.ILO and role in Membership.ACTING_ROLES:
+        _open_admin_site(user)
     forget_scope(user)
     return membership
+
+
+def _open_admin_site(user: User) -> None:
+    """ILO admins keep the catalogue and the programme's data in the Django admin."""
+    group, _ = Group.objects.get_or_create(name=ILO_ADMIN_GROUP)
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label__in=ILO_ADMIN_APPS).exclude(
+            content_type__model="user"
+        )
+    )
+    user.groups.add(group)
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])

@@ -88,10 +88,7 @@ def _member(partner: Partner, role: str, email: str) -> User:
 
 @pytest.fixture
 def ilo_admin(ilo) -> User:
-    user = _member(ilo, Membership.Role.ADMIN, "admin@ilo.example.org")
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    return user
+    return _member(ilo, Membership.Role.ADMIN, "admin@ilo.example.org")
 
 
 @pytest.fixture
