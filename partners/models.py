@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -189,7 +190,9 @@ class Partnership(models.Model):
         "training.Module", related_name="partnerships", blank=True, verbose_name=_("modules")
     )
     factory_quota = models.PositiveIntegerField(_("factories to fund"), default=0)
-    budget = models.DecimalField(_("budget"), max_digits=14, decimal_places=2, default=0)
+    budget = models.DecimalField(
+        _("budget"), max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
     currency = models.CharField(
         _("currency"),
         max_length=3,
@@ -203,10 +206,14 @@ class Partnership(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
         help_text=_("What the partner pays; factories pay the rest."),
     )
-    start_date = models.DateField(_("start date"))
-    end_date = models.DateField(_("end date"))
+    # Dates may be left open while the application is a draft; submitting requires them.
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
     contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
     contact_email = models.EmailField(_("contact email"), blank=True)
+    supporting_document = models.FileField(
+        _("supporting document (PDF)"), upload_to="partnerships/%Y/", blank=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -255,3 +262,49 @@ class Partnership(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("partners:partnership_detail", args=[self.pk])
+
+    @property
+    def factories_share_percent(self) -> int:
+        return 100 - self.brand_share_percent
+
+    @property
+    def is_editable(self) -> bool:
+        """The applicant edits a draft, or an application sent back for changes."""
+        return self.status in (self.Status.DRAFT, self.Status.CHANGES_REQUESTED)
+
+    def is_running_on(self, day: datetime.date) -> bool:
+        return (
+            self.status == self.Status.APPROVED
+            and self.start_date is not None
+            and self.end_date is not None
+            and self.start_date <= day <= self.end_date
+        )
+
+
+class PartnershipEvent(models.Model):
+    """One change of a partnership's status: who, when, from, to, and why."""
+
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.CASCADE, related_name="events", verbose_name=_("partnership")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    from_status = models.CharField(
+        _("from"), max_length=20, choices=Partnership.Status.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=20, choices=Partnership.Status.choices)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("partnership event")
+        verbose_name_plural = _("partnership events")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.partnership}: {self.from_status or '—'} → {self.to_status}"

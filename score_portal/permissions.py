@@ -74,6 +74,12 @@ class Scope:
         return frozenset(p for p, r in self.funding_roles.items() if r in Membership.ACTING_ROLES)
 
     @property
+    def provider_acting_ids(self) -> frozenset[int]:
+        from partners.models import Membership
+
+        return frozenset(p for p, r in self.provider_roles.items() if r in Membership.ACTING_ROLES)
+
+    @property
     def provider_ids(self) -> frozenset[int]:
         return frozenset(self.provider_roles)
 

@@ -6,6 +6,7 @@ import datetime
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partners.models import Membership, Partner, Partnership
@@ -78,22 +79,33 @@ def enrol_factory(
     partnership: Partnership,
     enrolled_by: User | None,
     cohort: Cohort | None = None,
+    on: datetime.date | None = None,
 ) -> Enrolment:
     """Enrol ``factory`` into ``module``, funded by ``partnership``.
 
-    The database refuses a second active enrolment in the same module, even under
-    concurrent requests; that refusal comes back as a readable TrainingError.
+    The partnership row is locked while its quota is checked, so two enrolments cannot take
+    its last place. The database refuses a second active enrolment in the same module, even
+    under concurrent requests; that refusal comes back as a readable TrainingError.
     """
-    if partnership.status != Partnership.Status.APPROVED:
-        raise TrainingError(_("Only an approved partnership can fund an enrolment."))
+    from partners.services import funding_refusal
+
     if cohort is not None and cohort.module_id != module.pk:
         raise TrainingError(_("That cohort teaches a different module."))
     try:
         with transaction.atomic():
+            locked = Partnership.objects.select_for_update().get(pk=partnership.pk)
+            refusal = funding_refusal(
+                partnership=locked,
+                factory=factory,
+                module=module,
+                on=on or timezone.localdate(),
+            )
+            if refusal:
+                raise TrainingError(refusal)
             return Enrolment.objects.create(
                 factory=factory,
                 module=module,
-                partnership=partnership,
+                partnership=locked,
                 cohort=cohort,
                 enrolled_by=enrolled_by,
             )

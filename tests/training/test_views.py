@@ -86,6 +86,8 @@ def test_enrolment_list_query_count_does_not_grow_with_rows(world, module_1, bra
         return len(ctx.captured_queries)
 
     small = count_queries()
+    world.partnership.factory_quota = 100
+    world.partnership.save()
     for _ in range(20):
         enrol_factory(
             factory=FactoryFactory(),
