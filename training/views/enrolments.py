@@ -7,35 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from score_portal.permissions import can_see_kpi_detail, get_visible_or_404
-from training.models import Cohort
-from training.selectors import active_modules, cohorts_for, enrolments_for
-
-
-@login_required
-@require_GET
-def module_list(request: HttpRequest) -> HttpResponse:
-    """The catalogue is public knowledge for every signed-in person."""
-    modules = active_modules().prefetch_related("kpis")
-    return render(request, "training/module_list.html", {"modules": modules})
-
-
-@login_required
-@require_GET
-def cohort_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(cohorts_for(request.user), 50).get_page(request.GET.get("page"))
-    return render(request, "training/cohort_list.html", {"page": page})
-
-
-@login_required
-@require_GET
-def cohort_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    cohort = get_visible_or_404(
-        Cohort.objects.select_related("module", "provider", "trainer"), request.user, pk=pk
-    )
-    enrolments = cohort.enrolments.select_related("factory", "partnership__partner")
-    return render(
-        request, "training/cohort_detail.html", {"cohort": cohort, "enrolments": enrolments}
-    )
+from training.selectors import enrolments_for
 
 
 @login_required
