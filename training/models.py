@@ -237,6 +237,15 @@ class Enrolment(models.Model):
         verbose_name=_("enrolled by"),
     )
     withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
+    kpi_shared_with_funder = models.BooleanField(
+        _("share KPI readings with the funding partner"),
+        default=False,
+        help_text=_(
+            "KPI data belongs to the factory; without consent the funder sees totals only."
+        ),
+    )
+    # Claimed by the reminder task so the classroom reminder goes out once.
+    classroom_reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
     status_changed_at = models.DateTimeField(_("status changed at"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
@@ -269,6 +278,101 @@ class Enrolment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("training:enrolment_detail", args=[self.pk])
+
+
+class EnrolmentEvent(models.Model):
+    """One change of an enrolment's status, with who and when."""
+
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.CASCADE, related_name="events", verbose_name=_("enrolment")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    from_status = models.CharField(
+        _("from"), max_length=12, choices=Enrolment.Status.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=12, choices=Enrolment.Status.choices)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("enrolment event")
+        verbose_name_plural = _("enrolment events")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment}: {self.from_status or '—'} → {self.to_status}"
+
+
+class ImprovementAction(models.Model):
+    """One action of the factory's improvement plan, written by its improvement team."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+
+    enrolment = models.ForeignKey(
+        Enrolment,
+        on_delete=models.CASCADE,
+        related_name="improvement_actions",
+        verbose_name=_("enrolment"),
+    )
+    description = models.CharField(_("action"), max_length=500)
+    owner = models.CharField(_("owner"), max_length=200)
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("improvement action")
+        verbose_name_plural = _("improvement actions")
+        ordering = ["due_date", "pk"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class FactoryInvitation(models.Model):
+    """An invitation to a factory's contact to open an account and answer for the factory."""
+
+    factory = models.ForeignKey(
+        "suppliers.Factory",
+        on_delete=models.CASCADE,
+        related_name="invitations",
+        verbose_name=_("factory"),
+    )
+    email = models.EmailField(_("email"))
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    created_at = models.DateTimeField(_("invited at"), auto_now_add=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("factory invitation")
+        verbose_name_plural = _("factory invitations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["factory", "email"],
+                condition=Q(accepted_at__isnull=True),
+                name="factory_invitation_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.factory}"
 
 
 class Participant(models.Model):
@@ -325,6 +429,9 @@ class ConsultingVisit(models.Model):
         verbose_name=_("trainer"),
     )
     notes = models.TextField(_("notes"), blank=True)
+    actions_reviewed = models.ManyToManyField(
+        ImprovementAction, related_name="reviewed_at", blank=True, verbose_name=_("actions checked")
+    )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
