@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 class SettingsError(Exception):
@@ -35,7 +35,7 @@ class Env:
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self._raw(name)
-        if value is None:
+        if not value:  # unset or empty: the default, as for every other type
             return default
         lowered = value.lower()
         if lowered in _TRUE:

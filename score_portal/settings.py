@@ -45,6 +45,10 @@ if PRODUCTION:
         )
     if not env.is_set("DATABASE_URL"):
         raise SettingsError("DATABASE_URL is required in production (PostgreSQL).")
+    if not env.is_set("SITE_URL"):
+        raise SettingsError(
+            "SITE_URL is required in production: emails and certificates link to it."
+        )
 
 # --- Applications -------------------------------------------------------------------------
 INSTALLED_APPS = [

@@ -20,12 +20,21 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "portal.example.org",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/score_portal",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "SITE_URL": "https://portal.example.org",
 }
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SCORE_"))}
-    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "EMAIL_URL"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "EMAIL_URL",
+        "SITE_URL",
+    ):
         clean.pop(name, None)
     clean.update(env, DJANGO_SETTINGS_MODULE="score_portal.settings")
     return subprocess.run(
@@ -53,6 +62,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ({**PRODUCTION, "SECRET_KEY": ""}, "SECRET_KEY must be set"),
         ({**PRODUCTION, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must list"),
         ({**PRODUCTION, "REDIS_URL": ""}, "REDIS_URL is required in production"),
+        ({**PRODUCTION, "SITE_URL": ""}, "SITE_URL is required in production"),
     ],
 )
 def test_bad_settings_stop_the_process_with_a_clear_message(env, message):
@@ -73,10 +83,11 @@ def test_embedded_default_needs_no_environment():
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"), [("1", True), ("Yes", True), ("off", False), ("", False)]
+    ("raw", "expected"), [("1", True), ("Yes", True), ("off", False), ("", True)]
 )
 def test_env_bool_accepts_the_usual_spellings(raw, expected):
-    assert Env({"FLAG": raw}).boolean("FLAG", default=not expected) is expected
+    # An empty value is unset: the default (True here) applies.
+    assert Env({"FLAG": raw}).boolean("FLAG", default=True) is expected
 
 
 def test_env_int_enforces_minimum():

