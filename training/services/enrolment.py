@@ -1,24 +1,57 @@
-"""Writes about training: certifications, cohorts and enrolments."""
+"""Writes about one module cycle: certifications, cohorts, enrolments and their steps.
+
+Every status change goes through ``_move`` (history, then emails in the same transaction);
+every email goes through the outbox, so it is sent once, after commit.
+"""
 
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partners.models import Membership, Partner, Partnership
-from suppliers.models import Factory
-from training.models import Cohort, Enrolment, Module, TrainerCertification
+from score_portal.emails import queue_email
+from score_portal.permissions import (
+    can_act_for_partner,
+    can_deliver,
+    can_manage_factory,
+    scope_of,
+)
+from suppliers.models import BrandSupplier, Factory
+from training.models import (
+    Cohort,
+    ConsultingVisit,
+    Enrolment,
+    EnrolmentEvent,
+    FactoryInvitation,
+    ImprovementAction,
+    KPIDefinition,
+    KPIReading,
+    Module,
+    Participant,
+    TrainerCertification,
+)
 
 if TYPE_CHECKING:
     from score_portal.models import User
 
+E = Enrolment.Status
+REMINDER_DAYS_BEFORE = 3
+
 
 class TrainingError(Exception):
     """A training rule was broken; the message is for the person who tried."""
+
+
+# --- Certifications and cohorts -----------------------------------------------------------
 
 
 def certify_trainer(
@@ -59,6 +92,8 @@ def create_cohort(
         )
     if classroom_end < classroom_start:
         raise TrainingError(_("The classroom cannot end before it starts."))
+    if capacity < 1:
+        raise TrainingError(_("A cohort needs room for at least one enterprise."))
     return Cohort.objects.create(
         module=module,
         provider=provider,
@@ -72,6 +107,20 @@ def create_cohort(
     )
 
 
+# --- Enrolling ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrolmentResult:
+    factory: Factory
+    enrolment: Enrolment | None = None
+    refusal: str = ""
+
+    @property
+    def enrolled(self) -> bool:
+        return self.enrolment is not None
+
+
 def enrol_factory(
     *,
     factory: Factory,
@@ -81,11 +130,11 @@ def enrol_factory(
     cohort: Cohort | None = None,
     on: datetime.date | None = None,
 ) -> Enrolment:
-    """Enrol ``factory`` into ``module``, funded by ``partnership``.
+    """Enrol ``factory`` into ``module``, funded by ``partnership``; notify the factory.
 
-    The partnership row is locked while its quota is checked, so two enrolments cannot take
-    its last place. The database refuses a second active enrolment in the same module, even
-    under concurrent requests; that refusal comes back as a readable TrainingError.
+    The partnership (and cohort) rows are locked while quota and capacity are checked, so
+    two requests cannot take the last place. The database refuses a second active enrolment
+    in the same module even under concurrent requests; that comes back as a TrainingError.
     """
     from partners.services import funding_refusal
 
@@ -95,22 +144,497 @@ def enrol_factory(
         with transaction.atomic():
             locked = Partnership.objects.select_for_update().get(pk=partnership.pk)
             refusal = funding_refusal(
-                partnership=locked,
-                factory=factory,
-                module=module,
-                on=on or timezone.localdate(),
-            )
+                partnership=locked, factory=factory, module=module, on=on or timezone.localdate()
+            ) or _prerequisite_refusal(factory, module)
             if refusal:
                 raise TrainingError(refusal)
-            return Enrolment.objects.create(
+            if cohort is not None:
+                cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
+                taken = cohort.enrolments.filter(status__in=Enrolment.ACTIVE_STATUSES).count()
+                if taken >= cohort.capacity:
+                    raise TrainingError(
+                        _("The cohort is full (%(capacity)s enterprises).")
+                        % {"capacity": cohort.capacity}
+                    )
+            enrolment = Enrolment.objects.create(
                 factory=factory,
                 module=module,
                 partnership=locked,
                 cohort=cohort,
                 enrolled_by=enrolled_by,
             )
+            EnrolmentEvent.objects.create(
+                enrolment=enrolment, actor=enrolled_by, from_status="", to_status=E.PENDING
+            )
+            _notify_enrolled(enrolment, enrolled_by)
+            return enrolment
     except IntegrityError:
         raise TrainingError(
             _("%(factory)s is already enrolled in %(module)s.")
             % {"factory": factory, "module": module}
         ) from None
+
+
+def _prerequisite_refusal(factory: Factory, module: Module) -> str | None:
+    """Module 1 comes first: the factory must have taken or started the prerequisite."""
+    if module.prerequisite_id is None:
+        return None
+    has_it = Enrolment.objects.filter(
+        factory=factory, module_id=module.prerequisite_id, status__in=Enrolment.ACTIVE_STATUSES
+    ).exists()
+    if has_it:
+        return None
+    return _("%(module)s requires %(prerequisite)s first.") % {
+        "module": module,
+        "prerequisite": module.prerequisite,
+    }
+
+
+def enrol_suppliers(
+    *,
+    brand: Partner,
+    factories: Iterable[Factory],
+    module: Module,
+    partnership: Partnership,
+    actor: User,
+    cohort: Cohort | None = None,
+) -> list[EnrolmentResult]:
+    """Enrol several of ``brand``'s suppliers; each one is enrolled or refused with a reason.
+
+    Each factory is its own transaction: one refusal never undoes another's enrolment.
+    """
+    if not can_act_for_partner(actor, brand):
+        raise TrainingError(_("Only the brand's administrators and staff may enrol suppliers."))
+    if partnership.partner_id != brand.pk:
+        raise TrainingError(_("That partnership belongs to another organisation."))
+    factories = list(factories)
+    on_list = set(
+        BrandSupplier.objects.filter(brand=brand, factory__in=factories).values_list(
+            "factory_id", flat=True
+        )
+    )
+    results = []
+    for factory in factories:
+        if factory.pk not in on_list:
+            results.append(EnrolmentResult(factory, refusal=_("Not on your supplier list.")))
+            continue
+        try:
+            enrolment = enrol_factory(
+                factory=factory,
+                module=module,
+                partnership=partnership,
+                enrolled_by=actor,
+                cohort=cohort,
+            )
+        except TrainingError as refusal:
+            results.append(EnrolmentResult(factory, refusal=str(refusal)))
+        else:
+            results.append(EnrolmentResult(factory, enrolment=enrolment))
+    return results
+
+
+def _notify_enrolled(enrolment: Enrolment, actor: User | None) -> None:
+    """The factory's managers (or its contact, invited to open an account) and the provider."""
+    managers = list(_factory_managers(enrolment.factory))
+    for manager in managers:
+        _email(manager, "enrolment_notice", enrolment)
+    if not managers and enrolment.factory.contact_email:
+        invitation, _created = FactoryInvitation.objects.get_or_create(
+            factory=enrolment.factory,
+            email=enrolment.factory.contact_email.lower(),
+            accepted_at=None,
+            defaults={"invited_by": actor},
+        )
+        queue_email(
+            to=invitation.email,
+            template="factory_invitation",
+            context={"enrolment": enrolment, "invitation": invitation},
+            language=enrolment.factory.language,
+        )
+    if enrolment.cohort_id:
+        for person in _people_of(enrolment.cohort.provider, Membership.ACTING_ROLES):
+            _email(person, "enrolment_notice", enrolment)
+
+
+@transaction.atomic
+def accept_invitation(*, user: User) -> list[Factory]:
+    """On a verified address, give the person the factories they were invited to manage."""
+    from suppliers.services import add_factory_manager
+
+    factories = []
+    for invitation in FactoryInvitation.objects.select_for_update().filter(
+        email__iexact=user.email, accepted_at__isnull=True
+    ):
+        add_factory_manager(factory=invitation.factory, user=user)
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+        factories.append(invitation.factory)
+    return factories
+
+
+# --- The factory answers ------------------------------------------------------------------
+
+
+def confirm_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
+    """The factory takes part: the funding brand is told."""
+    _require_factory(actor, enrolment)
+    return _move(enrolment, E.CONFIRMED, actor, allowed_from=(E.PENDING,))
+
+
+def decline_enrolment(*, enrolment: Enrolment, actor: User, reason: str = "") -> Enrolment:
+    """The factory says no; the partnership's place is free again."""
+    _require_factory(actor, enrolment)
+    return _move(enrolment, E.DECLINED, actor, allowed_from=(E.PENDING,), note=reason)
+
+
+RECOMMENDED_PARTICIPANTS = {Participant.Role.MANAGER: 2, Participant.Role.WORKER: 2}
+
+
+@transaction.atomic
+def name_participants(
+    *, enrolment: Enrolment, actor: User, participants: Sequence[dict[str, str]]
+) -> list[Participant]:
+    """Replace the list of people the factory sends (each with role and gender).
+
+    Two managers and two workers are recommended, not required; a list may change until the
+    classroom attendance is recorded.
+    """
+    _require_factory(actor, enrolment)
+    if enrolment.status not in (E.CONFIRMED, E.IN_PROGRESS):
+        raise TrainingError(_("Confirm the enrolment before naming participants."))
+    if enrolment.participants.filter(attended_classroom__isnull=False).exists():
+        raise TrainingError(_("Attendance is recorded: the participants can no longer change."))
+    if not participants:
+        raise TrainingError(_("Name at least one participant."))
+    enrolment.participants.all().delete()
+    return Participant.objects.bulk_create(
+        Participant(
+            enrolment=enrolment,
+            name=p["name"].strip(),
+            position=p.get("position", "").strip(),
+            role=p["role"],
+            gender=p["gender"],
+        )
+        for p in participants
+    )
+
+
+def participant_advice(participants: Sequence[Participant]) -> str:
+    """A gentle note when the mix differs from the recommended two managers and two workers."""
+    counts = {role: sum(1 for p in participants if p.role == role) for role in Participant.Role}
+    if all(counts[r] == n for r, n in RECOMMENDED_PARTICIPANTS.items()):
+        return ""
+    return _(
+        "SCORE recommends 2 managers and 2 workers; you named %(managers)s managers and "
+        "%(workers)s workers."
+    ) % {"managers": counts[Participant.Role.MANAGER], "workers": counts[Participant.Role.WORKER]}
+
+
+@transaction.atomic
+def set_kpi_consent(*, enrolment: Enrolment, actor: User, shared: bool) -> Enrolment:
+    _require_factory(actor, enrolment)
+    enrolment.kpi_shared_with_funder = shared
+    enrolment.save(update_fields=["kpi_shared_with_funder"])
+    return enrolment
+
+
+@transaction.atomic
+def add_improvement_action(
+    *,
+    enrolment: Enrolment,
+    actor: User,
+    description: str,
+    owner: str,
+    due_date: datetime.date,
+) -> ImprovementAction:
+    """The factory's improvement team adds an action to its plan (the trainer may help)."""
+    if not (can_manage_factory(actor, enrolment.factory) or _is_trainer(actor, enrolment)):
+        raise TrainingError(_("Only the factory and its trainer write the improvement plan."))
+    _require_running(enrolment)
+    return ImprovementAction.objects.create(
+        enrolment=enrolment, description=description.strip(), owner=owner.strip(), due_date=due_date
+    )
+
+
+@transaction.atomic
+def update_action_status(*, action: ImprovementAction, actor: User, status: str) -> None:
+    if not (
+        can_manage_factory(actor, action.enrolment.factory) or _is_trainer(actor, action.enrolment)
+    ):
+        raise TrainingError(_("Only the factory and its trainer update the improvement plan."))
+    if status not in ImprovementAction.Status.values:
+        raise TrainingError(_("Unknown status."))
+    action.status = status
+    action.save(update_fields=["status"])
+
+
+# --- The trainer delivers -----------------------------------------------------------------
+
+
+@transaction.atomic
+def record_attendance(*, enrolment: Enrolment, actor: User, attended: Iterable[int]) -> Enrolment:
+    """Record who came to the classroom; starts the cycle if it had not started."""
+    _require_trainer(actor, enrolment)
+    _require_running(enrolment)
+    participants = list(enrolment.participants.all())
+    if not participants:
+        raise TrainingError(_("The factory has not named its participants yet."))
+    present = set(attended)
+    for participant in participants:
+        participant.attended_classroom = participant.pk in present
+    Participant.objects.bulk_update(participants, ["attended_classroom"])
+    return _start(enrolment, actor)
+
+
+@transaction.atomic
+def record_visit(
+    *,
+    enrolment: Enrolment,
+    actor: User,
+    kind: str,
+    visited_on: datetime.date,
+    notes: str = "",
+    actions_reviewed: Iterable[ImprovementAction] = (),
+) -> ConsultingVisit:
+    """Record the baseline visit or the next follow-up visit; the factory is told."""
+    _require_trainer(actor, enrolment)
+    _require_running(enrolment)
+    if kind not in ConsultingVisit.Kind.values:
+        raise TrainingError(_("Unknown kind of visit."))
+    if visited_on > timezone.localdate():
+        raise TrainingError(
+            _("A visit is recorded once it has happened: the date is in the future.")
+        )
+    existing = enrolment.visits.filter(kind=kind).count()
+    if kind == ConsultingVisit.Kind.BASELINE and existing:
+        raise TrainingError(_("The baseline visit is already recorded."))
+    if (
+        kind == ConsultingVisit.Kind.FOLLOW_UP
+        and not enrolment.visits.filter(kind=ConsultingVisit.Kind.BASELINE).exists()
+    ):
+        raise TrainingError(_("Record the intake / baseline visit first."))
+    try:
+        with transaction.atomic():
+            visit = ConsultingVisit.objects.create(
+                enrolment=enrolment,
+                kind=kind,
+                number=existing + 1,
+                visited_on=visited_on,
+                trainer=actor,
+                notes=notes.strip(),
+            )
+    except IntegrityError:
+        raise TrainingError(_("This visit was just recorded by someone else.")) from None
+    reviewed = [a for a in actions_reviewed if a.enrolment_id == enrolment.pk]
+    visit.actions_reviewed.set(reviewed)
+    for manager in _factory_managers(enrolment.factory):
+        _email(manager, "visit_logged", enrolment, visit=visit)
+    _start(enrolment, actor)
+    return visit
+
+
+@transaction.atomic
+def record_kpi_reading(
+    *,
+    enrolment: Enrolment,
+    actor: User,
+    kpi: KPIDefinition,
+    kind: str,
+    value: Decimal,
+    measured_on: datetime.date,
+) -> KPIReading:
+    """The trainer or the factory records a KPI value (baseline once, follow-ups as a series)."""
+    if not (_is_trainer(actor, enrolment) or can_manage_factory(actor, enrolment.factory)):
+        raise TrainingError(_("Only the factory and its trainer record KPI readings."))
+    _require_running(enrolment)
+    if not enrolment.module.kpis.filter(pk=kpi.pk).exists():
+        raise TrainingError(_("%(kpi)s is not a KPI of this module.") % {"kpi": kpi.name})
+    if kind == KPIReading.Kind.BASELINE:
+        reading, _created = KPIReading.objects.update_or_create(
+            enrolment=enrolment,
+            kpi=kpi,
+            kind=kind,
+            defaults={"value": value, "measured_on": measured_on, "recorded_by": actor},
+        )
+        return reading
+    if not enrolment.kpi_readings.filter(kpi=kpi, kind=KPIReading.Kind.BASELINE).exists():
+        raise TrainingError(_("Record the baseline of %(kpi)s first.") % {"kpi": kpi.name})
+    return KPIReading.objects.create(
+        enrolment=enrolment,
+        kpi=kpi,
+        kind=kind,
+        value=value,
+        measured_on=measured_on,
+        recorded_by=actor,
+    )
+
+
+def missing_steps(enrolment: Enrolment) -> list[str]:
+    """The steps of the cycle not done yet, in words (empty: ready to complete)."""
+    from training.selectors import progress_of
+
+    return [step.label for step in progress_of(enrolment).steps if not step.done and not step.final]
+
+
+@transaction.atomic
+def complete_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
+    """The trainer closes the cycle; the certificate is requested in the same transaction."""
+    from training.services.certificates import request_certificate
+
+    _require_trainer(actor, enrolment)
+    missing = missing_steps(enrolment)
+    if missing:
+        raise TrainingError(
+            _("Not all steps are done yet: %(missing)s.") % {"missing": ", ".join(missing)}
+        )
+    enrolment = _move(enrolment, E.COMPLETED, actor, allowed_from=(E.IN_PROGRESS,))
+    request_certificate(enrolment=enrolment)
+    return enrolment
+
+
+def withdraw_enrolment(*, enrolment: Enrolment, actor: User, reason: str) -> Enrolment:
+    """The funding brand (or the ILO) withdraws; the partnership's place is released."""
+    scope = scope_of(actor)
+    if not (scope.is_ilo_decider or can_act_for_partner(actor, enrolment.partnership.partner)):
+        raise TrainingError(_("Only the funding partner or the ILO may withdraw an enrolment."))
+    if not reason.strip():
+        raise TrainingError(_("Please give the reason for the withdrawal."))
+    return _move(
+        enrolment,
+        E.WITHDRAWN,
+        actor,
+        allowed_from=(E.PENDING, E.CONFIRMED, E.IN_PROGRESS),
+        note=reason.strip(),
+    )
+
+
+# --- Reminders (Celery beat) --------------------------------------------------------------
+
+
+def send_classroom_reminders(*, today: datetime.date | None = None) -> int:
+    """Remind factories a few days before their classroom; each enrolment once."""
+    today = today or timezone.localdate()
+    due = Enrolment.objects.filter(
+        status__in=(E.CONFIRMED, E.IN_PROGRESS),
+        cohort__classroom_start__gt=today,
+        cohort__classroom_start__lte=today + datetime.timedelta(days=REMINDER_DAYS_BEFORE),
+        classroom_reminder_sent_at__isnull=True,
+    ).values_list("pk", flat=True)
+    sent = 0
+    for pk in list(due):
+        with transaction.atomic():
+            claimed = Enrolment.objects.filter(
+                pk=pk, classroom_reminder_sent_at__isnull=True
+            ).update(classroom_reminder_sent_at=timezone.now())
+            if not claimed:
+                continue  # another run took it
+            enrolment = Enrolment.objects.select_related("factory", "module", "cohort").get(pk=pk)
+            for manager in _factory_managers(enrolment.factory):
+                _email(manager, "classroom_reminder", enrolment)
+            sent += 1
+    return sent
+
+
+# --- Internals ----------------------------------------------------------------------------
+
+
+def _move(
+    enrolment: Enrolment,
+    to_status: str,
+    actor: User | None,
+    *,
+    allowed_from: Sequence[str],
+    note: str = "",
+) -> Enrolment:
+    with transaction.atomic():
+        locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+        if locked.status not in allowed_from:
+            raise TrainingError(
+                _("A %(status)s enrolment cannot become %(to)s.")
+                % {
+                    "status": locked.get_status_display().lower(),
+                    "to": Enrolment.Status(to_status).label.lower(),
+                }
+            )
+        from_status = locked.status
+        locked.status = to_status
+        locked.status_changed_at = timezone.now()
+        fields = ["status", "status_changed_at"]
+        if to_status == E.COMPLETED:
+            locked.completed_at = locked.status_changed_at
+            fields.append("completed_at")
+        if to_status == E.WITHDRAWN:
+            locked.withdrawal_reason = note
+            fields.append("withdrawal_reason")
+        locked.save(update_fields=fields)
+        EnrolmentEvent.objects.create(
+            enrolment=locked, actor=actor, from_status=from_status, to_status=to_status, note=note
+        )
+        _notify_moved(locked, to_status)
+    enrolment.refresh_from_db()
+    return locked
+
+
+def _notify_moved(enrolment: Enrolment, to_status: str) -> None:
+    if to_status == E.CONFIRMED:
+        for person in _people_of(enrolment.partnership.partner, Membership.ACTING_ROLES):
+            _email(person, "enrolment_confirmed", enrolment)
+    elif to_status == E.COMPLETED:
+        recipients = {p.pk: p for p in _factory_managers(enrolment.factory)}
+        recipients.update(
+            {p.pk: p for p in _people_of(enrolment.partnership.partner, Membership.ACTING_ROLES)}
+        )
+        for person in recipients.values():
+            _email(person, "enrolment_completed", enrolment)
+
+
+def _start(enrolment: Enrolment, actor: User) -> Enrolment:
+    """The first delivery step turns a confirmed enrolment into one in progress."""
+    if enrolment.status == E.CONFIRMED:
+        return _move(enrolment, E.IN_PROGRESS, actor, allowed_from=(E.CONFIRMED,))
+    return enrolment
+
+
+def _email(person: User, template: str, enrolment: Enrolment, **extra: Any) -> None:
+    queue_email(
+        to=person.email,
+        template=template,
+        context={"enrolment": enrolment, "recipient": person, **extra},
+        language=person.language or settings.LANGUAGE_CODE,
+    )
+
+
+def _factory_managers(factory: Factory) -> Iterable[User]:
+    from score_portal.models import User
+
+    return User.objects.filter(managed_factories__factory=factory, is_active=True).order_by("pk")
+
+
+def _people_of(partner: Partner, roles: Sequence[str]) -> Iterable[User]:
+    from score_portal.models import User
+
+    return User.objects.filter(
+        memberships__partner=partner, memberships__role__in=roles, is_active=True
+    ).order_by("pk")
+
+
+def _is_trainer(user: User, enrolment: Enrolment) -> bool:
+    return enrolment.cohort is not None and can_deliver(user, enrolment.cohort)
+
+
+def _require_trainer(user: User, enrolment: Enrolment) -> None:
+    if not _is_trainer(user, enrolment):
+        raise TrainingError(_("Only the cohort's trainer records the delivery."))
+
+
+def _require_factory(user: User, enrolment: Enrolment) -> None:
+    if not can_manage_factory(user, enrolment.factory):
+        raise TrainingError(_("Only the factory's managers answer for the factory."))
+
+
+def _require_running(enrolment: Enrolment) -> None:
+    if enrolment.status not in (E.CONFIRMED, E.IN_PROGRESS):
+        raise TrainingError(
+            _("The enrolment is %(status)s: nothing more can be recorded.")
+            % {"status": enrolment.get_status_display().lower()}
+        )
