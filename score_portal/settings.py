@@ -155,6 +155,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Periodic work (run by `celery beat`); each task is safe to run twice.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "classroom-reminders": {
+        "task": "training.tasks.send_classroom_reminders",
+        "schedule": 60 * 60,  # hourly: a reminder claimed once goes out once
+    },
+}
 
 # --- Email --------------------------------------------------------------------------------
 _email_url = env.url(
@@ -254,6 +261,16 @@ if not PRODUCTION:
 PARTNERSHIP_DOCUMENT_MAX_BYTES = env.integer(
     "PARTNERSHIP_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1
 )
+# Supplier-list imports: the largest file accepted; the most an XLSX may unpack to (a zip
+# bomb is refused before openpyxl inflates it); files up to INLINE_BYTES are read during the
+# upload request and lists up to INLINE_ROWS rows are written during the confirm request,
+# larger ones by the worker with a progress bar and an email when done.
+SUPPLIER_IMPORT_MAX_BYTES = env.integer("SUPPLIER_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
+SUPPLIER_IMPORT_MAX_UNCOMPRESSED_BYTES = env.integer(
+    "SUPPLIER_IMPORT_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024, minimum=1
+)
+SUPPLIER_IMPORT_INLINE_BYTES = env.integer("SUPPLIER_IMPORT_INLINE_BYTES", 256 * 1024, minimum=0)
+SUPPLIER_IMPORT_INLINE_ROWS = env.integer("SUPPLIER_IMPORT_INLINE_ROWS", 2000, minimum=0)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 
