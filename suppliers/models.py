@@ -202,10 +202,15 @@ class SupplierImport(models.Model):
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded")
+        ANALYSING = "analysing", _("Reading the file")
         PREVIEWED = "previewed", _("Ready to confirm")
+        CONFIRMED = "confirmed", _("Waiting to import")
         IMPORTING = "importing", _("Importing")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
+
+    # Statuses in which a worker is busy with the import: the page polls for progress.
+    WORKING = (Status.UPLOADED, Status.ANALYSING, Status.CONFIRMED, Status.IMPORTING)
 
     brand = models.ForeignKey(
         "partners.Partner",
@@ -229,9 +234,25 @@ class SupplierImport(models.Model):
     rows_new = models.PositiveIntegerField(_("new factories"), default=0)
     rows_matched = models.PositiveIntegerField(_("matched factories"), default=0)
     rows_updated = models.PositiveIntegerField(_("updated factories"), default=0)
+    rows_unchanged = models.PositiveIntegerField(_("unchanged rows"), default=0)
+    rows_review = models.PositiveIntegerField(_("rows awaiting a decision"), default=0)
     rows_error = models.PositiveIntegerField(_("rows with errors"), default=0)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    # The file's own header row, so error rows download with the columns they came with.
+    headers = models.JSONField(_("columns"), default=list, blank=True)
+    ignored_columns = models.JSONField(_("columns ignored"), default=list, blank=True)
     error_message = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     objects = SupplierImportQuerySet.as_manager()
@@ -246,3 +267,113 @@ class SupplierImport(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("suppliers:import_detail", args=[self.pk])
+
+    @property
+    def is_working(self) -> bool:
+        return self.status in self.WORKING
+
+    @property
+    def rows_valid(self) -> int:
+        return self.rows_new + self.rows_matched + self.rows_updated + self.rows_unchanged
+
+
+class SupplierImportRow(models.Model):
+    """One row of an uploaded list as the preview shows it: what it will do, or why it can't.
+
+    Rows are written in bulk when the file is read and are the only input of the confirm
+    step, so the file is parsed once and a 100,000-row list never sits in memory.
+    """
+
+    class Outcome(models.TextChoices):
+        NEW = "new", _("New factory")
+        MATCHED = "matched", _("Matched to an existing factory")
+        UPDATED = "updated", _("Updated")
+        UNCHANGED = "unchanged", _("Already on your list")
+        REVIEW = "review", _("Possible match: your decision")
+        ERROR = "error", _("Error")
+
+    supplier_import = models.ForeignKey(
+        SupplierImport, on_delete=models.CASCADE, related_name="rows", verbose_name=_("import")
+    )
+    line = models.PositiveIntegerField(_("line"))
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    # The row's cleaned values (column name -> text), or its raw cells for an error row.
+    data = models.JSONField(_("values"), default=dict)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    row_key = models.CharField(_("match key"), max_length=40, blank=True)
+    factory = models.ForeignKey(
+        Factory,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("factory"),
+    )
+    candidate = models.ForeignKey(
+        Factory,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("possible match"),
+    )
+    score = models.PositiveSmallIntegerField(_("similarity"), null=True, blank=True)
+    # The first line of the file this row repeats (same factory twice in one list).
+    duplicate_of = models.PositiveIntegerField(_("same factory as line"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import row")
+        verbose_name_plural = _("import rows")
+        ordering = ["supplier_import", "line"]
+        indexes = [models.Index(fields=["supplier_import", "outcome", "line"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier_import", "line"], name="supplier_import_row_line_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier_import_id}:{self.line} {self.outcome}"
+
+    @property
+    def error_text(self) -> str:
+        return "; ".join(
+            f"{e['column']}: {e['message']}" if e.get("column") else e["message"]
+            for e in self.errors
+        )
+
+
+class SupplierMatchDecision(models.Model):
+    """A person's answer to "is this row that factory?", applied again on the next upload."""
+
+    brand = models.ForeignKey(
+        "partners.Partner",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("brand"),
+    )
+    row_key = models.CharField(_("match key"), max_length=40)
+    factory = models.ForeignKey(
+        Factory, on_delete=models.CASCADE, related_name="+", verbose_name=_("factory")
+    )
+    is_same = models.BooleanField(_("same factory"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("match decision")
+        verbose_name_plural = _("match decisions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "row_key", "factory"], name="supplier_match_decision_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.row_key} {'=' if self.is_same else '≠'} {self.factory_id}"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
-from suppliers.models import BrandSupplier, Factory, SupplierImport
+from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
 
 if TYPE_CHECKING:
     from score_portal.models import User
@@ -36,3 +36,13 @@ def recent_imports(user: User, limit: int = 5) -> QuerySet[SupplierImport]:
         .select_related("brand", "uploaded_by")
         .order_by("-created_at")[:limit]
     )
+
+
+def import_rows(
+    supplier_import: SupplierImport, *, outcome: str = ""
+) -> QuerySet[SupplierImportRow]:
+    """An import's preview rows, with the factory each matched (one query per page)."""
+    rows = SupplierImportRow.objects.filter(supplier_import=supplier_import)
+    if outcome:
+        rows = rows.filter(outcome=outcome)
+    return rows.select_related("factory", "candidate").order_by("line")

@@ -1,17 +1,41 @@
-"""Writes about factories and brands' supplier lists."""
+"""Writes about factories and brands' supplier lists, and supplier-list imports."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from partners.models import Partner
-from score_portal.permissions import forget_scope
-from suppliers.models import BrandSupplier, Factory, FactoryManager
+from score_portal.emails import queue_email
+from score_portal.permissions import can_manage_supplier_list, forget_scope
+from suppliers.importing import ImportFileError
+from suppliers.importing.analysis import analyse_table
+from suppliers.importing.columns import map_headers
+from suppliers.importing.parsing import CSV_EXTENSIONS, XLSX_EXTENSIONS, open_table
+from suppliers.importing.writing import save_rows, write_rows
+from suppliers.models import (
+    BrandSupplier,
+    Factory,
+    FactoryManager,
+    SupplierImport,
+    SupplierImportRow,
+    SupplierMatchDecision,
+)
 
 if TYPE_CHECKING:
     from score_portal.models import User
+
+logger = logging.getLogger(__name__)
+Status = SupplierImport.Status
+Outcome = SupplierImportRow.Outcome
 
 
 class SupplierError(Exception):
@@ -25,7 +49,7 @@ def link_supplier(*, brand: Partner, factory: Factory, supplier_code: str = "") 
     supplier_code = supplier_code.strip()
     try:
         with transaction.atomic():
-            link, _ = BrandSupplier.objects.update_or_create(
+            link, _created = BrandSupplier.objects.update_or_create(
                 brand=brand, factory=factory, defaults={"supplier_code": supplier_code}
             )
     except IntegrityError:
@@ -38,6 +62,262 @@ def link_supplier(*, brand: Partner, factory: Factory, supplier_code: str = "") 
 
 def add_factory_manager(*, factory: Factory, user: User) -> FactoryManager:
     """Let ``user`` answer for ``factory``: confirm enrolments, name participants, record KPIs."""
-    manager, _ = FactoryManager.objects.get_or_create(factory=factory, user=user)
+    manager, _created = FactoryManager.objects.get_or_create(factory=factory, user=user)
     forget_scope(user)
     return manager
+
+
+# --- Supplier-list imports ----------------------------------------------------------------
+
+
+def start_import(
+    *, brand: Partner, user: User | None, upload: UploadedFile, encoding: str = ""
+) -> SupplierImport:
+    """Store an uploaded list and read it into a preview: at once for a small file, by the
+    worker for a large one (the import page then shows progress). Writes no factory."""
+    if user is not None and not can_manage_supplier_list(user, brand):
+        raise SupplierError(_("You may not import suppliers for %(brand)s.") % {"brand": brand})
+    filename = (upload.name or "suppliers.csv").rsplit("/", 1)[-1][:255]
+    if not filename.lower().endswith(CSV_EXTENSIONS + XLSX_EXTENSIONS):
+        raise SupplierError(_("Upload a .csv, .txt or .xlsx file."))
+    limit = settings.SUPPLIER_IMPORT_MAX_BYTES
+    if (upload.size or 0) > limit:
+        raise SupplierError(
+            _("The file is larger than %(limit)s MB. Split the list into smaller files.")
+            % {"limit": round(limit / (1024 * 1024), 1)}
+        )
+    if not upload.size:
+        raise SupplierError(_("The file is empty."))
+    supplier_import = SupplierImport.objects.create(
+        brand=brand,
+        uploaded_by=user,
+        file=upload,
+        original_filename=filename,
+        encoding=encoding,
+    )
+    if upload.size <= settings.SUPPLIER_IMPORT_INLINE_BYTES:
+        analyse_import(import_id=supplier_import.pk)
+        supplier_import.refresh_from_db()
+    else:
+        from suppliers.tasks import analyse_supplier_import
+
+        transaction.on_commit(lambda: analyse_supplier_import.delay(supplier_import.pk))
+    return supplier_import
+
+
+def analyse_import(*, import_id: int, notify: bool = False) -> bool:
+    """Read the stored file into preview rows. Safe to run twice: the import is claimed
+    first, and only an uploaded one can be. Returns False if there was nothing to do."""
+    claimed = SupplierImport.objects.filter(pk=import_id, status=Status.UPLOADED).update(
+        status=Status.ANALYSING, progress=0
+    )
+    if not claimed:
+        return False
+    supplier_import = SupplierImport.objects.select_related("uploaded_by", "brand").get(
+        pk=import_id
+    )
+    SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
+
+    def progress(fraction: float) -> None:
+        SupplierImport.objects.filter(pk=import_id).update(progress=min(99, int(fraction * 100)))
+
+    try:
+        with supplier_import.file.open("rb") as stream:
+            table = open_table(
+                stream,
+                filename=supplier_import.original_filename,
+                encoding=supplier_import.encoding,
+            )
+            SupplierImport.objects.filter(pk=import_id).update(
+                encoding=table.encoding,
+                headers=table.headers,
+                ignored_columns=map_headers(table.headers)[1],
+            )
+            analyse_table(
+                table,
+                brand_id=supplier_import.brand_id,
+                save=lambda rows: save_rows(supplier_import, rows),
+                progress=progress,
+            )
+    except ImportFileError as exc:
+        SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
+        _finish(supplier_import, status=Status.FAILED, error=str(exc), notify=notify)
+        return True
+    except Exception:
+        logger.exception("Supplier import %s could not be read", import_id)
+        SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
+        _finish(
+            supplier_import,
+            status=Status.FAILED,
+            error=_("The file could not be read. Check that it is a CSV or XLSX supplier list."),
+            notify=notify,
+        )
+        return True
+    supplier_import.refresh_from_db()
+    count_rows(supplier_import)
+    _finish(supplier_import, status=Status.PREVIEWED, notify=notify)
+    return True
+
+
+def count_rows(supplier_import: SupplierImport) -> SupplierImport:
+    """Store how many rows each outcome has (what the preview and history show)."""
+    counts = dict(
+        SupplierImportRow.objects.filter(supplier_import=supplier_import)
+        .values_list("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+    supplier_import.rows_new = counts.get(Outcome.NEW, 0)
+    supplier_import.rows_matched = counts.get(Outcome.MATCHED, 0)
+    supplier_import.rows_updated = counts.get(Outcome.UPDATED, 0)
+    supplier_import.rows_unchanged = counts.get(Outcome.UNCHANGED, 0)
+    supplier_import.rows_review = counts.get(Outcome.REVIEW, 0)
+    supplier_import.rows_error = counts.get(Outcome.ERROR, 0)
+    supplier_import.rows_total = sum(counts.values())
+    supplier_import.save(
+        update_fields=[
+            "rows_new",
+            "rows_matched",
+            "rows_updated",
+            "rows_unchanged",
+            "rows_review",
+            "rows_error",
+            "rows_total",
+        ]
+    )
+    return supplier_import
+
+
+def _finish(supplier_import: SupplierImport, *, status: str, error: str = "", notify: bool) -> None:
+    supplier_import.status = status
+    supplier_import.error_message = error
+    supplier_import.progress = 100
+    fields = ["status", "error_message", "progress"]
+    if status in (Status.DONE, Status.FAILED):
+        supplier_import.finished_at = timezone.now()
+        fields.append("finished_at")
+    supplier_import.save(update_fields=fields)
+    user = supplier_import.confirmed_by or supplier_import.uploaded_by
+    if notify and user is not None and user.email:
+        queue_email(
+            to=user.email,
+            template="supplier_import_done",
+            context={"supplier_import": supplier_import, "recipient": user},
+            language=user.language or settings.LANGUAGE_CODE,
+        )
+
+
+def decide_match(*, row: SupplierImportRow, is_same: bool, user: User | None) -> SupplierImportRow:
+    """Record whether a possible match is the same factory; remembered for the brand's next
+    uploads. The row becomes a match (or a new factory) and the counts follow."""
+    supplier_import = row.supplier_import
+    if supplier_import.status != Status.PREVIEWED:
+        raise SupplierError(_("This import is no longer waiting for decisions."))
+    if row.candidate_id is None:
+        raise SupplierError(_("This row has no possible match to decide on."))
+    with transaction.atomic():
+        SupplierMatchDecision.objects.update_or_create(
+            brand_id=supplier_import.brand_id,
+            row_key=row.row_key,
+            factory_id=row.candidate_id,
+            defaults={"is_same": is_same, "decided_by": user},
+        )
+        if is_same:
+            row.factory_id = row.candidate_id
+            link = BrandSupplier.objects.filter(
+                brand_id=supplier_import.brand_id, factory_id=row.candidate_id
+            ).first()
+            code = row.data.get("supplier_code", "")
+            if link is None:
+                row.outcome = Outcome.MATCHED
+            elif code and code != link.supplier_code:
+                row.outcome = Outcome.UPDATED
+            else:
+                row.outcome = Outcome.UNCHANGED
+        else:
+            row.factory_id = None
+            row.outcome = Outcome.NEW
+        row.save(update_fields=["factory", "outcome"])
+        count_rows(supplier_import)
+    return row
+
+
+def decide_all_matches(*, supplier_import: SupplierImport, is_same: bool, user: User | None) -> int:
+    """Accept or reject every possible match still waiting in the import."""
+    rows = list(
+        SupplierImportRow.objects.filter(
+            supplier_import=supplier_import, outcome=Outcome.REVIEW
+        ).select_related("supplier_import")
+    )
+    for row in rows:
+        decide_match(row=row, is_same=is_same, user=user)
+    return len(rows)
+
+
+def confirm_import(*, supplier_import: SupplierImport, user: User | None) -> SupplierImport:
+    """Write the previewed rows: in this request for a short list, by the worker for a long
+    one. Either way all valid rows are written in one transaction, or none."""
+    if user is not None and not can_manage_supplier_list(user, supplier_import.brand):
+        raise SupplierError(
+            _("You may not import suppliers for %(brand)s.") % {"brand": supplier_import.brand}
+        )
+    if supplier_import.rows_review:
+        raise SupplierError(
+            _("%(count)s rows may be factories already in the portal: decide on each first.")
+            % {"count": supplier_import.rows_review}
+        )
+    claimed = SupplierImport.objects.filter(pk=supplier_import.pk, status=Status.PREVIEWED).update(
+        status=Status.CONFIRMED, confirmed_by=user, confirmed_at=timezone.now()
+    )
+    if not claimed:
+        raise SupplierError(_("This import has already been confirmed."))
+    if supplier_import.rows_valid <= settings.SUPPLIER_IMPORT_INLINE_ROWS:
+        write_import(import_id=supplier_import.pk)
+    else:
+        from suppliers.tasks import write_supplier_import
+
+        transaction.on_commit(lambda: write_supplier_import.delay(supplier_import.pk))
+    supplier_import.refresh_from_db()
+    return supplier_import
+
+
+def progress_key(import_id: int) -> str:
+    return f"supplier-import-progress:{import_id}"
+
+
+def write_import(*, import_id: int, notify: bool | None = None) -> bool:
+    """Write a confirmed import in one transaction; on any failure nothing is written and
+    the import says why. Safe to run twice (claimed first). Emails the person when done."""
+    claimed = SupplierImport.objects.filter(pk=import_id, status=Status.CONFIRMED).update(
+        status=Status.IMPORTING, progress=0
+    )
+    if not claimed:
+        return False
+    supplier_import = SupplierImport.objects.select_related(
+        "brand", "uploaded_by", "confirmed_by"
+    ).get(pk=import_id)
+    if notify is None:
+        notify = supplier_import.rows_valid > settings.SUPPLIER_IMPORT_INLINE_ROWS
+
+    def progress(fraction: float) -> None:
+        # Inside the transaction the row is invisible to others: report through the cache.
+        cache.set(progress_key(import_id), min(99, int(fraction * 100)), 3600)
+
+    try:
+        with transaction.atomic():
+            write_rows(supplier_import, progress=progress)
+            _finish(supplier_import, status=Status.DONE, notify=notify)
+    except Exception as exc:
+        logger.exception("Supplier import %s failed while writing", import_id)
+        if isinstance(exc, IntegrityError):
+            error = _(
+                "The supplier list changed while this import was waiting (a supplier code or "
+                "OS ID is now taken). Nothing was written; upload the file again."
+            )
+        else:
+            error = _("The import failed and nothing was written. Try again later.")
+        supplier_import.refresh_from_db()
+        _finish(supplier_import, status=Status.FAILED, error=error, notify=notify)
+    finally:
+        cache.delete(progress_key(import_id))
+    return True

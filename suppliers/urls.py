@@ -5,7 +5,15 @@ from suppliers import views
 app_name = "suppliers"
 urlpatterns = [
     path("", views.factory_list, name="factory_list"),
+    path("export.<str:fmt>", views.supplier_export, name="export"),
     path("factories/<int:pk>/", views.factory_detail, name="factory_detail"),
     path("imports/", views.import_list, name="import_list"),
+    path("imports/new/", views.import_new, name="import_new"),
+    path("imports/template.csv", views.import_template, name="import_template"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/progress/", views.import_progress, name="import_progress"),
+    path("imports/<int:pk>/confirm/", views.import_confirm, name="import_confirm"),
+    path("imports/<int:pk>/decide/", views.import_decide_all, name="import_decide_all"),
+    path("imports/<int:pk>/rows/<int:row_pk>/decide/", views.import_decide, name="import_decide"),
+    path("imports/<int:pk>/errors.csv", views.import_errors, name="import_errors"),
 ]

@@ -1,16 +1,26 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from score_portal.permissions import get_visible_or_404
+from partners.models import Partner
+from score_portal.permissions import can_manage_supplier_list, get_visible_or_404, scope_of
+from suppliers import exports, services
 from suppliers.filters import FactoryFilter
-from suppliers.models import BrandSupplier, Factory, SupplierImport
-from suppliers.selectors import brand_codes_for
+from suppliers.forms import SupplierImportForm
+from suppliers.importing.columns import COLUMNS
+from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
+from suppliers.selectors import brand_codes_for, import_rows
 from training.selectors import enrolments_for
 
 
@@ -26,7 +36,15 @@ def factory_list(request: HttpRequest) -> HttpResponse:
     factories = Factory.objects.visible_to(request.user).prefetch_related(own_links)
     factory_filter = FactoryFilter(request.GET, queryset=factories)
     page = Paginator(factory_filter.qs.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
-    return render(request, "suppliers/factory_list.html", {"filter": factory_filter, "page": page})
+    return render(
+        request,
+        "suppliers/factory_list.html",
+        {
+            "filter": factory_filter,
+            "page": page,
+            "can_export": bool(scope_of(request.user).funding_ids),
+        },
+    )
 
 
 @login_required
@@ -44,18 +62,231 @@ def factory_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _importable_brands(request: HttpRequest) -> list[Partner]:
+    scope = scope_of(request.user)
+    brands = Partner.objects.filter(pk__in=scope.funding_acting_ids).order_by("name")
+    return [b for b in brands if can_manage_supplier_list(request.user, b)]
+
+
 @login_required
 @require_GET
 def import_list(request: HttpRequest) -> HttpResponse:
     imports = SupplierImport.objects.visible_to(request.user).select_related("brand", "uploaded_by")
     page = Paginator(imports.order_by("-created_at"), 50).get_page(request.GET.get("page"))
-    return render(request, "suppliers/import_list.html", {"page": page})
+    can_upload = bool(scope_of(request.user).funding_acting_ids)
+    return render(request, "suppliers/import_list.html", {"page": page, "can_upload": can_upload})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_new(request: HttpRequest) -> HttpResponse:
+    """Upload a supplier list; it is read into a preview, nothing is written yet."""
+    brands = _importable_brands(request)
+    if not brands:
+        raise PermissionDenied
+    queryset = Partner.objects.filter(pk__in=[b.pk for b in brands]).order_by("name")
+    form = SupplierImportForm(request.POST or None, request.FILES or None, brands=queryset)
+    if request.method == "POST" and form.is_valid():
+        try:
+            supplier_import = services.start_import(
+                brand=form.cleaned_data["brand"],
+                user=request.user,  # type: ignore[arg-type]
+                upload=form.cleaned_data["file"],
+                encoding=form.cleaned_data["encoding"],
+            )
+        except services.SupplierError as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect(supplier_import)
+    return render(request, "suppliers/import_new.html", {"form": form, "columns": COLUMNS})
+
+
+@login_required
+@require_GET
+def import_template(request: HttpRequest) -> HttpResponse:
+    """An empty list with every column, and one example row."""
+    headers = [c.header for c in COLUMNS]
+    example = {
+        "name": "Dongguan Huamei Garment Co., Ltd.",
+        "address": "12 Industrial Road, Humen Town",
+        "country": "CN",
+        "supplier_code": "A-001",
+        "city": "Dongguan",
+        "sector": "garments",
+        "workers_total": "250",
+        "workers_women": "140",
+    }
+    body = exports.as_csv([[example.get(c.field, "") for c in COLUMNS]], headers)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="supplier-list-template.csv"'
+    return response
+
+
+def _visible_import(request: HttpRequest, pk: int) -> SupplierImport:
+    return get_visible_or_404(
+        SupplierImport.objects.select_related("brand", "uploaded_by"), request.user, pk=pk
+    )
+
+
+OUTCOME_FILTERS = [c for c in SupplierImportRow.Outcome]
 
 
 @login_required
 @require_GET
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    supplier_import = get_visible_or_404(
-        SupplierImport.objects.select_related("brand", "uploaded_by"), request.user, pk=pk
+    """The preview (before confirming) and the result (after): counts and rows by outcome."""
+    supplier_import = _visible_import(request, pk)
+    outcome = request.GET.get("outcome", "")
+    if outcome not in SupplierImportRow.Outcome.values:
+        outcome = ""
+    rows = import_rows(supplier_import, outcome=outcome)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    context: dict[str, Any] = {
+        "import": supplier_import,
+        "page": page,
+        "outcome": outcome,
+        "outcomes": OUTCOME_FILTERS,
+        "can_act": can_manage_supplier_list(request.user, supplier_import.brand),
+        "query": f"outcome={outcome}" if outcome else "",
+        "progress": _progress(supplier_import),
+    }
+    return render(request, "suppliers/import_detail.html", context)
+
+
+def _progress(supplier_import: SupplierImport) -> int:
+    if supplier_import.status == SupplierImport.Status.IMPORTING:
+        return int(cache.get(services.progress_key(supplier_import.pk)) or 0)
+    return supplier_import.progress
+
+
+@login_required
+@require_GET
+def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress bar alone, polled by HTMX; once the work is done the page reloads."""
+    supplier_import = _visible_import(request, pk)
+    response = render(
+        request,
+        "suppliers/includes/import_progress.html",
+        {"import": supplier_import, "progress": _progress(supplier_import)},
     )
-    return render(request, "suppliers/import_detail.html", {"import": supplier_import})
+    if not supplier_import.is_working and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def _acting_import(request: HttpRequest, pk: int) -> SupplierImport:
+    supplier_import = _visible_import(request, pk)
+    if not can_manage_supplier_list(request.user, supplier_import.brand):
+        raise PermissionDenied
+    return supplier_import
+
+
+@login_required
+@require_POST
+def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    supplier_import = _acting_import(request, pk)
+    try:
+        supplier_import = services.confirm_import(
+            supplier_import=supplier_import,
+            user=request.user,  # type: ignore[arg-type]
+        )
+    except services.SupplierError as exc:
+        messages.error(request, str(exc))
+    else:
+        if supplier_import.status == SupplierImport.Status.DONE:
+            messages.success(request, _("The supplier list is imported."))
+    return redirect(supplier_import)
+
+
+@login_required
+@require_POST
+def import_decide(request: HttpRequest, pk: int, row_pk: int) -> HttpResponse:
+    """Same factory, or a different one? Remembered for the brand's next uploads."""
+    supplier_import = _acting_import(request, pk)
+    row = get_object_or_404(
+        SupplierImportRow.objects.select_related("supplier_import", "candidate"),
+        supplier_import=supplier_import,
+        pk=row_pk,
+    )
+    try:
+        services.decide_match(
+            row=row,
+            is_same=request.POST.get("same") == "yes",
+            user=request.user,  # type: ignore[arg-type]
+        )
+    except services.SupplierError as exc:
+        messages.error(request, str(exc))
+    if request.headers.get("HX-Request"):
+        supplier_import.refresh_from_db()
+        return render(
+            request,
+            "suppliers/includes/import_row.html",
+            {"row": row, "import": supplier_import, "can_act": True},
+        )
+    return redirect(supplier_import)
+
+
+@login_required
+@require_POST
+def import_decide_all(request: HttpRequest, pk: int) -> HttpResponse:
+    supplier_import = _acting_import(request, pk)
+    try:
+        services.decide_all_matches(
+            supplier_import=supplier_import,
+            is_same=request.POST.get("same") == "yes",
+            user=request.user,  # type: ignore[arg-type]
+        )
+    except services.SupplierError as exc:
+        messages.error(request, str(exc))
+    return redirect(supplier_import)
+
+
+@login_required
+@require_GET
+def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rows with errors, as the file had them, plus an Error column: fix and re-upload."""
+    supplier_import = _visible_import(request, pk)
+    rows = (
+        SupplierImportRow.objects.filter(
+            supplier_import=supplier_import, outcome=SupplierImportRow.Outcome.ERROR
+        )
+        .order_by("line")
+        .only("line", "data", "errors")
+    )
+    width = len(supplier_import.headers)
+    body = exports.as_csv(
+        (
+            [
+                *(
+                    exports.neutralise(c)
+                    for c in (row.data.get("_cells", []) + [""] * width)[:width]
+                ),
+                exports.neutralise(row.error_text),
+            ]
+            for row in rows.iterator(2000)
+        ),
+        [*supplier_import.headers, "Error"],
+    )
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    name = supplier_import.original_filename.rsplit(".", 1)[0]
+    response["Content-Disposition"] = f'attachment; filename="{name}-errors.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The user's own brands' supplier lists (never another brand's links or codes)."""
+    if not scope_of(request.user).funding_ids and not scope_of(request.user).sees_everything:
+        raise PermissionDenied
+    links = BrandSupplier.objects.visible_to(request.user)
+    rows = exports.supplier_rows(links)
+    if fmt == "xlsx":
+        body = exports.as_xlsx(rows, exports.HEADERS)
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body = exports.as_csv(rows, exports.HEADERS)
+        content_type = "text/csv; charset=utf-8"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="suppliers.{fmt}"'
+    return response

@@ -1,0 +1,295 @@
+"""Read a whole file into preview rows: validate, normalise, match, decide each outcome.
+
+Nothing here touches Factory or BrandSupplier: the only writes are the preview rows, in
+batches, so the confirm step can later write everything in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+
+from suppliers.importing import ImportFileError
+from suppliers.importing.columns import BY_FIELD, REQUIRED, map_headers
+from suppliers.importing.matching import FILLABLE, MatchIndex
+from suppliers.importing.normalise import country_code, row_key
+from suppliers.importing.parsing import Table
+from suppliers.models import Factory, SupplierImportRow
+
+BATCH = 2000
+_OS_ID = re.compile(r"^[A-Z]{2}\d{7}[0-9A-Z]{6}$")
+_INTEGER = re.compile(r"^\d+$")
+_FORMULA_ESCAPE = re.compile(r"^'(?=[=+\-@\t\r])")
+_SECTORS: dict[str, str] = {
+    **{value: value for value in Factory.Sector.values},
+    **{str(label).lower(): value for value, label in Factory.Sector.choices},
+    "garment": "garments",
+    "apparel": "garments",
+    "clothing": "garments",
+    "textile": "textiles",
+    "shoes": "footwear",
+    "leather": "footwear",
+    "food": "food",
+    "furniture": "furniture",
+    "wood": "furniture",
+    "automotive": "automotive",
+    "plastics": "chemicals",
+    "chemical": "chemicals",
+    "hotel": "hospitality",
+    "tourism": "hospitality",
+}
+Outcome = SupplierImportRow.Outcome
+
+
+def _error(column: str | None, message: str) -> dict[str, str]:
+    return {"column": column or "", "message": message}
+
+
+def clean_row(
+    cells: list[str], mapping: dict[int, str], headers: list[str]
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The row's values, cleaned, and what is wrong with it (column as the file names it)."""
+    values: dict[str, Any] = {}
+    errors: list[dict[str, str]] = []
+    for index, field_name in mapping.items():
+        raw = cells[index] if index < len(cells) else ""
+        value = unicodedata.normalize("NFC", " ".join(_FORMULA_ESCAPE.sub("", raw).split()))
+        column = BY_FIELD[field_name]
+        if len(value) > column.max_length:
+            errors.append(
+                _error(
+                    headers[index],
+                    _("longer than %(limit)s characters (%(length)s)")
+                    % {"limit": column.max_length, "length": len(value)},
+                )
+            )
+            value = value[:200] + "…"
+        if value:
+            values[field_name] = value
+    for column in REQUIRED:
+        if not values.get(column.field):
+            header = next((headers[i] for i, f in mapping.items() if f == column.field), "")
+            errors.append(_error(header or column.header, _("required, but empty")))
+    if errors:
+        return values, errors
+    header_of = {f: headers[i] for i, f in mapping.items()}
+
+    code = country_code(values["country"])
+    if code is None:
+        errors.append(
+            _error(
+                header_of["country"],
+                _("“%(value)s” is not a country we know") % {"value": values["country"]},
+            )
+        )
+    else:
+        values["country"] = code
+    if "os_id" in values:
+        os_id = values["os_id"].replace(" ", "").upper()
+        if not _OS_ID.match(os_id):
+            errors.append(_error(header_of["os_id"], _("an OS ID looks like CN2019067X1K87E")))
+        values["os_id"] = os_id
+    for name in ("workers_total", "workers_women"):
+        if name in values:
+            number = values[name].replace(",", "").replace(" ", "").removesuffix(".0")
+            if not _INTEGER.match(number) or len(number) > 9:
+                errors.append(_error(header_of[name], _("not a whole number")))
+            else:
+                values[name] = int(number)
+    if (
+        isinstance(values.get("workers_total"), int)
+        and isinstance(values.get("workers_women"), int)
+        and values["workers_women"] > values["workers_total"]
+    ):
+        errors.append(_error(header_of["workers_women"], _("more women than workers in total")))
+    if "contact_email" in values:
+        try:
+            validate_email(values["contact_email"])
+        except ValidationError:
+            errors.append(_error(header_of["contact_email"], _("not an email address")))
+    if "sector" in values:
+        values["sector"] = _SECTORS.get(values["sector"].lower(), Factory.Sector.OTHER)
+    return values, errors
+
+
+@dataclass
+class Analysis:
+    """Running state of one pass over a file."""
+
+    index: MatchIndex
+    headers: list[str]
+    mapping: dict[int, str]
+    seen_keys: dict[str, int] = field(default_factory=dict)
+    seen_os_ids: dict[str, int] = field(default_factory=dict)
+    seen_codes: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Which existing factory each in-file key went to (duplicates follow their first row).
+    factory_of_key: dict[str, int | None] = field(default_factory=dict)
+
+    def row(self, line: int, cells: list[str]) -> SupplierImportRow:
+        values, errors = clean_row(cells, self.mapping, self.headers)
+        if errors:
+            return self._error_row(line, cells, values, errors)
+        key = row_key(name=values["name"], address=values["address"], country=values["country"])
+        code = values.get("supplier_code", "")
+        header_of = {f: self.headers[i] for i, f in self.mapping.items()}
+        # The same factory twice in one file: the first row counts, later ones are skipped.
+        first = self.seen_keys.get(key) or self.seen_os_ids.get(values.get("os_id", ""))
+        if first is not None:
+            first_code = self.seen_codes.get(code, (first, key))[1] if code else key
+            if code and first_code != key:
+                return self._code_clash(line, cells, values, header_of, code)
+            return SupplierImportRow(
+                line=line,
+                outcome=Outcome.UNCHANGED,
+                data=values,
+                row_key=key,
+                duplicate_of=first,
+                factory_id=self.factory_of_key.get(key),
+            )
+        if code and code in self.seen_codes:
+            return self._code_clash(line, cells, values, header_of, code)
+        match = self.index.match(values, key)
+        factory_id = match.factory_id
+        owner = self.index.code_owner.get(code) if code else None
+        if owner is not None and owner != (factory_id or match.candidate_id):
+            return self._error_row(
+                line,
+                cells,
+                values,
+                [
+                    _error(
+                        header_of["supplier_code"],
+                        _("%(code)s is already your code for another factory on your list")
+                        % {"code": code},
+                    )
+                ],
+            )
+        self.seen_keys[key] = line
+        if values.get("os_id"):
+            self.seen_os_ids[values["os_id"]] = line
+        if code:
+            self.seen_codes[code] = (line, key)
+        self.factory_of_key[key] = factory_id
+        row = SupplierImportRow(line=line, data=values, row_key=key, factory_id=factory_id)
+        if factory_id is None and match.candidate_id is not None:
+            row.outcome, row.candidate_id, row.score = (
+                Outcome.REVIEW,
+                match.candidate_id,
+                match.score,
+            )
+        elif factory_id is None:
+            row.outcome = Outcome.NEW
+        elif factory_id not in self.index.links:
+            row.outcome = Outcome.MATCHED
+        else:
+            row.outcome = self._updated_or_unchanged(values, factory_id)
+        return row
+
+    def _updated_or_unchanged(self, values: dict[str, Any], factory_id: int) -> str:
+        code = values.get("supplier_code", "")
+        if code and code != self.index.links[factory_id]:
+            return Outcome.UPDATED
+        known = self.index.known(values["country"], factory_id)
+        if known is not None and any(
+            values.get(f) not in ("", None)
+            for f in (*FILLABLE, "workers_total")
+            if f in known.blanks
+        ):
+            return Outcome.UPDATED
+        return Outcome.UNCHANGED
+
+    def _code_clash(
+        self,
+        line: int,
+        cells: list[str],
+        values: dict[str, Any],
+        header_of: dict[str, str],
+        code: str,
+    ) -> SupplierImportRow:
+        first_line = self.seen_codes[code][0]
+        return self._error_row(
+            line,
+            cells,
+            values,
+            [
+                _error(
+                    header_of["supplier_code"],
+                    _("%(code)s is also given to another factory on row %(row)s")
+                    % {"code": code, "row": first_line},
+                )
+            ],
+        )
+
+    def _error_row(
+        self, line: int, cells: list[str], values: dict[str, Any], errors: list[dict[str, str]]
+    ) -> SupplierImportRow:
+        return SupplierImportRow(
+            line=line,
+            outcome=Outcome.ERROR,
+            data={
+                **{
+                    k: v
+                    for k, v in values.items()
+                    if k in ("name", "address", "country", "supplier_code")
+                },
+                "_cells": cells,
+            },
+            errors=errors,
+        )
+
+
+def analyse_table(
+    table: Table,
+    *,
+    brand_id: int,
+    save: Callable[[list[SupplierImportRow]], None],
+    progress: Callable[[float], None] = lambda fraction: None,
+) -> None:
+    """Go through every row of ``table``, handing preview rows to ``save`` in batches."""
+    mapping, _ignored = map_headers(table.headers)
+    missing = [c.header for c in REQUIRED if c.field not in mapping.values()]
+    if missing:
+        raise ImportFileError(
+            _(
+                "Required columns missing: %(columns)s. The first row must name the columns "
+                "(download the template to see them)."
+            )
+            % {"columns": ", ".join(missing)}
+        )
+    analysis = Analysis(index=MatchIndex(brand_id), headers=table.headers, mapping=mapping)
+    os_id_column = next((i for i, f in mapping.items() if f == "os_id"), None)
+    any_rows = False
+    for batch in _batches(table.rows, BATCH):
+        any_rows = True
+        if os_id_column is not None:
+            analysis.index.load_os_ids(
+                {
+                    cells[os_id_column].replace(" ", "").upper()
+                    for _line, cells in batch
+                    if os_id_column < len(cells) and cells[os_id_column].strip()
+                }
+            )
+        save([analysis.row(line, cells) for line, cells in batch])
+        progress(table.position())
+    if not any_rows:
+        raise ImportFileError(_("The file has a header row but no supplier rows."))
+
+
+def _batches(
+    rows: Iterator[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,210 @@
+"""Clean and normalise a row: values as stored, and keys for matching across spellings.
+
+Keys are transliterated (any script to ASCII), case-folded, stripped of punctuation and of
+legal suffixes ("Co., Ltd.", "San. ve Tic. A.Ş.", "有限公司", "Công ty TNHH"), so the same
+factory written differently by two brands meets on one key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import cache, lru_cache
+
+from anyascii import anyascii
+from django_countries import countries
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+# Legal forms, as token sequences after transliteration; stripped from the end (and the
+# Vietnamese ones from the start) until none is left.
+_LEGAL_SUFFIXES = tuple(
+    tuple(s.split())
+    for s in (
+        "you xian ze ren gong si",
+        "you xian gong si",
+        "gu fen you xian gong si",
+        "gong si",
+        "co ltd",
+        "co limited",
+        "company limited",
+        "company ltd",
+        "co inc",
+        "pvt ltd",
+        "private limited",
+        "san ve tic ltd sti",
+        "san ve tic a s",
+        "san tic ltd sti",
+        "san tic a s",
+        "ltd sti",
+        "a s",
+        "jsc",
+        "jsco",
+        "ltd",
+        "limited",
+        "inc",
+        "incorporated",
+        "llc",
+        "plc",
+        "gmbh",
+        "corp",
+        "corporation",
+        "company",
+        "co",
+        "sa",
+        "sas",
+        "srl",
+        "spa",
+        "bv",
+        "pt",
+        "tbk",
+        "sdn bhd",
+        "bhd",
+        "pte",
+        "pty",
+        "ltda",
+        "sl",
+    )
+)
+_LEGAL_PREFIXES = tuple(
+    tuple(s.split())
+    for s in ("cong ty tnhh mtv", "cong ty tnhh", "cong ty co phan", "cong ty", "pt", "cv")
+)
+_ADDRESS_WORDS = {
+    "rd": "road",
+    "st": "street",
+    "str": "street",
+    "ave": "avenue",
+    "av": "avenue",
+    "dist": "district",
+    "cd": "caddesi",
+    "cad": "caddesi",
+    "sk": "sokak",
+    "sok": "sokak",
+    "mah": "mahallesi",
+    "no": "",
+    "nr": "",
+}
+
+
+@lru_cache(maxsize=65536)
+def transliterate(text: str) -> str:
+    """ASCII for any script, with Chinese syllables split ("DongGuan" -> "Dong Guan")."""
+    return _CAMEL.sub(" ", anyascii(text))
+
+
+def tokens(text: str) -> list[str]:
+    return _NON_WORD.sub(" ", transliterate(text).lower().replace("&", " and ")).split()
+
+
+def _strip(words: list[str]) -> list[str]:
+    changed = True
+    while changed and words:
+        changed = False
+        for suffix in _LEGAL_SUFFIXES:
+            n = len(suffix)
+            if len(words) > n and tuple(words[-n:]) == suffix:
+                del words[-n:]
+                changed = True
+                break
+        for prefix in _LEGAL_PREFIXES:
+            n = len(prefix)
+            if len(words) > n and tuple(words[:n]) == prefix:
+                del words[:n]
+                changed = True
+                break
+    return words
+
+
+def name_words(name: str) -> list[str]:
+    """A factory name's words without its legal form."""
+    return _strip(tokens(name))
+
+
+def name_key(name: str) -> str:
+    return "".join(name_words(name))
+
+
+def address_key(address: str) -> str:
+    return "".join(_ADDRESS_WORDS.get(w, w) for w in tokens(address))
+
+
+def row_key(*, name: str, address: str, country: str) -> str:
+    """One factory's identity in a list: what a remembered decision is keyed by."""
+    raw = f"{country}|{name_key(name)}|{address_key(address)}"
+    return hashlib.sha1(raw.encode()).hexdigest()[:32]
+
+
+# --- Countries ----------------------------------------------------------------------------
+
+_COUNTRY_ALIASES = {
+    "turkiye": "TR",
+    "turkey": "TR",
+    "republic of turkiye": "TR",
+    "viet nam": "VN",
+    "vietnam": "VN",
+    "china": "CN",
+    "china mainland": "CN",
+    "mainland china": "CN",
+    "prc": "CN",
+    "pr china": "CN",
+    "p r china": "CN",
+    "peoples republic of china": "CN",
+    "china peoples republic of": "CN",
+    "hong kong sar": "HK",
+    "hong kong china": "HK",
+    "macau": "MO",
+    "taiwan": "TW",
+    "chinese taipei": "TW",
+    "korea": "KR",
+    "south korea": "KR",
+    "korea republic of": "KR",
+    "republic of korea": "KR",
+    "uk": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "usa": "US",
+    "us": "US",
+    "united states of america": "US",
+    "bosnia": "BA",
+    "bosnia herzegovina": "BA",
+    "laos": "LA",
+    "russia": "RU",
+    "czech republic": "CZ",
+    "ivory coast": "CI",
+    "cote divoire": "CI",
+    "burma": "MM",
+    "swaziland": "SZ",
+    "macedonia": "MK",
+}
+
+
+def _country_key(text: str) -> str:
+    return " ".join(_NON_WORD.sub(" ", anyascii(text).lower().replace("'", "")).split())
+
+
+@cache
+def _country_lookup() -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for code, name in countries:
+        lookup[_country_key(code)] = code
+        lookup[_country_key(countries.alpha3(code))] = code
+        lookup[_country_key(str(name))] = code
+    for alias, code in _COUNTRY_ALIASES.items():
+        lookup[_country_key(alias)] = code
+    return lookup
+
+
+def country_code(text: str) -> str | None:
+    """ISO 3166-1 alpha-2 for a code (alpha-2 or -3) or a name in common spellings."""
+    key = _country_key(text)
+    if not key:
+        return None
+    lookup = _country_lookup()
+    if key in lookup:
+        return lookup[key]
+    if "," in text:  # "Korea, Republic of" / "Iran, Islamic Republic of"
+        head, _sep, tail = text.partition(",")
+        return lookup.get(_country_key(f"{tail} {head}")) or lookup.get(_country_key(head))
+    return None
