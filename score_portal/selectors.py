@@ -17,6 +17,8 @@ from training.selectors import (
     cohorts_for,
     enrolment_status_counts,
     enrolments_for,
+    enrolments_with_progress,
+    progress_of,
 )
 
 if TYPE_CHECKING:
@@ -88,7 +90,8 @@ def _trainer_home(user: User) -> dict[str, Any]:
 
 
 def _factory_home(user: User) -> dict[str, Any]:
+    enrolments = enrolments_with_progress(user)
     return {
         "factories": list(factories_managed_by(user)),
-        "enrolments": list(enrolments_for(user)),
+        "enrolments": [{"enrolment": e, "progress": progress_of(e)} for e in enrolments],
     }

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Avg, Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext
 
-from training.models import Cohort, Enrolment, Module, TrainerCertification
+from partners.models import Partnership
+from suppliers.models import BrandSupplier
+from training.models import (
+    Cohort,
+    ConsultingVisit,
+    Enrolment,
+    KPIDefinition,
+    KPIReading,
+    Module,
+    TrainerCertification,
+)
 
 if TYPE_CHECKING:
     from score_portal.models import User
@@ -49,3 +64,194 @@ def cohorts_for(user: User) -> QuerySet[Cohort]:
 
 def certifications_of(user: User) -> QuerySet[TrainerCertification]:
     return TrainerCertification.objects.filter(trainer=user).select_related("module")
+
+
+# --- Progress of one enrolment -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    label: str
+    done: bool
+    when: datetime.date | None = None
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class KPIProgress:
+    kpi: KPIDefinition
+    baseline: Decimal
+    latest: Decimal | None
+
+    @property
+    def change_percent(self) -> int | None:
+        if self.latest is None or not self.baseline:
+            return None
+        return round(100 * (self.latest - self.baseline) / abs(self.baseline))
+
+    @property
+    def improved(self) -> bool | None:
+        if self.latest is None or self.latest == self.baseline:
+            return None
+        went_up = self.latest > self.baseline
+        return went_up == (self.kpi.direction == KPIDefinition.Direction.HIGHER_IS_BETTER)
+
+
+@dataclass(frozen=True)
+class Progress:
+    steps: list[Step]
+    kpis: list[KPIProgress]
+
+    @property
+    def percent(self) -> int:
+        return round(100 * sum(s.done for s in self.steps) / len(self.steps))
+
+    @property
+    def next_step(self) -> Step | None:
+        return next((s for s in self.steps if not s.done), None)
+
+
+def progress_of(enrolment: Enrolment) -> Progress:
+    """The cycle as steps: baseline, classroom, improvement plan, visits 1..n, completed.
+
+    Reads only the enrolment's prefetched relations (see ``enrolments_with_progress``), so a
+    page of enrolments costs the same number of queries whatever its length.
+    """
+    visits = list(enrolment.visits.all())
+    participants = list(enrolment.participants.all())
+    baseline = next((v for v in visits if v.kind == ConsultingVisit.Kind.BASELINE), None)
+    follow_ups = sorted(
+        (v for v in visits if v.kind == ConsultingVisit.Kind.FOLLOW_UP), key=lambda v: v.number
+    )
+    module = enrolment.module
+    steps = [
+        Step(
+            "baseline",
+            gettext("Intake / baseline visit"),
+            baseline is not None,
+            baseline.visited_on if baseline else None,
+        )
+    ]
+    if module.classroom_days:
+        steps.append(
+            Step(
+                "classroom",
+                gettext("Classroom"),
+                any(p.attended_classroom is not None for p in participants),
+                enrolment.cohort.classroom_start if enrolment.cohort else None,
+            )
+        )
+    steps.append(
+        Step("plan", gettext("Improvement plan"), bool(list(enrolment.improvement_actions.all())))
+    )
+    for number in range(1, module.followup_visits + 1):
+        visit = follow_ups[number - 1] if len(follow_ups) >= number else None
+        steps.append(
+            Step(
+                f"visit-{number}",
+                gettext("Follow-up visit %(number)s") % {"number": number},
+                visit is not None,
+                visit.visited_on if visit else None,
+            )
+        )
+    steps.append(
+        Step(
+            "completed",
+            gettext("Completed"),
+            enrolment.status == Enrolment.Status.COMPLETED,
+            enrolment.completed_at.date() if enrolment.completed_at else None,
+            final=True,
+        )
+    )
+    return Progress(steps=steps, kpis=_kpi_progress(enrolment))
+
+
+def _kpi_progress(enrolment: Enrolment) -> list[KPIProgress]:
+    baselines: dict[int, KPIReading] = {}
+    latest: dict[int, KPIReading] = {}
+    for reading in enrolment.kpi_readings.all():
+        if reading.kind == KPIReading.Kind.BASELINE:
+            baselines[reading.kpi_id] = reading
+        elif reading.kpi_id not in latest or (reading.measured_on, reading.pk) > (
+            latest[reading.kpi_id].measured_on,
+            latest[reading.kpi_id].pk,
+        ):
+            latest[reading.kpi_id] = reading
+    return [
+        KPIProgress(
+            kpi=b.kpi,
+            baseline=b.value,
+            latest=latest[k].value if k in latest else None,
+        )
+        for k, b in sorted(baselines.items(), key=lambda item: item[1].kpi.name)
+    ]
+
+
+def enrolments_with_progress(user: User) -> QuerySet[Enrolment]:
+    """Enrolments with everything ``progress_of`` reads, in a fixed number of queries."""
+    return enrolments_for(user).prefetch_related(
+        "participants",
+        "visits",
+        "improvement_actions",
+        Prefetch("kpi_readings", queryset=KPIReading.objects.select_related("kpi")),
+    )
+
+
+# --- The brand's matrix: suppliers × modules ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    link: BrandSupplier
+    cells: list[Enrolment | None]
+
+
+def matrix_modules(user: User) -> list[Module]:
+    """Columns: the modules of the user's partnerships, else the whole active catalogue."""
+    covered = Module.objects.filter(
+        is_active=True, partnerships__in=Partnership.objects.visible_to(user)
+    ).distinct()
+    return list(covered.order_by("sort_order", "code")) or list(active_modules())
+
+
+def matrix_rows(
+    user: User, links: Sequence[BrandSupplier], modules: Sequence[Module]
+) -> list[MatrixRow]:
+    """One row per supplier on the page, one cell per module: the enrolment the user sees."""
+    by_cell: dict[tuple[int, int], Enrolment] = {}
+    enrolments = (
+        Enrolment.objects.visible_to(user)
+        .filter(factory__in=[link.factory_id for link in links])
+        .only("pk", "status", "factory_id", "module_id", "created_at")
+        .order_by("created_at")
+    )
+    for enrolment in enrolments:
+        key = (enrolment.factory_id, enrolment.module_id)
+        current = by_cell.get(key)
+        # An active enrolment wins over an older declined or withdrawn one.
+        if current is None or enrolment.status in Enrolment.ACTIVE_STATUSES:
+            by_cell[key] = enrolment
+    return [
+        MatrixRow(link, [by_cell.get((link.factory_id, m.pk)) for m in modules]) for link in links
+    ]
+
+
+def kpi_aggregates(user: User) -> list[dict[str, Any]]:
+    """Per KPI, over the user's funded enrolments: how many factories report, average change.
+
+    This is what a funder sees without the factory's consent: totals, never a reading.
+    """
+    rows = (
+        KPIReading.objects.filter(enrolment__in=Enrolment.objects.visible_to(user))
+        .values("kpi__name", "kpi__unit", "kind")
+        .annotate(factories=Count("enrolment__factory", distinct=True), average=Avg("value"))
+        .order_by("kpi__name", "kind")
+    )
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = merged.setdefault(
+            row["kpi__name"], {"name": row["kpi__name"], "unit": row["kpi__unit"]}
+        )
+        entry[row["kind"]] = {"factories": row["factories"], "average": row["average"]}
+    return list(merged.values())

@@ -6,7 +6,7 @@ from django.urls import reverse
 from tests.conftest import client_for
 from tests.factories import FactoryFactory
 from tests.tenancy import status_for
-from training.models import KPIDefinition, KPIReading
+from training.models import KPIDefinition, KPIReading, Module
 from training.services import enrol_factory
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +96,270 @@ def test_enrolment_list_query_count_does_not_grow_with_rows(world, module_1, bra
             enrolled_by=brand_staff,
         )
     assert count_queries() == small
+
+
+# --- Enrolling, acting on an enrolment, the matrix ----------------------------------------
+
+import datetime as _dt  # noqa: E402
+
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+
+from suppliers.services import link_supplier  # noqa: E402
+from training.models import Enrolment  # noqa: E402
+from training.services import enrolment as enrolment_services  # noqa: E402
+
+
+def test_brand_enrols_two_suppliers_and_sees_each_result(world, brand, brand_staff, module_1):
+    first = FactoryFactory(name="First Factory")
+    second = FactoryFactory(name="Second Factory")
+    link_supplier(brand=brand, factory=first, supplier_code="A-101")
+    link_supplier(brand=brand, factory=second, supplier_code="A-102")
+    client = client_for(brand_staff)
+    page = client.get(reverse("training:enrol"))
+    assert page.status_code == 200
+    assert "First Factory" in page.text
+    assert world.other_factory.name not in page.text
+    response = client.post(
+        reverse("training:enrol"),
+        {
+            "factories": [first.pk, second.pk, world.factory.pk],
+            "module": module_1.pk,
+            "partnership": world.partnership.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["enrolled"] == 2
+    assert "already enrolled in Workplace Cooperation" in response.text
+    assert Enrolment.objects.filter(factory__in=[first, second]).count() == 2
+
+
+def test_enrol_by_csv_of_supplier_codes(world, brand, brand_staff, module_1):
+    coded = FactoryFactory(name="Coded Factory")
+    link_supplier(brand=brand, factory=coded, supplier_code="A-777")
+    upload = SimpleUploadedFile("codes.csv", b"\xef\xbb\xbfsupplier_code\r\nA-777\r\n", "text/csv")
+    response = client_for(brand_staff).post(
+        reverse("training:enrol"),
+        {"codes_file": upload, "module": module_1.pk, "partnership": world.partnership.pk},
+    )
+    assert response.context["enrolled"] == 1
+    assert Enrolment.objects.filter(factory=coded).exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"codes_file": ("codes.csv", b"B-001\nNOPE\n")}, "Not on your supplier list: B-001, NOPE"),
+        ({"codes_file": ("codes.csv", b"\x00\x01binary")}, "not a text (CSV) file"),
+        ({}, "Choose at least one supplier"),
+    ],
+)
+def test_enrol_garbage_is_explained_and_writes_nothing(
+    world, brand_staff, module_1, payload, message
+):
+    data = {"module": module_1.pk, "partnership": world.partnership.pk}
+    if "codes_file" in payload:
+        name, content = payload["codes_file"]
+        data["codes_file"] = SimpleUploadedFile(name, content, "text/csv")
+    before = Enrolment.objects.count()
+    response = client_for(brand_staff).post(reverse("training:enrol"), data)
+    assert response.status_code == 400
+    assert message in response.text
+    assert Enrolment.objects.count() == before
+
+
+def test_enrol_refuses_another_brands_partnership(world, brand_staff, module_1):
+    response = client_for(brand_staff).post(
+        reverse("training:enrol"),
+        {
+            "factories": [world.factory.pk],
+            "module": module_1.pk,
+            "partnership": world.other_partnership.pk,
+        },
+    )
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.text
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [("brand_viewer", 403), ("factory_manager", 403), ("trainer", 403), (None, 302)],
+)
+def test_enrol_page_is_for_acting_brand_staff(request, world, persona, expected):
+    assert status_for(request, persona, reverse("training:enrol")) == expected
+
+
+def test_other_brand_cannot_pick_brand_a(world, other_brand_staff, brand):
+    url = reverse("training:enrol") + f"?brand={brand.pk}"
+    assert client_for(other_brand_staff).get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("persona", "action", "expected"),
+    [
+        ("other_brand_staff", "confirm", 404),
+        ("other_factory_manager", "confirm", 404),
+        ("other_brand_staff", "withdraw", 404),
+        (None, "confirm", 302),
+        ("factory_manager", "no-such-action", 404),
+    ],
+)
+def test_enrolment_actions_are_scoped(request, world, persona, action, expected):
+    user = request.getfixturevalue(persona) if persona else None
+    url = reverse("training:enrolment_act", args=[world.enrolment.pk, action])
+    assert client_for(user).post(url, {"reason": "x"}).status_code == expected
+    world.enrolment.refresh_from_db()
+    assert world.enrolment.status == "pending"
+
+
+def test_brand_cannot_confirm_for_the_factory(world, brand_staff):
+    url = reverse("training:enrolment_act", args=[world.enrolment.pk, "confirm"])
+    response = client_for(brand_staff).post(url, follow=True)
+    assert "Only the factory&#x27;s managers" in response.text
+    world.enrolment.refresh_from_db()
+    assert world.enrolment.status == "pending"
+
+
+def test_factory_confirms_and_names_participants_through_the_page(world, factory_manager):
+    client = client_for(factory_manager)
+    client.post(reverse("training:enrolment_act", args=[world.enrolment.pk, "confirm"]))
+    data = {
+        "form-TOTAL_FORMS": "2",
+        "form-INITIAL_FORMS": "0",
+        "form-MIN_NUM_FORMS": "1",
+        "form-MAX_NUM_FORMS": "20",
+        "form-0-name": "王芳",
+        "form-0-role": "manager",
+        "form-0-gender": "woman",
+        "form-1-name": "陈伟",
+        "form-1-role": "worker",
+        "form-1-gender": "man",
+    }
+    page = client.post(
+        reverse("training:enrolment_act", args=[world.enrolment.pk, "participants"]),
+        data,
+        follow=True,
+    ).text
+    assert "Participants saved." in page
+    assert "王芳" in page
+    assert "you named 1 managers and 1 workers" in page
+    bad = {**data, "form-1-gender": "robot"}
+    page = client.post(
+        reverse("training:enrolment_act", args=[world.enrolment.pk, "participants"]),
+        bad,
+        follow=True,
+    ).text
+    assert "Select a valid choice" in page
+
+
+def test_trainer_page_shows_delivery_forms_brand_page_does_not(
+    world, trainer, brand_staff, factory_manager
+):
+    enrolment_services.confirm_enrolment(enrolment=world.enrolment, actor=factory_manager)
+    trainer_page = client_for(trainer).get(world.enrolment.get_absolute_url()).text
+    assert "Record a visit" in trainer_page
+    brand_page = client_for(brand_staff).get(world.enrolment.get_absolute_url()).text
+    assert "Record a visit" not in brand_page
+    assert "Withdraw this enrolment" in brand_page
+
+
+def test_brand_sees_kpi_readings_only_with_consent(world, factory_manager, brand_staff, trainer):
+    enrolment_services.confirm_enrolment(enrolment=world.enrolment, actor=factory_manager)
+    kpi = KPIDefinition.objects.get(code="absenteeism")
+    enrolment_services.record_kpi_reading(
+        enrolment=world.enrolment,
+        actor=trainer,
+        kpi=kpi,
+        kind="baseline",
+        value="9.5",
+        measured_on=_dt.date.today(),
+    )
+    url = world.enrolment.get_absolute_url()
+    assert "9.5" not in client_for(brand_staff).get(url).text
+    client_for(factory_manager).post(
+        reverse("training:enrolment_act", args=[world.enrolment.pk, "consent"]), {"shared": "on"}
+    )
+    assert "9.5" in client_for(brand_staff).get(url).text
+
+
+def test_matrix_shows_own_suppliers_and_links_cells(world, brand_staff):
+    response = client_for(brand_staff).get(reverse("training:matrix"))
+    assert response.status_code == 200
+    assert world.factory.name in response.text
+    assert world.other_factory.name not in response.text
+    assert world.enrolment.get_absolute_url() in response.text
+
+
+def test_matrix_csv_export_is_safe_for_excel(world, brand, brand_staff):
+    evil = FactoryFactory(name='=HYPERLINK("http://x")')
+    link_supplier(brand=brand, factory=evil, supplier_code="+A-1")
+    response = client_for(brand_staff).get(reverse("training:matrix_csv"))
+    content = b"".join(response.streaming_content).decode("utf-8")
+    assert content.startswith("\ufeff")
+    assert "'=HYPERLINK" in content
+    assert "'+A-1" in content
+    assert "Awaiting factory confirmation" in content
+    assert world.other_factory.name not in content
+
+
+@pytest.mark.parametrize("persona", ["factory_manager", "trainer", None])
+def test_matrix_is_for_brands(request, world, persona):
+    expected = 302 if persona is None else 404
+    assert status_for(request, persona, reverse("training:matrix")) == expected
+
+
+def _count(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_matrix_and_factory_home_query_counts_do_not_grow(
+    world, brand, brand_staff, module_1, factory_manager, trainer
+):
+    brand_client, manager_client = client_for(brand_staff), client_for(factory_manager)
+    matrix_small, home_small = (
+        _count(brand_client, reverse("training:matrix")),
+        _count(manager_client, "/"),
+    )
+    world.partnership.factory_quota = 100
+    world.partnership.save()
+    for n in range(15):
+        factory = FactoryFactory()
+        link_supplier(brand=brand, factory=factory, supplier_code=f"A-5{n:02}")
+        enrolment_services.enrol_factory(
+            factory=factory, module=module_1, partnership=world.partnership, enrolled_by=None
+        )
+    # The factory manager's own factory gains modules, visits and readings.
+    enrolment_services.confirm_enrolment(enrolment=world.enrolment, actor=factory_manager)
+    enrolment_services.record_visit(
+        enrolment=world.enrolment, actor=trainer, kind="baseline", visited_on=_dt.date.today()
+    )
+    assert _count(brand_client, reverse("training:matrix")) == matrix_small
+    assert _count(manager_client, "/") == home_small
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [("provider_staff", 200), ("trainer", 403), ("brand_staff", 403), (None, 302)],
+)
+def test_cohort_creation_is_for_provider_staff(request, world, persona, expected):
+    assert status_for(request, persona, reverse("training:cohort_create")) == expected
+
+
+def test_uncertified_trainer_is_refused_with_a_clear_message(world, provider_staff, trainer):
+    data = {
+        "module": Module.objects.get(code="M3").pk,
+        "trainer": trainer.pk,
+        "venue_city": "Shenzhen",
+        "venue_country": "CN",
+        "language": "zh-hans",
+        "classroom_start": "2027-03-01",
+        "classroom_end": "2027-03-02",
+        "capacity": "5",
+    }
+    response = client_for(provider_staff).post(reverse("training:cohort_create"), data)
+    assert response.status_code == 400
+    assert "is not certified to deliver Clean Production and Resource Efficiency" in response.text
+    data["module"] = Module.objects.get(code="M1").pk
+    response = client_for(provider_staff).post(reverse("training:cohort_create"), data)
+    assert response.status_code == 302

@@ -251,19 +251,19 @@ def _notify_enrolled(enrolment: Enrolment, actor: User | None) -> None:
             context={"enrolment": enrolment, "invitation": invitation},
             language=enrolment.factory.language,
         )
-    if enrolment.cohort_id:
+    if enrolment.cohort is not None:
         for person in _people_of(enrolment.cohort.provider, Membership.ACTING_ROLES):
             _email(person, "enrolment_notice", enrolment)
 
 
 @transaction.atomic
-def accept_invitation(*, user: User) -> list[Factory]:
-    """On a verified address, give the person the factories they were invited to manage."""
+def accept_invitation(*, user: User, email: str) -> list[Factory]:
+    """On a verified ``email``, give ``user`` the factories that address was invited to manage."""
     from suppliers.services import add_factory_manager
 
     factories = []
     for invitation in FactoryInvitation.objects.select_for_update().filter(
-        email__iexact=user.email, accepted_at__isnull=True
+        email__iexact=email, accepted_at__isnull=True
     ):
         add_factory_manager(factory=invitation.factory, user=user)
         invitation.accepted_at = timezone.now()
@@ -479,8 +479,6 @@ def missing_steps(enrolment: Enrolment) -> list[str]:
 @transaction.atomic
 def complete_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
     """The trainer closes the cycle; the certificate is requested in the same transaction."""
-    from training.services.certificates import request_certificate
-
     _require_trainer(actor, enrolment)
     missing = missing_steps(enrolment)
     if missing:
@@ -488,6 +486,8 @@ def complete_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
             _("Not all steps are done yet: %(missing)s.") % {"missing": ", ".join(missing)}
         )
     enrolment = _move(enrolment, E.COMPLETED, actor, allowed_from=(E.IN_PROGRESS,))
+    from training.services.certificates import request_certificate  # its own module, no cycle
+
     request_certificate(enrolment=enrolment)
     return enrolment
 

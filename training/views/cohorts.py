@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
-from score_portal.permissions import get_visible_or_404
+from partners.models import Partner
+from score_portal.permissions import can_organise_cohorts, get_visible_or_404, scope_of
+from training.forms import CohortForm
 from training.models import Cohort
 from training.selectors import cohorts_for
+from training.services.enrolment import TrainingError, create_cohort
 
 
 @login_required
@@ -27,4 +33,32 @@ def cohort_detail(request: HttpRequest, pk: int) -> HttpResponse:
     enrolments = cohort.enrolments.select_related("factory", "partnership__partner")
     return render(
         request, "training/cohort_detail.html", {"cohort": cohort, "enrolments": enrolments}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cohort_create(request: HttpRequest) -> HttpResponse:
+    """Service-provider staff open a cohort for one of their certified trainers."""
+    provider = (
+        Partner.objects.filter(pk__in=scope_of(request.user).provider_acting_ids)
+        .order_by("name")
+        .first()
+    )
+    if provider is None or not can_organise_cohorts(request.user, provider):
+        raise PermissionDenied(_("Only a service provider's staff open cohorts."))
+    form = CohortForm(request.POST or None, provider=provider)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cohort = create_cohort(provider=provider, **form.cleaned_data)
+        except TrainingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Cohort opened."))
+            return redirect(cohort)
+    return render(
+        request,
+        "training/cohort_form.html",
+        {"form": form, "provider": provider},
+        status=400 if request.method == "POST" else 200,
     )

@@ -1,13 +1,40 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import csv
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from score_portal.permissions import can_see_kpi_detail, get_visible_or_404
-from training.selectors import enrolments_for
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from partners.models import Partner
+from score_portal.permissions import (
+    can_deliver,
+    can_manage_factory,
+    can_see_kpi_detail,
+    get_visible_or_404,
+    scope_of,
+)
+from suppliers.filters import FactoryFilter
+from suppliers.models import BrandSupplier, Factory
+from training import forms
+from training.models import Enrolment
+from training.selectors import (
+    enrolments_for,
+    enrolments_with_progress,
+    kpi_aggregates,
+    matrix_modules,
+    matrix_rows,
+    progress_of,
+)
+from training.services import enrolment as services
 
 
 @login_required
@@ -20,19 +47,314 @@ def enrolment_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    enrolment = get_visible_or_404(enrolments_for(request.user), request.user, pk=pk)
-    kpi_readings = (
-        enrolment.kpi_readings.select_related("kpi")
-        if can_see_kpi_detail(request.user, enrolment)
-        else None
+    enrolment = get_visible_or_404(enrolments_with_progress(request.user), request.user, pk=pk)
+    user = request.user
+    is_factory = can_manage_factory(user, enrolment.factory)
+    is_trainer = enrolment.cohort is not None and can_deliver(user, enrolment.cohort)
+    running = enrolment.status in (Enrolment.Status.CONFIRMED, Enrolment.Status.IN_PROGRESS)
+    shows_kpis = can_see_kpi_detail(user, enrolment) or enrolment.kpi_shared_with_funder
+    participants = list(enrolment.participants.all())
+    context: dict[str, Any] = {
+        "enrolment": enrolment,
+        "progress": progress_of(enrolment),
+        "participants": participants,
+        "participant_advice": services.participant_advice(participants),
+        "visits": sorted(enrolment.visits.all(), key=lambda v: (v.visited_on, v.pk)),
+        "actions": list(enrolment.improvement_actions.all()),
+        "kpi_readings": list(enrolment.kpi_readings.all()) if shows_kpis else None,
+        "events": enrolment.events.select_related("actor"),
+        "is_factory": is_factory,
+        "is_trainer": is_trainer,
+        "running": running,
+        "may_withdraw": _may_withdraw(user, enrolment),
+        "missing_steps": services.missing_steps(enrolment) if is_trainer else [],
+    }
+    if is_factory and enrolment.status == Enrolment.Status.PENDING:
+        context["decline_form"] = forms.DeclineForm()
+    if is_factory and running:
+        initial = [
+            {"name": p.name, "position": p.position, "role": p.role, "gender": p.gender}
+            for p in participants
+        ] or [{"role": "manager"}, {"role": "manager"}, {"role": "worker"}, {"role": "worker"}]
+        context["participant_formset"] = forms.ParticipantFormSet(initial=initial)
+        context["consent_form"] = forms.ConsentForm(
+            initial={"shared": enrolment.kpi_shared_with_funder}
+        )
+    if (is_factory or is_trainer) and running:
+        context["kpi_form"] = forms.KPIReadingForm(enrolment=enrolment)
+        context["action_form"] = forms.ImprovementActionForm()
+    if is_trainer and running:
+        context["attendance_form"] = forms.AttendanceForm(enrolment=enrolment)
+        context["visit_form"] = forms.VisitForm(enrolment=enrolment)
+    if context["may_withdraw"]:
+        context["withdraw_form"] = forms.WithdrawForm()
+    return render(request, "training/enrolment_detail.html", context)
+
+
+def _may_withdraw(user: Any, enrolment: Enrolment) -> bool:
+    from score_portal.permissions import can_act_for_partner
+
+    return enrolment.status in (
+        Enrolment.Status.PENDING,
+        Enrolment.Status.CONFIRMED,
+        Enrolment.Status.IN_PROGRESS,
+    ) and (
+        scope_of(user).is_ilo_decider or can_act_for_partner(user, enrolment.partnership.partner)
     )
+
+
+# Each action on an enrolment: the form that reads the request, the service that acts, and
+# what to tell the person. Views stay thin; the services decide who may do what.
+def _confirm(request: HttpRequest, e: Enrolment) -> str:
+    services.confirm_enrolment(enrolment=e, actor=request.user)
+    return _("Enrolment confirmed. Now name your participants.")
+
+
+def _decline(request: HttpRequest, e: Enrolment) -> str:
+    form = _valid(forms.DeclineForm(request.POST))
+    services.decline_enrolment(enrolment=e, actor=request.user, reason=form.cleaned_data["reason"])
+    return _("Enrolment declined.")
+
+
+def _participants(request: HttpRequest, e: Enrolment) -> str:
+    formset = forms.ParticipantFormSet(request.POST)
+    if not formset.is_valid():
+        errors = [str(err) for f in formset.errors for errs in f.values() for err in errs]
+        errors += [str(err) for err in formset.non_form_errors()]
+        raise services.TrainingError(" ".join(errors) or _("Please check the participants."))
+    rows = [f.cleaned_data for f in formset if f.cleaned_data]
+    services.name_participants(enrolment=e, actor=request.user, participants=rows)
+    return _("Participants saved.")
+
+
+def _consent(request: HttpRequest, e: Enrolment) -> str:
+    form = _valid(forms.ConsentForm(request.POST))
+    services.set_kpi_consent(enrolment=e, actor=request.user, shared=form.cleaned_data["shared"])
+    return _("Your choice about sharing KPI data is saved.")
+
+
+def _attendance(request: HttpRequest, e: Enrolment) -> str:
+    form = _valid(forms.AttendanceForm(request.POST, enrolment=e))
+    services.record_attendance(
+        enrolment=e, actor=request.user, attended=[p.pk for p in form.cleaned_data["attended"]]
+    )
+    return _("Classroom attendance recorded.")
+
+
+def _visit(request: HttpRequest, e: Enrolment) -> str:
+    form = _valid(forms.VisitForm(request.POST, enrolment=e))
+    services.record_visit(enrolment=e, actor=request.user, **form.cleaned_data)
+    return _("Visit recorded.")
+
+
+def _kpi(request: HttpRequest, e: Enrolment) -> str:
+    form = _valid(forms.KPIReadingForm(request.POST, enrolment=e))
+    services.record_kpi_reading(enrolment=e, actor=request.user, **form.cleaned_data)
+    return _("KPI reading recorded.")
+
+
+def _add_action(request: HttpRequest, e: Enrolment) -> str:
+    form = _valid(forms.ImprovementActionForm(request.POST))
+    services.add_improvement_action(enrolment=e, actor=request.user, **form.cleaned_data)
+    return _("Action added to the improvement plan.")
+
+
+def _action_status(request: HttpRequest, e: Enrolment) -> str:
+    form = _valid(forms.ActionStatusForm(request.POST, enrolment=e))
+    services.update_action_status(
+        action=form.cleaned_data["action"], actor=request.user, status=form.cleaned_data["status"]
+    )
+    return _("Improvement plan updated.")
+
+
+def _complete(request: HttpRequest, e: Enrolment) -> str:
+    services.complete_enrolment(enrolment=e, actor=request.user)
+    return _("Enrolment completed. The certificate is on its way.")
+
+
+def _withdraw(request: HttpRequest, e: Enrolment) -> str:
+    form = _valid(forms.WithdrawForm(request.POST))
+    services.withdraw_enrolment(enrolment=e, actor=request.user, reason=form.cleaned_data["reason"])
+    return _("Enrolment withdrawn; the partnership's place is free again.")
+
+
+ACTIONS: dict[str, Callable[[HttpRequest, Enrolment], str]] = {
+    "confirm": _confirm,
+    "decline": _decline,
+    "participants": _participants,
+    "consent": _consent,
+    "attendance": _attendance,
+    "visit": _visit,
+    "kpi": _kpi,
+    "add-action": _add_action,
+    "action-status": _action_status,
+    "complete": _complete,
+    "withdraw": _withdraw,
+}
+
+
+def _valid(form: Any) -> Any:
+    if not form.is_valid():
+        errors = [
+            f"{form.fields[name].label if name in form.fields else ''}: {' '.join(errs)}".lstrip(
+                ": "
+            )
+            for name, errs in form.errors.items()
+        ]
+        raise services.TrainingError(" ".join(errors))
+    return form
+
+
+@login_required
+@require_POST
+def enrolment_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise Http404
+    enrolment = get_visible_or_404(enrolments_for(request.user), request.user, pk=pk)
+    try:
+        messages.success(request, handler(request, enrolment))
+    except services.TrainingError as error:
+        messages.error(request, str(error))
+    return redirect(enrolment)
+
+
+# --- Brand staff: enrol suppliers, follow the matrix --------------------------------------
+
+
+def _acting_brand(request: HttpRequest) -> Partner:
+    """The brand the person acts for (``?brand=`` when they act for several)."""
+    acting = Partner.objects.filter(pk__in=scope_of(request.user).funding_acting_ids)
+    wanted = request.GET.get("brand") or request.POST.get("brand")
+    if wanted:
+        brand = acting.filter(pk=wanted if str(wanted).isdigit() else 0).first()
+        if brand is None:
+            raise Http404
+        return brand
+    brand = acting.order_by("name").first()
+    if brand is None:
+        raise PermissionDenied(_("Only a brand's administrators and staff enrol suppliers."))
+    return brand
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest) -> HttpResponse:
+    brand = _acting_brand(request)
+    factory_filter = FactoryFilter(
+        request.GET, queryset=Factory.objects.filter(brand_links__brand=brand)
+    )
+    suppliers = _filtered_links(request, brand)
+    form = forms.EnrolForm(request.POST or None, request.FILES or None, brand=brand)
+    if request.method == "POST" and form.is_valid():
+        results = services.enrol_suppliers(
+            brand=brand,
+            factories=form.cleaned_data["chosen"],
+            module=form.cleaned_data["module"],
+            partnership=form.cleaned_data["partnership"],
+            cohort=form.cleaned_data["cohort"],
+            actor=request.user,
+        )
+        return render(
+            request,
+            "training/enrol_results.html",
+            {
+                "brand": brand,
+                "results": results,
+                "module": form.cleaned_data["module"],
+                "enrolled": sum(r.enrolled for r in results),
+            },
+        )
     return render(
         request,
-        "training/enrolment_detail.html",
+        "training/enrol.html",
+        {"brand": brand, "form": form, "filter": factory_filter, "suppliers": suppliers[:500]},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_GET
+def matrix(request: HttpRequest) -> HttpResponse:
+    """Suppliers × modules: every cell the status of the enrolment, linking to it."""
+    brand = _acting_brand_for_reading(request)
+    links = _filtered_links(request, brand)
+    page = Paginator(links, 50).get_page(request.GET.get("page"))
+    modules = matrix_modules(request.user)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "training/matrix.html",
         {
-            "enrolment": enrolment,
-            "participants": enrolment.participants.all(),
-            "visits": enrolment.visits.select_related("trainer"),
-            "kpi_readings": kpi_readings,
+            "brand": brand,
+            "filter": FactoryFilter(request.GET, queryset=links),
+            "modules": modules,
+            "page": page,
+            "rows": matrix_rows(request.user, page.object_list, modules),
+            "kpis": kpi_aggregates(request.user),
+            "query": query,
         },
+    )
+
+
+@login_required
+@require_GET
+def matrix_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The whole matrix as CSV, streamed in pages so a large list costs little memory."""
+    brand = _acting_brand_for_reading(request)
+    links = _filtered_links(request, brand)
+    modules = matrix_modules(request.user)
+
+    def lines() -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        yield "\ufeff"  # Excel reads UTF-8 when the file starts with a BOM
+        yield writer.writerow(
+            [_("Supplier code"), _("Factory"), _("Country")] + [m.code for m in modules]
+        )
+        paginator = Paginator(links, 500)
+        for number in paginator.page_range:
+            for row in matrix_rows(request.user, paginator.page(number).object_list, modules):
+                yield writer.writerow(
+                    [
+                        _safe(row.link.supplier_code),
+                        _safe(row.link.factory.name),
+                        row.link.factory.country.code,
+                    ]
+                    + [cell.get_status_display() if cell else "" for cell in row.cells]
+                )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="score-matrix-{brand.pk}.csv"'
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _safe(value: str) -> str:
+    """Neutralise cells Excel would run as formulas."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _acting_brand_for_reading(request: HttpRequest) -> Partner:
+    brands = Partner.objects.filter(pk__in=scope_of(request.user).funding_ids).order_by("name")
+    wanted = request.GET.get("brand", "")
+    brand = brands.filter(pk=wanted).first() if wanted.isdigit() else brands.first()
+    if brand is None:
+        raise Http404
+    return brand
+
+
+def _filtered_links(request: HttpRequest, brand: Partner) -> QuerySet[BrandSupplier]:
+    """The brand's supplier-list rows, narrowed by the supplier-list filters (search, country)."""
+    factories = FactoryFilter(
+        request.GET, queryset=Factory.objects.filter(brand_links__brand=brand)
+    ).qs
+    return (
+        BrandSupplier.objects.filter(brand=brand, factory__in=factories)
+        .select_related("factory")
+        .order_by("factory__name", "pk")
     )

@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partners.models import Partner, Partnership
+from suppliers.models import BrandSupplier, Factory
+from training.models import (
+    Cohort,
+    ConsultingVisit,
+    Enrolment,
+    ImprovementAction,
+    KPIDefinition,
+    KPIReading,
+    Module,
+    Participant,
+)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+MAX_CODES_FILE_BYTES = 1024 * 1024
+
+
+class EnrolForm(forms.Form):
+    """Which suppliers, into which module, funded by which partnership, in which cohort."""
+
+    factories = forms.ModelMultipleChoiceField(
+        label=_("Suppliers"),
+        queryset=Factory.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    codes_file = forms.FileField(
+        label=_("…or a CSV of your supplier codes"),
+        required=False,
+        help_text=_("One supplier code per line (a header line is fine)."),
+    )
+    module = forms.ModelChoiceField(label=_("Module"), queryset=Module.objects.none())
+    partnership = forms.ModelChoiceField(label=_("Funded by"), queryset=Partnership.objects.none())
+    cohort = forms.ModelChoiceField(
+        label=_("Cohort (optional)"), queryset=Cohort.objects.none(), required=False
+    )
+
+    def __init__(self, *args: Any, brand: Partner, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.brand = brand
+        self.fields["factories"].queryset = Factory.objects.filter(brand_links__brand=brand)
+        self.fields["module"].queryset = Module.objects.filter(is_active=True)
+        self.fields["partnership"].queryset = Partnership.objects.filter(
+            partner=brand, status=Partnership.Status.APPROVED
+        )
+        self.fields["cohort"].queryset = Cohort.objects.filter(
+            classroom_start__gte=timezone.localdate()
+        ).select_related("module", "provider")
+
+    def clean_codes_file(self) -> list[str]:
+        upload = self.cleaned_data.get("codes_file")
+        if not upload:
+            return []
+        if upload.size > MAX_CODES_FILE_BYTES:
+            raise forms.ValidationError(_("The file is larger than 1 MB."))
+        raw = upload.read()
+        for encoding in ("utf-8-sig", "cp1252"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        if "\x00" in text:
+            raise forms.ValidationError(_("This is not a text (CSV) file."))
+        codes = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
+        if codes and "code" in codes[0].lower():
+            codes = codes[1:]  # a header line such as "Supplier code"
+        if not codes:
+            raise forms.ValidationError(_("The file has no supplier codes."))
+        return codes
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        codes = data.get("codes_file") or []
+        chosen = list(data.get("factories") or [])
+        if codes:
+            links = BrandSupplier.objects.filter(brand=self.brand, supplier_code__in=codes)
+            found = {link.supplier_code: link.factory for link in links.select_related("factory")}
+            unknown = [code for code in codes if code not in found]
+            if unknown:
+                self.add_error(
+                    "codes_file",
+                    _("Not on your supplier list: %(codes)s.") % {"codes": ", ".join(unknown[:20])},
+                )
+            chosen += [found[c] for c in codes if c in found and found[c] not in chosen]
+        if not chosen and not self.errors:
+            raise forms.ValidationError(_("Choose at least one supplier."))
+        data["chosen"] = chosen
+        cohort, module = data.get("cohort"), data.get("module")
+        if cohort and module and cohort.module_id != module.pk:
+            self.add_error("cohort", _("That cohort teaches a different module."))
+        return data
+
+
+class CohortForm(forms.ModelForm):
+    class Meta:
+        model = Cohort
+        fields = [
+            "module",
+            "trainer",
+            "venue_city",
+            "venue_country",
+            "language",
+            "classroom_start",
+            "classroom_end",
+            "capacity",
+        ]
+        widgets = {"classroom_start": DateInput(), "classroom_end": DateInput()}
+
+    def __init__(self, *args: Any, provider: Partner, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from score_portal.models import User
+
+        self.fields["module"].queryset = Module.objects.filter(is_active=True)
+        self.fields["trainer"].queryset = User.objects.filter(
+            memberships__partner=provider, memberships__role="trainer"
+        ).order_by("full_name", "email")
+        self.fields["trainer"].label_from_instance = lambda u: u.display_name
+
+
+class ParticipantForm(forms.ModelForm):
+    class Meta:
+        model = Participant
+        fields = ["name", "position", "role", "gender"]
+
+
+ParticipantFormSet = forms.formset_factory(
+    ParticipantForm, extra=0, min_num=1, validate_min=True, max_num=20, validate_max=True
+)
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=2000)
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the withdrawal"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ConsentForm(forms.Form):
+    shared = forms.BooleanField(
+        label=_("Share our KPI readings with the funding partner"), required=False
+    )
+
+
+class AttendanceForm(forms.Form):
+    attended = forms.ModelMultipleChoiceField(
+        label=_("Who attended the classroom"),
+        queryset=Participant.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, enrolment: Enrolment, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["attended"].queryset = enrolment.participants.all()
+        self.fields["attended"].initial = [
+            p.pk for p in enrolment.participants.all() if p.attended_classroom
+        ]
+
+
+class VisitForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Visit"),
+        choices=[
+            (ConsultingVisit.Kind.BASELINE, ConsultingVisit.Kind.BASELINE.label),
+            (ConsultingVisit.Kind.FOLLOW_UP, ConsultingVisit.Kind.FOLLOW_UP.label),
+            (ConsultingVisit.Kind.YEAR_AFTER, ConsultingVisit.Kind.YEAR_AFTER.label),
+        ],
+    )
+    visited_on = forms.DateField(label=_("Date"), widget=DateInput())
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    actions_reviewed = forms.ModelMultipleChoiceField(
+        label=_("Improvement actions checked"),
+        queryset=ImprovementAction.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, enrolment: Enrolment, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["actions_reviewed"].queryset = enrolment.improvement_actions.all()
+
+
+class KPIReadingForm(forms.Form):
+    kpi = forms.ModelChoiceField(label=_("KPI"), queryset=KPIDefinition.objects.none())
+    kind = forms.ChoiceField(label=_("Reading"), choices=KPIReading.Kind.choices)
+    value = forms.DecimalField(label=_("Value"), max_digits=14, decimal_places=3)
+    measured_on = forms.DateField(label=_("Measured on"), widget=DateInput())
+
+    def __init__(self, *args: Any, enrolment: Enrolment, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["kpi"]
+        field.queryset = enrolment.module.kpis.all()
+        field.label_from_instance = lambda k: f"{k.name} ({k.unit})"
+
+
+class ImprovementActionForm(forms.ModelForm):
+    class Meta:
+        model = ImprovementAction
+        fields = ["description", "owner", "due_date"]
+        widgets = {"due_date": DateInput()}
+
+
+class ActionStatusForm(forms.Form):
+    action = forms.ModelChoiceField(queryset=ImprovementAction.objects.none())
+    status = forms.ChoiceField(choices=ImprovementAction.Status.choices)
+
+    def __init__(self, *args: Any, enrolment: Enrolment, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].queryset = enrolment.improvement_actions.all()
