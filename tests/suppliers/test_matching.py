@@ -1,0 +1,134 @@
+"""One factory, many brands: normalised keys, OS IDs, fuzzy candidates, remembered decisions."""
+
+from __future__ import annotations
+
+import pytest
+
+from suppliers.importing.normalise import name_key
+from suppliers.models import BrandSupplier, Factory, SupplierImportRow, SupplierMatchDecision
+from suppliers.services import confirm_import, decide_match
+from tests.suppliers.conftest import csv_upload
+
+pytestmark = pytest.mark.django_db
+Outcome = SupplierImportRow.Outcome
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Dongguan Huamei Garment Co., Ltd.", "DONGGUAN HUAMEI GARMENT CO LTD"),
+        ("Özdemir Tekstil San. ve Tic. A.Ş.", "Ozdemir Tekstil"),
+        ("Công ty TNHH May Việt Tiến", "May Viet Tien Co., Ltd"),
+        ("东莞华美制衣有限公司", "东莞华美制衣"),
+    ],
+)
+def test_names_normalise_to_one_key(a, b):
+    assert name_key(a) == name_key(b)
+
+
+def test_one_factory_two_brands_each_with_its_own_code(
+    upload, brand, other_brand, brand_staff, other_brand_staff
+):
+    first = upload(
+        csv_upload(
+            'Name,Address,Country,Code\n"Huamei Garment Co., Ltd.",12 Industrial Rd,CN,A-9\n'
+        )
+    )
+    confirm_import(supplier_import=first, user=brand_staff)
+    second = upload(
+        csv_upload(
+            "Supplier name,Site address,Country/Region,Vendor code\n"
+            "HUAMEI GARMENT LIMITED,12 Industrial Road,China,B-7\n"
+        ),
+        as_brand=other_brand,
+        user=other_brand_staff,
+    )
+    row = second.rows.get()
+    assert row.outcome == Outcome.MATCHED
+    confirm_import(supplier_import=second, user=other_brand_staff)
+    factory = Factory.objects.get()
+    codes = dict(
+        BrandSupplier.objects.filter(factory=factory).values_list("brand__name", "supplier_code")
+    )
+    assert codes == {"Brand A": "A-9", "Brand B": "B-7"}
+    # Brand B's preview never showed brand A's code.
+    assert "A-9" not in str(row.data)
+
+
+def test_os_id_matches_first(upload, world, brand_staff):
+    Factory.objects.filter(pk=world.other_factory.pk).update(os_id="TR2020123ABCDEF")
+    supplier_import = upload(
+        csv_upload(
+            "Name,Address,Country,OS ID\nCompletely Different Name,Elsewhere 9,TR,tr2020123abcdef\n"
+        )
+    )
+    row = supplier_import.rows.get()
+    assert (row.outcome, row.factory_id) == (Outcome.MATCHED, world.other_factory.pk)
+
+
+def test_code_change_on_an_existing_link_is_an_update(upload, world, brand_staff):
+    factory = world.factory
+    text = f"Name,Address,Country,Code\n{factory.name},{factory.address},CN,A-NEW\n"
+    supplier_import = upload(csv_upload(text))
+    assert supplier_import.rows.get().outcome == Outcome.UPDATED
+    confirm_import(supplier_import=supplier_import, user=brand_staff)
+    assert (
+        BrandSupplier.objects.get(brand__name="Brand A", factory=factory).supplier_code == "A-NEW"
+    )
+
+
+def test_fuzzy_decisions_are_remembered_on_the_next_upload(upload, brand, brand_staff):
+    same = Factory.objects.create(
+        name="Anatolia Denim Tekstil", address="1 Fabrika Yolu, Bursa", country="TR"
+    )
+    other = Factory.objects.create(
+        name="Anadolu Dokuma", address="9 Sanayi Cad, Bursa", country="TR"
+    )
+    text = (
+        "Name,Address,Country\n"
+        "Anatolia Denim Tekstill,1 Fabrika Yolu Bursa,TR\n"
+        "Anadolu Dokumaa,9 Sanayi Cad Bursa,TR\n"
+    )
+    first = upload(csv_upload(text))
+    rows = {r.line: r for r in first.rows.select_related("supplier_import")}
+    assert [rows[2].outcome, rows[2].candidate_id] == [Outcome.REVIEW, same.pk]
+    assert [rows[3].outcome, rows[3].candidate_id] == [Outcome.REVIEW, other.pk]
+    assert first.rows_review == 2
+    decide_match(row=rows[2], is_same=True, user=brand_staff)
+    decide_match(row=rows[3], is_same=False, user=brand_staff)
+    assert SupplierMatchDecision.objects.filter(brand=brand).count() == 2
+
+    again = upload(csv_upload(text))
+    outcomes = {r.line: (r.outcome, r.factory_id) for r in again.rows.all()}
+    assert outcomes == {2: (Outcome.MATCHED, same.pk), 3: (Outcome.NEW, None)}
+
+
+def test_confirm_waits_for_decisions(upload, brand_staff):
+    from suppliers.services import SupplierError
+
+    Factory.objects.create(name="Anatolia Denim Tekstil", address="1 Fabrika Yolu", country="TR")
+    supplier_import = upload(
+        csv_upload("Name,Address,Country\nAnatolia Denim Tekstill,1 Fabrika Yolu,TR\n")
+    )
+    with pytest.raises(SupplierError, match="1 rows may be factories already in the portal"):
+        confirm_import(supplier_import=supplier_import, user=brand_staff)
+
+
+def test_management_command_imports_for_a_brand(brand, tmp_path):
+    from django.core.management import call_command
+
+    from tests.suppliers.conftest import FIXTURES
+
+    out = __import__("io").StringIO()
+    call_command("import_suppliers", str(FIXTURES / "utf8.csv"), "--brand", "brand a", stdout=out)
+    assert Factory.objects.count() == 0
+    call_command(
+        "import_suppliers",
+        str(FIXTURES / "utf8.csv"),
+        "--brand",
+        str(brand.pk),
+        "--confirm",
+        stdout=out,
+    )
+    assert Factory.objects.count() == 3
+    assert "done: 3 rows, 3 new" in out.getvalue()
