@@ -23,6 +23,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((_("Suppliers"), reverse("suppliers:factory_list")))
     if scope.sees_everything or scope.funding_ids:
         items.append((_("Imports"), reverse("suppliers:import_list")))
+    if scope.funding_ids:
+        items.append((_("Progress"), reverse("training:matrix")))
     if scope.sees_everything or scope.provider_ids:
         items.append((_("Cohorts"), reverse("training:cohort_list")))
     if role != Role.NONE:

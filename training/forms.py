@@ -147,10 +147,14 @@ ParticipantFormSet = forms.formset_factory(
 
 
 class DeclineForm(forms.Form):
+    prefix = "decline"  # several forms share the enrolment page: keep their ids apart
+
     reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=2000)
 
 
 class WithdrawForm(forms.Form):
+    prefix = "withdraw"  # several forms share the enrolment page: keep their ids apart
+
     reason = forms.CharField(
         label=_("Reason for the withdrawal"),
         max_length=2000,
@@ -159,12 +163,16 @@ class WithdrawForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
+    prefix = "consent"  # several forms share the enrolment page: keep their ids apart
+
     shared = forms.BooleanField(
         label=_("Share our KPI readings with the funding partner"), required=False
     )
 
 
 class AttendanceForm(forms.Form):
+    prefix = "attendance"  # several forms share the enrolment page: keep their ids apart
+
     attended = forms.ModelMultipleChoiceField(
         label=_("Who attended the classroom"),
         queryset=Participant.objects.none(),
@@ -181,6 +189,8 @@ class AttendanceForm(forms.Form):
 
 
 class VisitForm(forms.Form):
+    prefix = "visit"  # several forms share the enrolment page: keep their ids apart
+
     kind = forms.ChoiceField(
         label=_("Visit"),
         choices=[
@@ -206,6 +216,8 @@ class VisitForm(forms.Form):
 
 
 class KPIReadingForm(forms.Form):
+    prefix = "kpi"  # several forms share the enrolment page: keep their ids apart
+
     kpi = forms.ModelChoiceField(label=_("KPI"), queryset=KPIDefinition.objects.none())
     kind = forms.ChoiceField(label=_("Reading"), choices=KPIReading.Kind.choices)
     value = forms.DecimalField(label=_("Value"), max_digits=14, decimal_places=3)
@@ -219,6 +231,8 @@ class KPIReadingForm(forms.Form):
 
 
 class ImprovementActionForm(forms.ModelForm):
+    prefix = "action"  # several forms share the enrolment page: keep their ids apart
+
     class Meta:
         model = ImprovementAction
         fields = ["description", "owner", "due_date"]

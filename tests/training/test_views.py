@@ -276,7 +276,8 @@ def test_brand_sees_kpi_readings_only_with_consent(world, factory_manager, brand
     url = world.enrolment.get_absolute_url()
     assert "9.5" not in client_for(brand_staff).get(url).text
     client_for(factory_manager).post(
-        reverse("training:enrolment_act", args=[world.enrolment.pk, "consent"]), {"shared": "on"}
+        reverse("training:enrolment_act", args=[world.enrolment.pk, "consent"]),
+        {"consent-shared": "on"},
     )
     assert "9.5" in client_for(brand_staff).get(url).text
 
