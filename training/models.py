@@ -501,6 +501,20 @@ def new_certificate_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
+class CertificateQuerySet(models.QuerySet["Certificate"]):
+    def visible_to(self, user: User) -> CertificateQuerySet:
+        """Certificates a user may download: their factory's, those their organisation funded."""
+        from score_portal.permissions import scope_of
+
+        scope = scope_of(user)
+        if scope.sees_everything:
+            return self
+        return self.filter(
+            Q(enrolment__partnership__partner_id__in=scope.funding_ids)
+            | Q(enrolment__factory_id__in=scope.factory_ids)
+        )
+
+
 class Certificate(models.Model):
     """The completion certificate for one enrolment. Its code exists before the PDF does."""
 
@@ -533,6 +547,25 @@ class Certificate(models.Model):
         verbose_name=_("replaced by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Rendering: claimed by a worker (conditional update), retried with backoff; a person sees
+    # the attempts and the last error in the admin.
+    render_started_at = models.DateTimeField(
+        _("rendering started at"), null=True, blank=True, editable=False
+    )
+    render_attempts = models.PositiveSmallIntegerField(_("render attempts"), default=0)
+    last_error = models.TextField(_("last rendering error"), blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+    revocation_reason = models.TextField(_("reason for revocation"), blank=True)
+
+    objects = CertificateQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("certificate")
@@ -549,7 +582,18 @@ class Certificate(models.Model):
                 condition=~Q(status="issued") | Q(issued_at__isnull=False),
                 name="certificate_issued_has_date",
             ),
+            models.CheckConstraint(
+                condition=~Q(status="revoked") | ~Q(revocation_reason=""),
+                name="certificate_revocation_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.code
+
+    def get_absolute_url(self) -> str:
+        return reverse("training:certificate_detail", args=[self.pk])
+
+    @property
+    def verify_path(self) -> str:
+        return reverse("verify_certificate", args=[self.code])
