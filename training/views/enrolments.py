@@ -194,15 +194,15 @@ ACTIONS: dict[str, Callable[[HttpRequest, Enrolment], str]] = {
 
 
 def _valid(form: Any) -> Any:
-    if not form.is_valid():
-        errors = [
-            f"{form.fields[name].label if name in form.fields else ''}: {' '.join(errs)}".lstrip(
-                ": "
-            )
-            for name, errs in form.errors.items()
-        ]
-        raise services.TrainingError(" ".join(errors))
-    return form
+    """A valid form, or a TrainingError that names each field and what is wrong with it."""
+    if form.is_valid():
+        return form
+    problems = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        text = " ".join(errors)
+        problems.append(f"{field.label}: {text}" if field is not None else text)
+    raise services.TrainingError(" ".join(problems))
 
 
 @login_required
