@@ -6,6 +6,7 @@ follows the countries in the file, not the size of the whole factory table.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ FILLABLE = (
     "contact_phone",
 )
 NAME_CUTOFF = 85
+_DIGITS = re.compile(r"\d+")
 ADDRESS_CUTOFF = 40
 
 
@@ -150,7 +152,9 @@ class MatchIndex:
         for _choice, name_score, position in process.extract(
             nkey, [c[0] for c in choices], scorer=fuzz.ratio, score_cutoff=NAME_CUTOFF, limit=5
         ):
-            _name, candidate_akey, factory_id = choices[position]
+            candidate_nkey, candidate_akey, factory_id = choices[position]
+            if _DIGITS.findall(candidate_nkey) != _DIGITS.findall(nkey):
+                continue  # "Mill 12" and "Mill 15" are two factories, however alike
             address_score = fuzz.token_set_ratio(akey, candidate_akey) if akey else 0
             if address_score < ADDRESS_CUTOFF:
                 continue
