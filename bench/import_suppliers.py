@@ -1,0 +1,231 @@
+"""Benchmark: a brand's supplier list imported end to end on PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/score_portal \
+        .venv/bin/python bench/import_suppliers.py
+
+Creates its own database (score_bench), migrates it, and for 100,000 and 300,000 rows (each in
+a child process, so peak memory is the import's own): loads 30% of the factories beforehand,
+writes a CSV with mixed scripts and duplicates inside the file, and imports it through the
+same services the web uses (parse, validate, normalise, match, preview rows, write). Then it
+measures COPY of the same rows into a bare table and django-import-export's default import
+of a 10,000-row sample. Not a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "score_bench"
+
+LATIN = [
+    "an",
+    "bei",
+    "chen",
+    "da",
+    "fu",
+    "guang",
+    "hua",
+    "jin",
+    "kang",
+    "li",
+    "ming",
+    "nan",
+    "ping",
+    "qing",
+    "rong",
+    "sheng",
+    "tai",
+    "wei",
+    "xin",
+    "yang",
+    "zhong",
+]
+HANZI = "华美制衣纺织服装鞋业电子塑料五金家具食品针织印染皮革玩具"
+TURKISH = ["Özdemir", "Çağlar", "Şahin", "Yıldız", "Güneş", "Doğan", "Aydın", "Kılıç"]
+VIET = ["Việt Tiến", "Thành Công", "Phước Long", "Hòa Bình", "Đức Giang", "Nhà Bè"]
+WORDS = ["Garment", "Textile", "Knitting", "Footwear", "Apparel", "Fashion", "Denim", "Weaving"]
+
+
+def fail(message: str) -> None:
+    print(message, file=sys.stderr)
+    sys.exit(2)
+
+
+def database_urls() -> tuple[str, str]:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        fail(
+            "Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/score_portal"
+        )
+    base = url.rsplit("/", 1)[0]
+    return f"{base}/postgres", f"{base}/{BENCH_DB}"
+
+
+def factory_row(rng: random.Random, n: int) -> tuple[str, str, str]:
+    script = n % 4
+    if script == 0:
+        name = "".join(rng.choice(HANZI) for _ in range(4)) + f"{n}号有限公司"
+        return name, f"工业路{n}号", rng.choice(["CN", "China", "CHN"])
+    if script == 1:
+        name = f"{rng.choice(TURKISH)} {rng.choice(WORDS)} {n} San. ve Tic. A.Ş."
+        return name, f"Organize Sanayi Bölgesi {n}. Cad.", rng.choice(["TR", "Türkiye", "Turkey"])
+    if script == 2:
+        name = f"Công ty TNHH {rng.choice(VIET)} {n}"
+        return name, f"{n} Lê Lợi, Quận {n % 12 + 1}", rng.choice(["VN", "Viet Nam", "VNM"])
+    syllables = "".join(rng.choice(LATIN) for _ in range(2)).title()
+    return f"{syllables} {rng.choice(WORDS)} {n} Co., Ltd.", f"{n} Industrial Road", "BD"
+
+
+COUNTRY = {
+    "China": "CN",
+    "CHN": "CN",
+    "Türkiye": "TR",
+    "Turkey": "TR",
+    "Viet Nam": "VN",
+    "VNM": "VN",
+}
+
+
+def child(rows: int) -> None:
+    """One end-to-end import of ``rows`` rows; prints its rate and this process's peak RSS."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from partners.models import Partner
+    from suppliers.models import BrandSupplier, Factory
+    from suppliers.services import confirm_import, start_import
+
+    settings.SUPPLIER_IMPORT_MAX_BYTES = 1 << 31
+    settings.SUPPLIER_IMPORT_INLINE_BYTES = 1 << 31  # run in this process (no broker here)
+    settings.SUPPLIER_IMPORT_INLINE_ROWS = 1 << 31
+    settings.MEDIA_ROOT = tempfile.mkdtemp()
+    BrandSupplier.objects.all().delete()
+    Factory.objects.all().delete()
+    brand, _ = Partner.objects.get_or_create(name="Bench Brand", defaults={"kind": "brand"})
+    # 30% of the file's factories are already in the portal (every third one, first 30%).
+    existing = [
+        Factory(name=name, address=address, country=COUNTRY.get(country, country))
+        for name, address, country in (factory_row(random.Random(n), n) for n in range(0, rows, 3))
+    ][: int(rows * 0.3)]
+    Factory.objects.bulk_create(existing, batch_size=5000)
+    path = Path(tempfile.mkdtemp()) / "suppliers.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["Factory Name", "Address", "Country", "Supplier code", "Workers"])
+        for i in range(rows):
+            n = i if i % 20 else max(0, i - 7)  # 5% repeat a row a little earlier in the file
+            name, address, country = factory_row(random.Random(n), n)
+            writer.writerow([name, address, country, f"S-{n}", str(50 + n % 400)])
+    upload = SimpleUploadedFile("suppliers.csv", path.read_bytes())
+    started = time.perf_counter()
+    supplier_import = start_import(brand=brand, user=None, upload=upload)
+    read = time.perf_counter()
+    supplier_import = confirm_import(supplier_import=supplier_import, user=None)
+    elapsed = time.perf_counter() - started
+    assert supplier_import.status == "done", supplier_import.error_message
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"rows={rows} seconds={elapsed:.2f} read={read - started:.2f} "
+        f"new={supplier_import.rows_new} matched={supplier_import.rows_matched} "
+        f"unchanged={supplier_import.rows_unchanged} errors={supplier_import.rows_error} "
+        f"peak_mb={peak_mb:.0f} file={path}"
+    )
+
+
+def main() -> None:
+    admin_url, bench_url = database_urls()
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_url,
+        "DJANGO_SETTINGS_MODULE": "score_portal.settings",
+    }
+    os.environ.update(env)
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, check=True)
+
+    results = {}
+    for rows in (100_000, 300_000):
+        out = (
+            subprocess.run(
+                [sys.executable, __file__, "--child", str(rows)],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        fields = dict(part.split("=", 1) for part in out.split())
+        results[rows] = fields
+        print(f"# {out}")
+
+    import django
+
+    django.setup()
+    rows = 100_000
+    e2e = rows / float(results[rows]["seconds"])
+    csv_path = results[rows]["file"]
+
+    with psycopg.connect(bench_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE TEMP TABLE bare "
+            "(name text, address text, country text, code text, workers text)"
+        )
+        with open(csv_path, encoding="utf-8", newline="") as f:
+            reader = csv.reader(f)
+            next(reader)
+            data = list(reader)
+        started = time.perf_counter()
+        with cur.copy("COPY bare FROM STDIN") as copy:
+            for row in data:
+                copy.write_row(row)
+        conn.commit()
+        copy_rate = len(data) / (time.perf_counter() - started)
+
+    import tablib
+
+    from suppliers.resources import FactoryResource
+
+    sample = tablib.Dataset(headers=["id", "factory_name", "address", "country"])
+    for name, address, country, _code, _workers in data[:10_000]:
+        sample.append(["", name, address, COUNTRY.get(country, country)])
+    started = time.perf_counter()
+    result = FactoryResource().import_data(sample, dry_run=False, raise_errors=True)
+    ie_rate = len(sample) / (time.perf_counter() - started)
+    assert not result.has_errors()
+
+    print(f"end-to-end: {e2e:,.0f} rows/s")
+    print(f"copy: {copy_rate:,.0f} rows/s")
+    print(f"import-export default: {ie_rate:,.0f} rows/s")
+    print(f"end-to-end / copy: {e2e / copy_rate:.2f}")
+    print(f"end-to-end / import-export default: {e2e / ie_rate:.1f}")
+    for size, fields in results.items():
+        print(
+            f"peak memory {size:,} rows: {float(fields['peak_mb']):,.0f} MB "
+            f"({size / float(fields['seconds']):,.0f} rows/s)"
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        child(int(sys.argv[2]))
+    else:
+        main()
