@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from score_portal.models import StatusChange
+
 if TYPE_CHECKING:
     from score_portal.models import User
 
@@ -281,30 +283,17 @@ class Partnership(models.Model):
         )
 
 
-class PartnershipEvent(models.Model):
+class PartnershipEvent(StatusChange):
     """One change of a partnership's status: who, when, from, to, and why."""
 
     partnership = models.ForeignKey(
         Partnership, on_delete=models.CASCADE, related_name="events", verbose_name=_("partnership")
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
     from_status = models.CharField(
         _("from"), max_length=20, choices=Partnership.Status.choices, blank=True
     )
     to_status = models.CharField(_("to"), max_length=20, choices=Partnership.Status.choices)
-    note = models.TextField(_("note"), blank=True)
-    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
 
-    class Meta:
+    class Meta(StatusChange.Meta):
         verbose_name = _("partnership event")
         verbose_name_plural = _("partnership events")
-        ordering = ["created_at", "pk"]
-
-    def __str__(self) -> str:
-        return f"{self.partnership}: {self.from_status or '—'} → {self.to_status}"

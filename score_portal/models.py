@@ -104,3 +104,28 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to}"
+
+
+class StatusChange(models.Model):
+    """A recorded change of status: who made it, when, and their note.
+
+    Partnerships and enrolments keep their own history tables built on this, each adding the
+    row it belongs to and its own ``from_status`` / ``to_status`` choices.
+    """
+
+    actor = models.ForeignKey(
+        "score_portal.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{getattr(self, 'from_status', '') or '—'} → {getattr(self, 'to_status', '')}"

@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from score_portal.models import StatusChange
+
 if TYPE_CHECKING:
     from score_portal.models import User
 
@@ -280,33 +282,20 @@ class Enrolment(models.Model):
         return reverse("training:enrolment_detail", args=[self.pk])
 
 
-class EnrolmentEvent(models.Model):
+class EnrolmentEvent(StatusChange):
     """One change of an enrolment's status, with who and when."""
 
     enrolment = models.ForeignKey(
         Enrolment, on_delete=models.CASCADE, related_name="events", verbose_name=_("enrolment")
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
     from_status = models.CharField(
         _("from"), max_length=12, choices=Enrolment.Status.choices, blank=True
     )
     to_status = models.CharField(_("to"), max_length=12, choices=Enrolment.Status.choices)
-    note = models.TextField(_("note"), blank=True)
-    created_at = models.DateTimeField(_("when"), auto_now_add=True)
 
-    class Meta:
+    class Meta(StatusChange.Meta):
         verbose_name = _("enrolment event")
         verbose_name_plural = _("enrolment events")
-        ordering = ["created_at", "pk"]
-
-    def __str__(self) -> str:
-        return f"{self.enrolment}: {self.from_status or '—'} → {self.to_status}"
 
 
 class ImprovementAction(models.Model):
