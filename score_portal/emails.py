@@ -3,12 +3,14 @@ written to the outbox in the caller's transaction, and delivered by a worker aft
 
 from __future__ import annotations
 
+import datetime
 import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -59,7 +61,7 @@ def store_email(
     return email
 
 
-def _enqueue(email_id: int) -> None:
+def _enqueue(email_id: int) -> bool:
     from score_portal.tasks import deliver_email
 
     try:
@@ -67,16 +69,30 @@ def _enqueue(email_id: int) -> None:
     except Exception:
         # The row is safe in the outbox; the periodic sweep sends it once the broker is back.
         logger.exception("Could not queue outbound email %s", email_id)
+        return False
+    return True
+
+
+def _stale_before(now: datetime.datetime) -> datetime.datetime:
+    return now - datetime.timedelta(minutes=settings.EMAIL_STALE_SENDING_MINUTES)
 
 
 def deliver(email_id: int) -> bool:
     """Send one queued email. Returns False if another worker already claimed it.
 
-    The row is claimed with a conditional update, so running this twice sends once.
+    The row is claimed with a conditional update, so running this twice sends once. A row
+    left SENDING by a worker that died (claimed longer ago than EMAIL_STALE_SENDING_MINUTES)
+    may be claimed again.
     """
-    claimed = OutboundEmail.objects.filter(
-        pk=email_id, status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.FAILED]
-    ).update(status=OutboundEmail.Status.SENDING)
+    now = timezone.now()
+    claimed = (
+        OutboundEmail.objects.filter(pk=email_id)
+        .filter(
+            Q(status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.FAILED])
+            | Q(status=OutboundEmail.Status.SENDING, claimed_at__lt=_stale_before(now))
+        )
+        .update(status=OutboundEmail.Status.SENDING, claimed_at=now)
+    )
     if not claimed:
         return False
     email = OutboundEmail.objects.get(pk=email_id)
@@ -101,3 +117,39 @@ def deliver(email_id: int) -> bool:
         status=OutboundEmail.Status.SENT, attempts=email.attempts + 1, sent_at=timezone.now()
     )
     return True
+
+
+# Failed emails wait this long after their last attempt before the sweep tries again (the
+# task's own retries come sooner); queued ones this long after being written.
+SWEEP_QUEUED_AFTER = datetime.timedelta(minutes=1)
+SWEEP_FAILED_AFTER = datetime.timedelta(minutes=5)
+SWEEP_BATCH = 2000
+
+
+def sweep(*, now: datetime.datetime | None = None) -> int:
+    """Queue again every email that is stuck: still queued a minute after it was written
+    (the broker was down after commit), left SENDING by a worker that died, or failed with
+    attempts left. Delivery claims each row, so an email queued twice is still sent once.
+    Returns how many were queued; stops early while the broker is unreachable."""
+    now = now or timezone.now()
+    stuck = (
+        OutboundEmail.objects.filter(
+            Q(status=OutboundEmail.Status.QUEUED, created_at__lt=now - SWEEP_QUEUED_AFTER)
+            | Q(status=OutboundEmail.Status.SENDING, claimed_at__lt=_stale_before(now))
+            | Q(
+                status=OutboundEmail.Status.FAILED,
+                attempts__lt=settings.EMAIL_MAX_ATTEMPTS,
+                claimed_at__lt=now - SWEEP_FAILED_AFTER,
+            )
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    queued = 0
+    for email_id in list(stuck):
+        if not _enqueue(email_id):
+            break
+        queued += 1
+    if queued:
+        logger.info("Outbox sweep queued %s stuck email(s)", queued)
+    return queued

@@ -222,3 +222,14 @@ def can_see_kpi_detail(user: User | AnonymousUser, enrolment: Enrolment) -> bool
         or (enrolment.cohort is not None and enrolment.cohort.trainer_id == user.pk)
         or (enrolment.cohort is not None and enrolment.cohort.provider_id in scope.provider_ids)
     )
+
+
+def can_manage_certificates(user: User | AnonymousUser) -> bool:
+    """ILO admins and staff revoke and reissue certificates."""
+    return scope_of(user).is_ilo_decider
+
+
+def can_download_certificates_zip(user: User | AnonymousUser) -> bool:
+    """Brand staff (and the ILO) download their suppliers' certificates in one ZIP."""
+    scope = scope_of(user)
+    return scope.sees_everything or bool(scope.funding_ids)

@@ -151,7 +151,24 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.string("CELERY_QUEUE", "score")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    # Fail fast when Redis is down while a request queues work: the outbox row (or the
+    # pending certificate) is already committed, and the periodic sweep queues it later.
+    "socket_connect_timeout": 2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# Recycle a worker child after this many tasks (certificate rendering keeps fonts and caches
+# in memory: a safety net that keeps worker memory flat; 0 turns it off).
+CELERY_WORKER_MAX_TASKS_PER_CHILD = (
+    env.integer("CELERY_WORKER_MAX_TASKS_PER_CHILD", 1000, minimum=0) or None
+)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
@@ -161,7 +178,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "training.tasks.send_classroom_reminders",
         "schedule": 60 * 60,  # hourly: a reminder claimed once goes out once
     },
+    "outbox-sweep": {
+        "task": "score_portal.tasks.sweep_outbox",
+        "schedule": 60,  # stuck emails (broker down, worker died) are queued again
+    },
+    "certificate-sweep": {
+        "task": "training.tasks.sweep_certificates",
+        "schedule": 120,  # renders never queued or lost with a worker are queued again
+    },
 }
+# The outbox sweep: a SENDING row older than this belongs to a dead worker and is claimed
+# again; a FAILED row is retried until it has had EMAIL_MAX_ATTEMPTS attempts.
+EMAIL_STALE_SENDING_MINUTES = env.integer("EMAIL_STALE_SENDING_MINUTES", 10, minimum=1)
+EMAIL_MAX_ATTEMPTS = env.integer("EMAIL_MAX_ATTEMPTS", 8, minimum=1)
 
 # --- Email --------------------------------------------------------------------------------
 _email_url = env.url(
@@ -257,6 +286,10 @@ if not PRODUCTION:
     WHITENOISE_USE_FINDERS = True
     WHITENOISE_AUTOREFRESH = True
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# The public certificate check (/verify/<code>/): requests per minute per client address.
+CERTIFICATE_VERIFY_RATE_PER_MINUTE = env.integer(
+    "CERTIFICATE_VERIFY_RATE_PER_MINUTE", 30, minimum=1
+)
 # Partnership applications may attach one PDF up to this size.
 PARTNERSHIP_DOCUMENT_MAX_BYTES = env.integer(
     "PARTNERSHIP_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1
@@ -314,5 +347,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs every rendering step at INFO; keep its warnings (refused fetches).
+        "weasyprint.progress": {"level": "WARNING"},
+    },
 }

@@ -1,4 +1,4 @@
-"""Platform tasks: delivering the outbox."""
+"""Platform tasks: delivering the outbox, and sweeping it for what got stuck."""
 
 from __future__ import annotations
 
@@ -20,3 +20,9 @@ from score_portal import emails
 def deliver_email(self, email_id: int) -> bool:  # type: ignore[no-untyped-def]
     """Send one outbound email; safe to run twice (the row is claimed first)."""
     return emails.deliver(email_id)
+
+
+@shared_task(acks_late=True)
+def sweep_outbox() -> int:
+    """Every minute (Celery beat): queue again the emails that are stuck; safe to run twice."""
+    return emails.sweep()

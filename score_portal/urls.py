@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from score_portal import views
+from training.views import certificates
 
 # The admin signs in through allauth's login view: same rate limits, same MFA.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -14,6 +15,8 @@ admin.site.site_title = "SCORE Portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Public: anyone checks a certificate number (rate-limited, no login).
+    path("verify/<str:code>/", certificates.verify, name="verify_certificate"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("partners/", include("partners.urls")),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training.views import catalogue, cohorts, enrolments
+from training.views import catalogue, certificates, cohorts, enrolments
 
 app_name = "training"
 urlpatterns = [
@@ -17,5 +17,17 @@ urlpatterns = [
         "enrolments/<int:pk>/<slug:action>/",
         enrolments.enrolment_act,
         name="enrolment_act",
+    ),
+    path("certificates/", certificates.certificate_list, name="certificate_list"),
+    path("certificates.zip", certificates.certificates_zip, name="certificates_zip"),
+    path("certificates/<int:pk>/", certificates.certificate_detail, name="certificate_detail"),
+    path("certificates/<int:pk>/pdf/", certificates.certificate_pdf, name="certificate_pdf"),
+    path(
+        "certificates/<int:pk>/revoke/", certificates.certificate_revoke, name="certificate_revoke"
+    ),
+    path(
+        "certificates/<int:pk>/reissue/",
+        certificates.certificate_reissue,
+        name="certificate_reissue",
     ),
 ]

@@ -1,0 +1,306 @@
+"""Certificates: the list, downloads (one PDF, or a ZIP streamed for brands), the ILO's revoke
+and reissue actions, and the public verification page."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+import zipfile
+from collections.abc import Iterator
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from score_portal.permissions import (
+    can_download_certificates_zip,
+    can_manage_certificates,
+    get_visible_or_404,
+)
+from training.models import Certificate, Module
+from training.services import certificates as services
+
+logger = logging.getLogger(__name__)
+C = Certificate.Status
+
+
+class CertificateFilterForm(forms.Form):
+    module = forms.ModelChoiceField(
+        label=gettext_lazy("Module"),
+        queryset=Module.objects.all(),
+        required=False,
+        empty_label=gettext_lazy("All modules"),
+    )
+    issued_from = forms.DateField(
+        label=gettext_lazy("Issued from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    issued_to = forms.DateField(
+        label=gettext_lazy("Issued until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def filter(self, queryset: QuerySet[Certificate]) -> QuerySet[Certificate]:
+        if not self.is_valid():
+            return queryset.none()
+        data = self.cleaned_data
+        if data["module"]:
+            queryset = queryset.filter(enrolment__module=data["module"])
+        if data["issued_from"]:
+            queryset = queryset.filter(issued_at__date__gte=data["issued_from"])
+        if data["issued_to"]:
+            queryset = queryset.filter(issued_at__date__lte=data["issued_to"])
+        return queryset
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for the revocation"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+
+def _certificates(request: HttpRequest) -> QuerySet[Certificate]:
+    return Certificate.objects.visible_to(request.user).select_related(  # type: ignore[arg-type]
+        "enrolment__factory", "enrolment__module", "enrolment__partnership__partner"
+    )
+
+
+@login_required
+@require_GET
+def certificate_list(request: HttpRequest) -> HttpResponse:
+    form = CertificateFilterForm(request.GET or None)
+    issued = _certificates(request).filter(status=C.ISSUED).order_by("-issued_at", "-pk")
+    if form.is_bound:
+        issued = form.filter(issued)
+    page = Paginator(issued, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "training/certificates/certificate_list.html",
+        {
+            "form": form,
+            "page": page,
+            "can_zip": can_download_certificates_zip(request.user),  # type: ignore[arg-type]
+            "query": _without_page(request),
+        },
+    )
+
+
+def _without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@login_required
+@require_GET
+def certificate_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    certificate = get_visible_or_404(_certificates(request), request.user, pk=pk)
+    manages = can_manage_certificates(request.user)  # type: ignore[arg-type]
+    return render(
+        request,
+        "training/certificates/certificate_detail.html",
+        {
+            "certificate": certificate,
+            "verify_url": f"{settings.SITE_URL}{certificate.verify_path}",
+            "manages": manages,
+            "revoke_form": RevokeForm() if manages else None,
+            "history": (
+                Certificate.objects.filter(enrolment_id=certificate.enrolment_id).order_by(
+                    "-created_at"
+                )
+                if manages
+                else []
+            ),
+        },
+    )
+
+
+@login_required
+@require_GET
+def certificate_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    certificate = get_visible_or_404(_certificates(request), request.user, pk=pk)
+    if not certificate.pdf or not (
+        certificate.status == C.ISSUED or can_manage_certificates(request.user)  # type: ignore[arg-type]
+    ):
+        raise Http404
+    return FileResponse(
+        certificate.pdf.open("rb"),
+        as_attachment=True,
+        filename=_pdf_name(certificate),
+        content_type="application/pdf",
+    )
+
+
+@login_required
+@require_GET
+def certificates_zip(request: HttpRequest) -> StreamingHttpResponse:
+    if not can_download_certificates_zip(request.user):  # type: ignore[arg-type]
+        raise Http404
+    form = CertificateFilterForm(request.GET)
+    certificates = form.filter(_certificates(request).filter(status=C.ISSUED).exclude(pdf=""))
+    stamp = timezone.localdate().isoformat()
+    response = StreamingHttpResponse(
+        _zip_stream(certificates.order_by("pk").iterator(chunk_size=200)),
+        content_type="application/zip",
+    )
+    response["Content-Disposition"] = f'attachment; filename="score-certificates-{stamp}.zip"'
+    return response
+
+
+@login_required
+@require_POST
+def certificate_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    certificate = get_visible_or_404(_certificates(request), request.user, pk=pk)
+    if not can_manage_certificates(request.user):  # type: ignore[arg-type]
+        raise Http404
+    form = RevokeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please give the reason for the revocation."))
+        return redirect(certificate)
+    try:
+        services.revoke_certificate(
+            certificate=certificate,
+            actor=request.user,  # type: ignore[arg-type]
+            reason=form.cleaned_data["reason"],
+        )
+    except services.CertificateError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The certificate is revoked."))
+    return redirect(certificate)
+
+
+@login_required
+@require_POST
+def certificate_reissue(request: HttpRequest, pk: int) -> HttpResponse:
+    certificate = get_visible_or_404(_certificates(request), request.user, pk=pk)
+    if not can_manage_certificates(request.user):  # type: ignore[arg-type]
+        raise Http404
+    try:
+        new = services.reissue_certificate(certificate=certificate, actor=request.user)  # type: ignore[arg-type]
+    except services.CertificateError as error:
+        messages.error(request, str(error))
+        return redirect(certificate)
+    messages.success(
+        request, _("A new certificate is being issued; the old number now shows as replaced.")
+    )
+    return redirect(new)
+
+
+# --- Public verification ------------------------------------------------------------------
+
+_CODE = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")
+
+
+@require_GET
+def verify(request: HttpRequest, code: str) -> HttpResponse:
+    """Anyone may check a certificate number: status and the essentials, nothing else."""
+    if _over_rate_limit(request):
+        return render(request, "certificates/verify_rate_limited.html", status=429)
+    code = code.strip().upper()
+    certificate = None
+    if _CODE.match(code):
+        certificate = (
+            Certificate.objects.select_related("enrolment__factory", "enrolment__module")
+            .exclude(status=C.PENDING)
+            .filter(code=code)
+            .first()
+        )
+    if certificate is None:
+        return render(request, "certificates/verify_unknown.html", {"code": code[:40]}, status=404)
+    return render(request, "certificates/verify.html", {"certificate": certificate})
+
+
+def _over_rate_limit(request: HttpRequest) -> bool:
+    """A fixed one-minute window per client address, in the shared cache. If the cache is
+    down, checking a certificate still works (fail open: the page reveals little)."""
+    limit: int = settings.CERTIFICATE_VERIFY_RATE_PER_MINUTE
+    window = int(timezone.now().timestamp() // 60)
+    key = f"verify-rate:{request.META.get('REMOTE_ADDR', '')}:{window}"
+    try:
+        cache.add(key, 0, timeout=90)
+        count = cache.incr(key)
+    except Exception:
+        logger.warning("Rate-limit cache unavailable for the verification page", exc_info=True)
+        return False
+    return bool(count > limit)
+
+
+# --- ZIP streaming ------------------------------------------------------------------------
+
+
+class _Chunks:
+    """A write-only file for zipfile: what is written is handed out by ``take()``."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._offset = 0
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        self._offset += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._offset
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def _zip_stream(certificates: Iterator[Certificate]) -> Iterator[bytes]:
+    """One certificate in memory at a time; PDFs are already compressed, so they are stored."""
+    sink = _Chunks()
+    used: set[str] = set()
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+        for certificate in certificates:
+            name = _pdf_name(certificate)
+            if name in used:
+                continue
+            used.add(name)
+            info = zipfile.ZipInfo(name, date_time=_zip_time(certificate.issued_at))
+            try:
+                source = certificate.pdf.open("rb")
+            except FileNotFoundError:
+                logger.error("Certificate %s has no file on storage", certificate.code)
+                continue
+            with source, archive.open(info, mode="w") as target:
+                while chunk := source.read(64 * 1024):
+                    target.write(chunk)
+                    yield sink.take()
+            yield sink.take()
+    yield sink.take()
+
+
+def _zip_time(moment: datetime.datetime | None) -> tuple[int, int, int, int, int, int]:
+    local = timezone.localtime(moment or timezone.now())
+    return (local.year, local.month, local.day, local.hour, local.minute, local.second)
+
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def _pdf_name(certificate: Certificate) -> str:
+    enrolment = certificate.enrolment
+    factory = _UNSAFE.sub(" ", enrolment.factory.name).strip()[:80] or "factory"
+    return f"{factory} - {enrolment.module.code} - {certificate.code}.pdf"
