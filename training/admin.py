@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from training.models import (
     Certificate,
@@ -86,7 +87,32 @@ class KPIReadingAdmin(admin.ModelAdmin):
 
 @admin.register(Certificate)
 class CertificateAdmin(admin.ModelAdmin):
-    list_display = ["code", "enrolment", "status", "issued_at"]
+    """ILO admins see each certificate's rendering (attempts, last error) and restart it."""
+
+    list_display = [
+        "code",
+        "enrolment",
+        "status",
+        "issued_at",
+        "render_attempts",
+        "last_error",
+    ]
     list_filter = ["status"]
     search_fields = ["code", "enrolment__factory__name"]
-    readonly_fields = ["code", "created_at"]
+    readonly_fields = [
+        "code",
+        "created_at",
+        "render_started_at",
+        "render_attempts",
+        "last_error",
+        "revoked_at",
+        "revoked_by",
+    ]
+    actions = ["render_again"]
+
+    @admin.action(description=_("Render the selected pending certificates again"))
+    def render_again(self, request, queryset):  # type: ignore[no-untyped-def]
+        from training.services.certificates import retry_rendering
+
+        count = sum(retry_rendering(certificate=c) for c in queryset.filter(status="pending"))
+        self.message_user(request, _("%(count)d certificate(s) queued.") % {"count": count})

@@ -483,3 +483,23 @@ def test_completion_through_the_owner_service_requests_the_certificate(
     response = client_for(factory_manager).get(f"/training/certificates/{certificate.pk}/pdf/")
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_rendering_failures_are_visible_to_ilo_admins(
+    world, admin_client, django_capture_on_commit_callbacks
+):
+    enrolment = complete(world.enrolment)
+    with django_capture_on_commit_callbacks(execute=False):
+        certificate = services.request_certificate(enrolment=enrolment)
+    Certificate.objects.filter(pk=certificate.pk).update(
+        render_attempts=6, last_error="OSError: no space left on device"
+    )
+    page = admin_client.get("/admin/training/certificate/?status__exact=pending")
+    assert "OSError: no space left on device" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            "/admin/training/certificate/",
+            {"action": "render_again", "_selected_action": [certificate.pk]},
+        )
+    certificate.refresh_from_db()
+    assert certificate.status == Certificate.Status.ISSUED
