@@ -233,3 +233,8 @@ def can_download_certificates_zip(user: User | AnonymousUser) -> bool:
     """Brand staff (and the ILO) download their suppliers' certificates in one ZIP."""
     scope = scope_of(user)
     return scope.sees_everything or bool(scope.funding_ids)
+
+
+def can_withdraw_enrolment(user: User | AnonymousUser, enrolment: Enrolment) -> bool:
+    """The funding partner's acting people, or ILO admins, withdraw an enrolment."""
+    return scope_of(user).is_ilo_decider or can_act_for_partner(user, enrolment.partnership.partner)

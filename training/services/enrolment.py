@@ -23,7 +23,7 @@ from score_portal.permissions import (
     can_act_for_partner,
     can_deliver,
     can_manage_factory,
-    scope_of,
+    can_withdraw_enrolment,
 )
 from suppliers.models import BrandSupplier, Factory
 from training.models import (
@@ -494,8 +494,7 @@ def complete_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
 
 def withdraw_enrolment(*, enrolment: Enrolment, actor: User, reason: str) -> Enrolment:
     """The funding brand (or the ILO) withdraws; the partnership's place is released."""
-    scope = scope_of(actor)
-    if not (scope.is_ilo_decider or can_act_for_partner(actor, enrolment.partnership.partner)):
+    if not can_withdraw_enrolment(actor, enrolment):
         raise TrainingError(_("Only the funding partner or the ILO may withdraw an enrolment."))
     if not reason.strip():
         raise TrainingError(_("Please give the reason for the withdrawal."))
