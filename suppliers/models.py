@@ -90,7 +90,11 @@ class Factory(models.Model):
         verbose_name = _("factory")
         verbose_name_plural = _("factories")
         ordering = ["name"]
-        indexes = [models.Index(fields=["country", "name"])]
+        indexes = [
+            models.Index(fields=["country", "name"]),
+            # The brand's matrix pages its suppliers by factory name: walk this, stop at 50.
+            models.Index(fields=["name", "id"], name="factory_name_index"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["os_id"], condition=~Q(os_id=""), name="factory_os_id_unique"
@@ -148,11 +152,13 @@ class BrandSupplierQuerySet(models.QuerySet["BrandSupplier"]):
 class BrandSupplier(models.Model):
     """A factory on a brand's supplier list, with the brand's own code for it."""
 
+    # No index of its own: brand_supplier_unique (brand, factory) serves brand lookups.
     brand = models.ForeignKey(
         "partners.Partner",
         on_delete=models.CASCADE,
         related_name="supplier_links",
         verbose_name=_("brand"),
+        db_index=False,
     )
     factory = models.ForeignKey(
         Factory, on_delete=models.CASCADE, related_name="brand_links", verbose_name=_("factory")
@@ -292,8 +298,13 @@ class SupplierImportRow(models.Model):
         REVIEW = "review", _("Possible match: your decision")
         ERROR = "error", _("Error")
 
+    # No index of its own: the (import, line) constraint's index serves it.
     supplier_import = models.ForeignKey(
-        SupplierImport, on_delete=models.CASCADE, related_name="rows", verbose_name=_("import")
+        SupplierImport,
+        on_delete=models.CASCADE,
+        related_name="rows",
+        verbose_name=_("import"),
+        db_index=False,
     )
     line = models.PositiveIntegerField(_("line"))
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)

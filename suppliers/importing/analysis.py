@@ -1,7 +1,9 @@
 """Read a whole file into preview rows: validate, normalise, match, decide each outcome.
 
 Nothing here touches Factory or BrandSupplier: the only writes are the preview rows, in
-batches, so the confirm step can later write everything in one transaction.
+batches, so the confirm step can later write everything in one transaction. Rows travel as
+small ``PreviewRow`` records (no model instances) and only a batch lives at a time; what
+is kept across the file is a few bytes per distinct factory, for duplicates inside it.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from django.utils.translation import gettext as _
 from suppliers.importing import ImportFileError
 from suppliers.importing.columns import BY_FIELD, REQUIRED, map_headers
 from suppliers.importing.matching import FILLABLE, MatchIndex
-from suppliers.importing.normalise import country_code, row_key
+from suppliers.importing.normalise import address_key, country_code, key_of, name_words
 from suppliers.importing.parsing import Table
 from suppliers.models import Factory, SupplierImportRow
 
-BATCH = 2000
+BATCH = 5000
 _OS_ID = re.compile(r"^[A-Z]{2}\d{7}[0-9A-Z]{6}$")
 _INTEGER = re.compile(r"^\d+$")
 _FORMULA_ESCAPE = re.compile(r"^'(?=[=+\-@\t\r])")
@@ -53,21 +55,31 @@ def _error(column: str | None, message: str) -> dict[str, str]:
 
 
 def clean_row(
-    cells: list[str], mapping: dict[int, str], headers: list[str]
+    cells: list[str],
+    mapping: dict[int, str],
+    headers: list[str],
+    header_of: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The row's values, cleaned, and what is wrong with it (column as the file names it)."""
     values: dict[str, Any] = {}
     errors: list[dict[str, str]] = []
+    count = len(cells)
     for index, field_name in mapping.items():
-        raw = cells[index] if index < len(cells) else ""
-        value = unicodedata.normalize("NFC", " ".join(_FORMULA_ESCAPE.sub("", raw).split()))
-        column = BY_FIELD[field_name]
-        if len(value) > column.max_length:
+        raw = cells[index] if index < count else ""
+        if not raw:
+            continue
+        if raw[0] == "'":
+            raw = _FORMULA_ESCAPE.sub("", raw)
+        value = " ".join(raw.split())
+        if not value.isascii():
+            value = unicodedata.normalize("NFC", value)
+        limit = BY_FIELD[field_name].max_length
+        if len(value) > limit:
             errors.append(
                 _error(
                     headers[index],
                     _("longer than %(limit)s characters (%(length)s)")
-                    % {"limit": column.max_length, "length": len(value)},
+                    % {"limit": limit, "length": len(value)},
                 )
             )
             value = value[:200] + "…"
@@ -79,7 +91,8 @@ def clean_row(
             errors.append(_error(header or column.header, _("required, but empty")))
     if errors:
         return values, errors
-    header_of = {f: headers[i] for i, f in mapping.items()}
+    if header_of is None:
+        header_of = {f: headers[i] for i, f in mapping.items()}
 
     code = country_code(values["country"])
     if code is None:
@@ -119,6 +132,21 @@ def clean_row(
     return values, errors
 
 
+@dataclass(slots=True)
+class PreviewRow:
+    """One row as the preview will show it (stored as a SupplierImportRow)."""
+
+    line: int
+    outcome: str
+    data: dict[str, Any]
+    errors: list[dict[str, str]] = field(default_factory=list)
+    row_key: str = ""
+    factory_id: int | None = None
+    candidate_id: int | None = None
+    score: int | None = None
+    duplicate_of: int | None = None
+
+
 @dataclass
 class Analysis:
     """Running state of one pass over a file."""
@@ -126,36 +154,46 @@ class Analysis:
     index: MatchIndex
     headers: list[str]
     mapping: dict[int, str]
-    seen_keys: dict[str, int] = field(default_factory=dict)
+    # What the file has shown so far, kept small (it grows with the distinct factories in
+    # the file): keys as 64-bit integers (the first half of the row key), lines as values.
+    seen_keys: dict[int, int] = field(default_factory=dict)
     seen_os_ids: dict[str, int] = field(default_factory=dict)
-    seen_codes: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Supplier code -> the short key of the first row that gave it.
+    seen_codes: dict[str, int] = field(default_factory=dict)
     # Which existing factory each in-file key went to (duplicates follow their first row).
-    factory_of_key: dict[str, int | None] = field(default_factory=dict)
+    factory_of_key: dict[int, int] = field(default_factory=dict)
 
-    def row(self, line: int, cells: list[str]) -> SupplierImportRow:
-        values, errors = clean_row(cells, self.mapping, self.headers)
+    header_of: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.header_of = {f: self.headers[i] for i, f in self.mapping.items()}
+
+    def row(self, line: int, cells: list[str]) -> PreviewRow:
+        values, errors = clean_row(cells, self.mapping, self.headers, self.header_of)
         if errors:
             return self._error_row(line, cells, values, errors)
-        key = row_key(name=values["name"], address=values["address"], country=values["country"])
+        words = name_words(values["name"])
+        akey = address_key(values["address"])
+        key = key_of(country=values["country"], name_key="".join(words), address_key=akey)
+        short = int(key[:16], 16)
         code = values.get("supplier_code", "")
-        header_of = {f: self.headers[i] for i, f in self.mapping.items()}
+        header_of = self.header_of
         # The same factory twice in one file: the first row counts, later ones are skipped.
-        first = self.seen_keys.get(key) or self.seen_os_ids.get(values.get("os_id", ""))
+        first = self.seen_keys.get(short) or self.seen_os_ids.get(values.get("os_id", ""))
         if first is not None:
-            first_code = self.seen_codes.get(code, (first, key))[1] if code else key
-            if code and first_code != key:
+            if code and self.seen_codes.get(code, short) != short:
                 return self._code_clash(line, cells, values, header_of, code)
-            return SupplierImportRow(
+            return PreviewRow(
                 line=line,
                 outcome=Outcome.UNCHANGED,
                 data=values,
                 row_key=key,
                 duplicate_of=first,
-                factory_id=self.factory_of_key.get(key),
+                factory_id=self.factory_of_key.get(short),
             )
         if code and code in self.seen_codes:
             return self._code_clash(line, cells, values, header_of, code)
-        match = self.index.match(values, key)
+        match = self.index.match(values, key, words=words, akey=akey)
         factory_id = match.factory_id
         owner = self.index.code_owner.get(code) if code else None
         if owner is not None and owner != (factory_id or match.candidate_id):
@@ -171,13 +209,16 @@ class Analysis:
                     )
                 ],
             )
-        self.seen_keys[key] = line
+        self.seen_keys[short] = line
         if values.get("os_id"):
             self.seen_os_ids[values["os_id"]] = line
         if code:
-            self.seen_codes[code] = (line, key)
-        self.factory_of_key[key] = factory_id
-        row = SupplierImportRow(line=line, data=values, row_key=key, factory_id=factory_id)
+            self.seen_codes[code] = short
+        if factory_id is not None:
+            self.factory_of_key[short] = factory_id
+        row = PreviewRow(
+            line=line, outcome=Outcome.NEW, data=values, row_key=key, factory_id=factory_id
+        )
         if factory_id is None and match.candidate_id is not None:
             row.outcome, row.candidate_id, row.score = (
                 Outcome.REVIEW,
@@ -212,8 +253,8 @@ class Analysis:
         values: dict[str, Any],
         header_of: dict[str, str],
         code: str,
-    ) -> SupplierImportRow:
-        first_line = self.seen_codes[code][0]
+    ) -> PreviewRow:
+        first_line = self.seen_keys[self.seen_codes[code]]
         return self._error_row(
             line,
             cells,
@@ -229,8 +270,8 @@ class Analysis:
 
     def _error_row(
         self, line: int, cells: list[str], values: dict[str, Any], errors: list[dict[str, str]]
-    ) -> SupplierImportRow:
-        return SupplierImportRow(
+    ) -> PreviewRow:
+        return PreviewRow(
             line=line,
             outcome=Outcome.ERROR,
             data={
@@ -249,7 +290,7 @@ def analyse_table(
     table: Table,
     *,
     brand_id: int,
-    save: Callable[[list[SupplierImportRow]], None],
+    save: Callable[[list[PreviewRow]], None],
     progress: Callable[[float], None] = lambda fraction: None,
 ) -> None:
     """Go through every row of ``table``, handing preview rows to ``save`` in batches."""

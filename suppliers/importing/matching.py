@@ -1,12 +1,18 @@
 """Find the factory a row means: OS ID, then the exact normalised key, then fuzzy candidates.
 
 An index is built per import and per country on first use (one query each), so memory
-follows the countries in the file, not the size of the whole factory table.
+follows the countries in the file, not the size of the whole factory table. Exact keys are
+dict lookups; fuzzy candidates come only for rows with no exact match, from small blocks:
+a name's digits must agree exactly ("Mill 12" is not "Mill 15"), so blocks are keyed on the
+digits and a three-letter prefix, and a block grown past ``MAX_BLOCK`` is split on a longer
+prefix the first time it is searched. Each block keeps its names in one list that
+``rapidfuzz`` scans in C, so a row costs the same however large the factory table grows.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,32 +36,68 @@ FILLABLE = (
 NAME_CUTOFF = 85
 _DIGITS = re.compile(r"\d+")
 ADDRESS_CUTOFF = 40
+# A block with more names than this is searched through its longer-prefix sub-blocks.
+MAX_BLOCK = 2000
+_FINE_PREFIX = 6
 
 
 @dataclass(slots=True)
 class Known:
-    """What matching needs to know about an existing factory."""
+    """What matching needs to know about an existing factory: which fields it lacks."""
 
     id: int
-    name: str
-    address: str
     blanks: frozenset[str]
+
+
+@dataclass(slots=True)
+class Block:
+    """Candidates sharing a blocking key: names, addresses and ids in parallel lists."""
+
+    names: list[str] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+    # The longer prefix of the text that put each name here (shared strings: few distinct).
+    prefixes: list[str] = field(default_factory=list)
+    finer: dict[str, Block] | None = None
+
+    def add(self, nkey: str, akey: str, factory_id: int, text: str) -> None:
+        self.names.append(nkey)
+        self.addresses.append(akey)
+        self.ids.append(factory_id)
+        self.prefixes.append(sys.intern(text[:_FINE_PREFIX]))
+
+    def narrowed(self, text: str) -> Block:
+        """This block, or for an oversized one the sub-block sharing a longer prefix."""
+        if len(self.ids) <= MAX_BLOCK:
+            return self
+        if self.finer is None:
+            self.finer = {}
+            for nkey, akey, factory_id, start in zip(
+                self.names, self.addresses, self.ids, self.prefixes, strict=True
+            ):
+                self.finer.setdefault(start, Block()).add(nkey, akey, factory_id, start)
+        return self.finer.get(text[:_FINE_PREFIX]) or Block()
 
 
 @dataclass
 class CountryIndex:
     by_key: dict[tuple[str, str], int] = field(default_factory=dict)
-    blocks: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    blocks: dict[str, Block] = field(default_factory=dict)
     known: dict[int, Known] = field(default_factory=dict)
 
 
-def block_keys(words: list[str]) -> set[str]:
-    """Cheap buckets for fuzzy candidates: the name's start, and its start after the first
-    word (which is often a city: "Dongguan Huamei" vs "Huamei")."""
-    keys = {"".join(words)[:3]}
+def block_keys(words: list[str]) -> dict[str, str]:
+    """Cheap buckets for fuzzy candidates, each with the text its prefix came from: the
+    name's start, and its start after the first word (which is often a city: "Dongguan
+    Huamei" vs "Huamei"); both within the name's digits, which must match exactly."""
+    joined = "".join(words)
+    digits = ",".join(_DIGITS.findall(joined))
+    keys = {f"{digits}|{joined[:3]}": joined} if joined else {}
     if len(words) > 1:
-        keys.add("".join(words[1:])[:3])
-    return {k for k in keys if k}
+        rest = "".join(words[1:])
+        if rest:
+            keys.setdefault(f"{digits}|{rest[:3]}", rest)
+    return keys
 
 
 @dataclass(slots=True)
@@ -92,18 +134,21 @@ class MatchIndex:
     def _load(self, code: str) -> CountryIndex:
         index = CountryIndex()
         columns = ("id", "name", "address", *FILLABLE, "workers_total")
+        blank_sets: dict[frozenset[str], frozenset[str]] = {}
+        names = (*FILLABLE, "workers_total")
         for values in Factory.objects.filter(country=code).values_list(*columns).iterator(5000):
             row = dict(zip(columns, values, strict=True))
-            blanks = frozenset(f for f in (*FILLABLE, "workers_total") if row[f] in ("", None))
-            known = Known(row["id"], row["name"], row["address"], blanks)
-            index.known[known.id] = known
+            blanks = frozenset(f for f in names if row[f] in ("", None))
+            blanks = blank_sets.setdefault(blanks, blanks)  # a handful of distinct sets
+            factory_id = row["id"]
+            index.known[factory_id] = Known(factory_id, blanks)
             akey = address_key(row["address"])
             for name in {row["name"], row["name_latin"]} - {""}:
                 words = name_words(name)
                 nkey = "".join(words)
-                index.by_key.setdefault((nkey, akey), known.id)
-                for block in block_keys(words):
-                    index.blocks.setdefault(block, []).append((nkey, akey, known.id))
+                index.by_key.setdefault((nkey, akey), factory_id)
+                for block, text in block_keys(words).items():
+                    index.blocks.setdefault(block, Block()).add(nkey, akey, factory_id, text)
         return index
 
     def load_os_ids(self, os_ids: set[str]) -> None:
@@ -117,48 +162,69 @@ class MatchIndex:
     def known(self, country: str, factory_id: int) -> Known | None:
         return self.country(country).known.get(factory_id)
 
-    def match(self, values: dict[str, Any], key: str) -> Match:
+    def match(
+        self,
+        values: dict[str, Any],
+        key: str,
+        *,
+        words: list[str] | None = None,
+        akey: str | None = None,
+    ) -> Match:
+        """``words`` and ``akey`` are the row's name words and address key when the caller
+        has them already (the import computes each once per row)."""
         country = values["country"]
         index = self.country(country)
         os_id = values.get("os_id")
         if os_id and self.os_ids.get(os_id):
             return Match(factory_id=self.os_ids[os_id], how="os_id")
-        words = name_words(values["name"])
-        nkey, akey = "".join(words), address_key(values["address"])
+        if words is None:
+            words = name_words(values["name"])
+        if akey is None:
+            akey = address_key(values["address"])
+        nkey = "".join(words)
         found = index.by_key.get((nkey, akey))
         if found is None and values.get("name_latin"):
             found = index.by_key.get(("".join(name_words(values["name_latin"])), akey))
         if found is not None:
             return Match(factory_id=found, how="exact")
-        decided = self.decisions.get(key, {})
-        for factory_id, is_same in decided.items():
-            if is_same:
-                return Match(factory_id=factory_id, how="decision")
-        return self._fuzzy(index, words, nkey, akey, rejected=set(decided))
+        decided = self.decisions.get(key)
+        if decided:
+            for factory_id, is_same in decided.items():
+                if is_same:
+                    return Match(factory_id=factory_id, how="decision")
+        return self._fuzzy(index, words, nkey, akey, rejected=set(decided or ()))
 
     def _fuzzy(
         self, index: CountryIndex, words: list[str], nkey: str, akey: str, rejected: set[int]
     ) -> Match:
-        seen: set[int] = set()
-        choices: list[tuple[str, str, int]] = []
-        for block in block_keys(words):
-            for entry in index.blocks.get(block, ()):
-                if entry[2] not in seen and entry[2] not in rejected:
-                    seen.add(entry[2])
-                    choices.append(entry)
-        if not choices or not nkey:
+        if not nkey or not index.blocks:
             return Match()
         best: Match = Match()
-        for _choice, name_score, position in process.extract(
-            nkey, [c[0] for c in choices], scorer=fuzz.ratio, score_cutoff=NAME_CUTOFF, limit=5
-        ):
-            candidate_nkey, candidate_akey, factory_id = choices[position]
-            if _DIGITS.findall(candidate_nkey) != _DIGITS.findall(nkey):
-                continue  # "Mill 12" and "Mill 15" are two factories, however alike
-            address_score = fuzz.token_set_ratio(akey, candidate_akey) if akey else 0
-            if address_score < ADDRESS_CUTOFF:
+        digits = _DIGITS.findall(nkey)
+        seen: set[int] = set()
+        for block_key, text in block_keys(words).items():
+            block = index.blocks.get(block_key)
+            if block is None:
                 continue
-            score = round(0.7 * name_score + 0.3 * address_score)
-            if best.score is None or score > best.score:
-                best = Match(candidate_id=factory_id, score=score, how="fuzzy")
+            block = block.narrowed(text)
+            for _choice, name_score, position in process.extract(
+                nkey,
+                block.names,
+                scorer=fuzz.ratio,
+                score_cutoff=NAME_CUTOFF,
+                limit=5 + len(rejected),
+            ):
+                factory_id = block.ids[position]
+                if factory_id in rejected or factory_id in seen:
+                    continue
+                seen.add(factory_id)
+                candidate_nkey, candidate_akey = block.names[position], block.addresses[position]
+                if _DIGITS.findall(candidate_nkey) != digits:
+                    continue  # "Mill 12" and "Mill 15" are two factories, however alike
+                address_score = fuzz.token_set_ratio(akey, candidate_akey) if akey else 0
+                if address_score < ADDRESS_CUTOFF:
+                    continue
+                score = round(0.7 * name_score + 0.3 * address_score)
+                if best.score is None or score > best.score:
+                    best = Match(candidate_id=factory_id, score=score, how="fuzzy")
         return best

@@ -88,32 +88,68 @@ _ADDRESS_WORDS = {
 }
 
 
-@lru_cache(maxsize=65536)
+# Legal forms by their length in words, with their place in the lists above: the first
+# listed wins when several fit, as a plain scan of the list would decide.
+_SUFFIX_RANK = {suffix: rank for rank, suffix in enumerate(_LEGAL_SUFFIXES)}
+_PREFIX_RANK = {prefix: rank for rank, prefix in enumerate(_LEGAL_PREFIXES)}
+_SUFFIX_LENGTHS = sorted({len(s) for s in _LEGAL_SUFFIXES})
+_PREFIX_LENGTHS = sorted({len(p) for p in _LEGAL_PREFIXES})
+_ADDRESS_TRANSLATE = _ADDRESS_WORDS.get
+
+
+class _AsciiTable(dict[int, str]):
+    """anyascii one character at a time, remembered: ``str.translate`` then does the work in
+    C (anyascii maps each code point on its own, so the result is the same)."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = anyascii(chr(code))
+        return value
+
+
+_ASCII = _AsciiTable()
+
+
+def to_ascii(text: str) -> str:
+    return text if text.isascii() else text.translate(_ASCII)
+
+
 def transliterate(text: str) -> str:
     """ASCII for any script, with Chinese syllables split ("DongGuan" -> "Dong Guan")."""
-    return _CAMEL.sub(" ", anyascii(text))
+    return _CAMEL.sub(" ", to_ascii(text))
 
 
 def tokens(text: str) -> list[str]:
     return _NON_WORD.sub(" ", transliterate(text).lower().replace("&", " and ")).split()
 
 
+def _first_fit(
+    words: list[str], lengths: list[int], ranks: dict[tuple[str, ...], int], *, end: bool
+) -> int:
+    """The length of the first-listed legal form at the end (or start) of ``words``; 0 if none.
+    A name never loses its last word."""
+    best_rank, best_length = len(ranks), 0
+    count = len(words)
+    for n in lengths:
+        if count <= n:
+            break
+        rank = ranks.get(tuple(words[-n:]) if end else tuple(words[:n]))
+        if rank is not None and rank < best_rank:
+            best_rank, best_length = rank, n
+    return best_length
+
+
 def _strip(words: list[str]) -> list[str]:
     changed = True
     while changed and words:
         changed = False
-        for suffix in _LEGAL_SUFFIXES:
-            n = len(suffix)
-            if len(words) > n and tuple(words[-n:]) == suffix:
-                del words[-n:]
-                changed = True
-                break
-        for prefix in _LEGAL_PREFIXES:
-            n = len(prefix)
-            if len(words) > n and tuple(words[:n]) == prefix:
-                del words[:n]
-                changed = True
-                break
+        n = _first_fit(words, _SUFFIX_LENGTHS, _SUFFIX_RANK, end=True)
+        if n:
+            del words[-n:]
+            changed = True
+        n = _first_fit(words, _PREFIX_LENGTHS, _PREFIX_RANK, end=False)
+        if n:
+            del words[:n]
+            changed = True
     return words
 
 
@@ -127,13 +163,18 @@ def name_key(name: str) -> str:
 
 
 def address_key(address: str) -> str:
-    return "".join(_ADDRESS_WORDS.get(w, w) for w in tokens(address))
+    return "".join([_ADDRESS_TRANSLATE(w, w) for w in tokens(address)])
+
+
+def key_of(*, country: str, name_key: str, address_key: str) -> str:
+    """``row_key`` from keys already computed (the import computes each key once)."""
+    raw = f"{country}|{name_key}|{address_key}"
+    return hashlib.sha1(raw.encode()).hexdigest()[:32]
 
 
 def row_key(*, name: str, address: str, country: str) -> str:
     """One factory's identity in a list: what a remembered decision is keyed by."""
-    raw = f"{country}|{name_key(name)}|{address_key(address)}"
-    return hashlib.sha1(raw.encode()).hexdigest()[:32]
+    return key_of(country=country, name_key=name_key(name), address_key=address_key(address))
 
 
 # --- Countries ----------------------------------------------------------------------------
@@ -181,7 +222,7 @@ _COUNTRY_ALIASES = {
 
 
 def _country_key(text: str) -> str:
-    return " ".join(_NON_WORD.sub(" ", anyascii(text).lower().replace("'", "")).split())
+    return " ".join(_NON_WORD.sub(" ", to_ascii(text).lower().replace("'", "")).split())
 
 
 @cache
@@ -196,6 +237,7 @@ def _country_lookup() -> dict[str, str]:
     return lookup
 
 
+@lru_cache(maxsize=4096)
 def country_code(text: str) -> str | None:
     """ISO 3166-1 alpha-2 for a code (alpha-2 or -3) or a name in common spellings."""
     key = _country_key(text)

@@ -1,19 +1,29 @@
-"""Write a confirmed import: new factories, brand links, codes, blanks filled.
+"""Store preview rows; write a confirmed import: new factories, brand links, codes, blanks.
 
 The caller holds one transaction around ``write_rows``: any failure leaves the database as
-it was. Rows are read and written in chunks with bulk statements, so time grows linearly and
-memory stays flat.
+it was. On PostgreSQL preview rows go in with ``COPY … FROM STDIN`` and the confirm step is a
+few set-based statements over the stored preview rows (the rows never come back to Python);
+elsewhere (SQLite, the embedded default) rows are read and written in chunks with bulk ORM
+statements. Either way time grows linearly and memory stays flat.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection
 
 from suppliers.importing.matching import FILLABLE
 from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
 
+if TYPE_CHECKING:
+    from suppliers.importing.analysis import PreviewRow
+
 CHUNK = 5000
+# Tests turn this off to run the portable path on PostgreSQL too.
+USE_COPY = True
 Outcome = SupplierImportRow.Outcome
 WRITTEN = (Outcome.NEW, Outcome.MATCHED, Outcome.UPDATED)
 FACTORY_FIELDS = (
@@ -34,11 +44,75 @@ FACTORY_FIELDS = (
 )
 
 
-def save_rows(supplier_import: SupplierImport, rows: list[SupplierImportRow]) -> None:
+def fast_path() -> bool:
+    """COPY and set-based SQL: PostgreSQL only."""
+    return USE_COPY and connection.vendor == "postgresql"
+
+
+def save_rows(supplier_import: SupplierImport, rows: list[PreviewRow]) -> None:
     """Store a batch of preview rows."""
-    for row in rows:
-        row.supplier_import_id = supplier_import.pk
-    SupplierImportRow.objects.bulk_create(rows, batch_size=1000)
+    if fast_path():
+        _copy_rows(supplier_import.pk, rows)
+        return
+    SupplierImportRow.objects.bulk_create(
+        [
+            SupplierImportRow(
+                supplier_import_id=supplier_import.pk,
+                line=row.line,
+                outcome=row.outcome,
+                data=row.data,
+                errors=row.errors,
+                row_key=row.row_key,
+                factory_id=row.factory_id,
+                candidate_id=row.candidate_id,
+                score=row.score,
+                duplicate_of=row.duplicate_of,
+            )
+            for row in rows
+        ],
+        batch_size=1000,
+    )
+
+
+_ROW_COLUMNS = (
+    "supplier_import_id",
+    "line",
+    "outcome",
+    "data",
+    "errors",
+    "row_key",
+    "factory_id",
+    "candidate_id",
+    "score",
+    "duplicate_of",
+)
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _json_field(value: object) -> str:
+    # JSON escapes every control character, so only the backslash needs COPY's escaping.
+    return _json(value).replace("\\", "\\\\")
+
+
+def _number(value: int | None) -> str:
+    return "\\N" if value is None else str(value)
+
+
+def _copy_rows(import_id: int, rows: list[PreviewRow]) -> None:
+    """One COPY for the batch, in PostgreSQL's text format, written in large pieces."""
+    table = connection.ops.quote_name(SupplierImportRow._meta.db_table)
+    prefix = f"{import_id}\t"
+    lines = [
+        f"{prefix}{row.line}\t{row.outcome}\t{_json_field(row.data)}\t"
+        f"{_json_field(row.errors)}\t{row.row_key}\t{_number(row.factory_id)}\t"
+        f"{_number(row.candidate_id)}\t{_number(row.score)}\t{_number(row.duplicate_of)}\n"
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg 3
+        with raw.copy(f"COPY {table} ({', '.join(_ROW_COLUMNS)}) FROM STDIN") as copy:
+            for start in range(0, len(lines), 1000):
+                copy.write("".join(lines[start : start + 1000]))
 
 
 def _chunks(rows: Iterable[Any], size: int) -> Iterable[list[Any]]:
@@ -65,6 +139,9 @@ def write_rows(
     supplier_import: SupplierImport, progress: Callable[[float], None] = lambda f: None
 ) -> None:
     """Create and link everything the preview promised. Call inside transaction.atomic()."""
+    if fast_path():
+        _write_rows_sql(supplier_import, progress)
+        return
     brand_id = supplier_import.brand_id
     rows = (
         SupplierImportRow.objects.filter(
@@ -159,3 +236,134 @@ def _fill_blanks(values_by_factory: dict[int, dict[str, Any]]) -> None:
             changed.setdefault(",".join(sorted(fields)), []).append(factory)
     for fields_key, group in changed.items():
         Factory.objects.bulk_update(group, fields_key.split(","), batch_size=1000)
+
+
+# --- PostgreSQL: the confirm step as set-based statements over the preview rows -----------
+
+
+def _text(name: str) -> str:
+    """A cleaned value from a preview row's JSON, '' when the row left it out."""
+    return f"COALESCE(r.data->>'{name}', '')"
+
+
+def _integer(name: str) -> str:
+    return f"(r.data->>'{name}')::integer"
+
+
+def _sql_names() -> dict[str, str]:
+    return {
+        "rows": SupplierImportRow._meta.db_table,
+        "factory": Factory._meta.db_table,
+        "link": BrandSupplier._meta.db_table,
+    }
+
+
+def _write_rows_sql(supplier_import: SupplierImport, progress: Callable[[float], None]) -> None:
+    """New factories with their links, blanks filled on matched ones, their links created or
+    their codes changed: four statements, whatever the number of rows."""
+    names = _sql_names()
+    params = {
+        "import": supplier_import.pk,
+        "brand": supplier_import.brand_id,
+        "language": Factory._meta.get_field("language").get_default(),
+        "new": Outcome.NEW,
+        "existing": [Outcome.MATCHED, Outcome.UPDATED],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [names["factory"]])
+        sequence = cursor.fetchone()[0]
+        _insert_new_factories(cursor, names, sequence, params)
+        progress(0.5)
+        _fill_blanks_sql(cursor, names, params)
+        progress(0.75)
+        _link_existing_sql(cursor, names, params)
+        progress(1.0)
+
+
+def _insert_new_factories(
+    cursor: Any, names: dict[str, str], sequence: str, params: dict[str, Any]
+) -> None:
+    """Ids are taken from the sequence in line order, so factories keep the file's order;
+    the same statement inserts the factories and the brand's links to them."""
+    text_fields = [f for f in FACTORY_FIELDS if f not in ("workers_total", "workers_women")]
+    columns = [*text_fields, "workers_total", "workers_women"]
+    values = [
+        *(_text(f) for f in text_fields),
+        _integer("workers_total"),
+        _integer("workers_women"),
+    ]
+    cursor.execute(
+        f"""
+        WITH ordered AS MATERIALIZED (
+            SELECT r.data FROM {names["rows"]} r
+            WHERE r.supplier_import_id = %(import)s AND r.outcome = %(new)s
+              AND r.duplicate_of IS NULL
+            ORDER BY r.line
+        ), new AS MATERIALIZED (
+            SELECT nextval('{sequence}') AS id, r.data FROM ordered r
+        ), factories AS (
+            INSERT INTO {names["factory"]}
+                (id, {", ".join(columns)}, registration_number, language,
+                 created_at, updated_at)
+            SELECT r.id, {", ".join(values)}, '', %(language)s, now(), now() FROM new r
+        )
+        INSERT INTO {names["link"]}
+            (brand_id, factory_id, supplier_code, source_import_id, created_at)
+        SELECT %(brand)s, r.id, {_text("supplier_code")}, %(import)s, now() FROM new r
+        """,
+        params,
+    )
+
+
+def _fill_blanks_sql(cursor: Any, names: dict[str, str], params: dict[str, Any]) -> None:
+    """Complete what matched factories lack (never overwrite what someone else entered); an
+    OS ID only if no factory has it yet. The last row for a factory wins."""
+    plain = [f for f in FILLABLE if f != "os_id"]
+    sets = [
+        *(f"{f} = CASE WHEN f.{f} = '' THEN {_text(f)} ELSE f.{f} END" for f in plain),
+        f"os_id = CASE WHEN f.os_id = '' AND {_text('os_id')} <> '' AND NOT EXISTS "
+        f"(SELECT 1 FROM {names['factory']} g WHERE g.os_id = r.data->>'os_id') "
+        "THEN r.data->>'os_id' ELSE f.os_id END",
+        "workers_total = CASE WHEN f.workers_total IS NULL AND f.workers_women IS NULL "
+        f"THEN {_integer('workers_total')} ELSE f.workers_total END",
+        "workers_women = CASE WHEN f.workers_total IS NULL AND f.workers_women IS NULL "
+        f"AND r.data ? 'workers_total' THEN {_integer('workers_women')} "
+        "ELSE f.workers_women END",
+    ]
+    wanted = [
+        *(f"(f.{f} = '' AND {_text(f)} <> '')" for f in FILLABLE),
+        "(f.workers_total IS NULL AND f.workers_women IS NULL AND r.data ? 'workers_total')",
+    ]
+    cursor.execute(
+        f"""
+        UPDATE {names["factory"]} f SET {", ".join(sets)}
+        FROM (
+            SELECT DISTINCT ON (factory_id) factory_id, data FROM {names["rows"]}
+            WHERE supplier_import_id = %(import)s AND outcome = ANY(%(existing)s)
+              AND duplicate_of IS NULL AND factory_id IS NOT NULL
+            ORDER BY factory_id, line DESC
+        ) r
+        WHERE f.id = r.factory_id AND ({" OR ".join(wanted)})
+        """,
+        params,
+    )
+
+
+def _link_existing_sql(cursor: Any, names: dict[str, str], params: dict[str, Any]) -> None:
+    """Link matched factories to the brand, or give an existing link the file's code."""
+    cursor.execute(
+        f"""
+        INSERT INTO {names["link"]} AS l
+            (brand_id, factory_id, supplier_code, source_import_id, created_at)
+        SELECT %(brand)s, r.factory_id, {_text("supplier_code")}, %(import)s, now()
+        FROM (
+            SELECT DISTINCT ON (factory_id) factory_id, data FROM {names["rows"]}
+            WHERE supplier_import_id = %(import)s AND outcome = ANY(%(existing)s)
+              AND duplicate_of IS NULL AND factory_id IS NOT NULL
+            ORDER BY factory_id, line DESC
+        ) r
+        ON CONFLICT (brand_id, factory_id) DO UPDATE SET supplier_code = EXCLUDED.supplier_code
+        WHERE EXCLUDED.supplier_code <> '' AND l.supplier_code <> EXCLUDED.supplier_code
+        """,
+        params,
+    )

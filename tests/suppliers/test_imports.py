@@ -172,6 +172,7 @@ def test_supplier_code_of_another_factory_on_the_list_is_an_error(upload, world,
 
 def test_confirm_failing_midway_leaves_the_database_as_before(upload, brand_staff, monkeypatch):
     supplier_import = upload(fixture_file("utf8.csv"))
+    monkeypatch.setattr(writing, "USE_COPY", False)  # the chunked ORM path, on any database
     monkeypatch.setattr(writing, "CHUNK", 1)  # one row per chunk: fail on the second
     calls = {"n": 0}
     original = BrandSupplier.objects.bulk_create
