@@ -11,6 +11,7 @@ urlpatterns = [
     path("enrol/", enrolments.enrol, name="enrol"),
     path("matrix/", enrolments.matrix, name="matrix"),
     path("matrix.csv", enrolments.matrix_csv, name="matrix_csv"),
+    path("impact/", enrolments.impact, name="impact"),
     path("enrolments/", enrolments.enrolment_list, name="enrolment_list"),
     path("enrolments/<int:pk>/", enrolments.enrolment_detail, name="enrolment_detail"),
     path(

@@ -308,6 +308,64 @@ def test_matrix_is_for_brands(request, world, persona):
     assert status_for(request, persona, reverse("training:matrix")) == expected
 
 
+def test_matrix_links_to_the_impact_page_and_reads_no_kpi(world, brand_staff):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client_for(brand_staff).get(reverse("training:matrix"))
+    assert reverse("training:impact") in response.text
+    assert not any("training_kpireading" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_matrix_filters_by_country_and_search(world, brand, brand_staff):
+    turkish = FactoryFactory(name="Bursa Örme", country="TR", city="Bursa")
+    link_supplier(brand=brand, factory=turkish, supplier_code="A-002")
+    url = reverse("training:matrix")
+    page = client_for(brand_staff).get(url, {"country": "TR"}).text
+    assert turkish.name in page and world.factory.name not in page
+    assert world.other_factory.name not in page  # Turkish too, but brand B's
+    page = client_for(brand_staff).get(url, {"q": "Huamei"}).text
+    assert world.factory.name in page and turkish.name not in page
+
+
+def _record_baseline(world, trainer, factory_manager, value: str) -> None:
+    enrolment_services.confirm_enrolment(enrolment=world.enrolment, actor=factory_manager)
+    enrolment_services.record_kpi_reading(
+        enrolment=world.enrolment,
+        actor=trainer,
+        kpi=KPIDefinition.objects.get(code="absenteeism"),
+        kind="baseline",
+        value=value,
+        measured_on=_dt.date.today(),
+    )
+
+
+def test_impact_page_shows_the_brands_averages(world, brand_staff, trainer, factory_manager):
+    _record_baseline(world, trainer, factory_manager, "9.5")
+    page = client_for(brand_staff).get(reverse("training:impact")).text
+    assert "Absenteeism" in page or "absenteeism" in page.lower()
+    assert "9.50" in page  # the average over the brand's one reporting factory
+
+
+def test_impact_page_shows_another_brand_nothing(
+    world, other_brand_staff, trainer, factory_manager
+):
+    _record_baseline(world, trainer, factory_manager, "9.5")
+    response = client_for(other_brand_staff).get(reverse("training:impact"))
+    assert response.status_code == 200
+    assert "9.50" not in response.text
+    assert "No KPI reading yet." in response.text
+
+
+def test_impact_page_refuses_another_brands_id(world, brand, other_brand_staff):
+    url = reverse("training:impact") + f"?brand={brand.pk}"
+    assert client_for(other_brand_staff).get(url).status_code == 404
+
+
+@pytest.mark.parametrize("persona", ["factory_manager", "trainer", None])
+def test_impact_page_is_for_brands(request, world, persona):
+    expected = 302 if persona is None else 404
+    assert status_for(request, persona, reverse("training:impact")) == expected
+
+
 def _count(client, url) -> int:
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url).status_code == 200

@@ -11,6 +11,8 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,6 +21,7 @@ from score_portal.permissions import (
     can_deliver,
     can_manage_factory,
     can_see_kpi_detail,
+    can_withdraw_enrolment,
     get_visible_or_404,
     scope_of,
 )
@@ -27,6 +30,7 @@ from suppliers.models import BrandSupplier, Factory
 from training import forms
 from training.models import Enrolment
 from training.selectors import (
+    MatrixRow,
     enrolments_for,
     enrolments_with_progress,
     kpi_aggregates,
@@ -92,15 +96,11 @@ def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _may_withdraw(user: Any, enrolment: Enrolment) -> bool:
-    from score_portal.permissions import can_act_for_partner
-
     return enrolment.status in (
         Enrolment.Status.PENDING,
         Enrolment.Status.CONFIRMED,
         Enrolment.Status.IN_PROGRESS,
-    ) and (
-        scope_of(user).is_ilo_decider or can_act_for_partner(user, enrolment.partnership.partner)
-    )
+    ) and can_withdraw_enrolment(user, enrolment)
 
 
 # Each action on an enrolment: the form that reads the request, the service that acts, and
@@ -278,7 +278,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
 def matrix(request: HttpRequest) -> HttpResponse:
     """Suppliers × modules: every cell the status of the enrolment, linking to it."""
     brand = _acting_brand_for_reading(request)
-    links = _filtered_links(request, brand)
+    factory_filter = _factory_filter(request, brand)
+    links = _filtered_links(request, brand, factory_filter)
     page = Paginator(links, 50).get_page(request.GET.get("page"))
     modules = matrix_modules(request.user)
     query = request.GET.copy()
@@ -288,13 +289,25 @@ def matrix(request: HttpRequest) -> HttpResponse:
         "training/matrix.html",
         {
             "brand": brand,
-            "filter": FactoryFilter(request.GET, queryset=links),
+            "filter": factory_filter,
             "modules": modules,
             "page": page,
-            "rows": matrix_rows(request.user, page.object_list, modules),
-            "kpis": kpi_aggregates(request.user),
+            "rows": _with_cells_html(matrix_rows(request.user, page.object_list, modules)),
             "query": query,
         },
+    )
+
+
+@login_required
+@require_GET
+def impact(request: HttpRequest) -> HttpResponse:
+    """Averages of the KPIs over the brand's funded enrolments: totals, never a reading.
+
+    Its own page, off the matrix, because it aggregates every reading of the programme.
+    """
+    brand = _acting_brand_for_reading(request)
+    return render(
+        request, "training/impact.html", {"brand": brand, "kpis": kpi_aggregates(request.user)}
     )
 
 
@@ -329,6 +342,36 @@ def matrix_csv(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
+def _with_cells_html(rows: list[MatrixRow]) -> list[tuple[MatrixRow, SafeString]]:
+    """Each row with its cells' HTML, written here rather than in the template.
+
+    50 suppliers × 13 modules are 650 cells: through the template engine (a loop, an ``if``,
+    a status label looked up through the model's choices each time) they cost more than
+    everything else on the page.
+    """
+    labels = {value: str(label) for value, label in Enrolment.Status.choices}
+    empty = format_html('<td><span class="muted">{}</span></td>', "\u2014")
+    return [
+        (
+            row,
+            mark_safe(
+                "".join(
+                    format_html(
+                        '<td><a class="badge badge-{}" href="{}">{}</a></td>',
+                        cell.status,
+                        cell.get_absolute_url(),
+                        labels.get(cell.status, cell.status),
+                    )
+                    if cell
+                    else empty
+                    for cell in row.cells
+                )
+            ),
+        )
+        for row in rows
+    ]
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -348,13 +391,26 @@ def _acting_brand_for_reading(request: HttpRequest) -> Partner:
     return brand
 
 
-def _filtered_links(request: HttpRequest, brand: Partner) -> QuerySet[BrandSupplier]:
-    """The brand's supplier-list rows, narrowed by the supplier-list filters (search, country)."""
-    factories = FactoryFilter(
-        request.GET, queryset=Factory.objects.filter(brand_links__brand=brand)
-    ).qs
-    return (
-        BrandSupplier.objects.filter(brand=brand, factory__in=factories)
+def _factory_filter(request: HttpRequest, brand: Partner) -> FactoryFilter:
+    return FactoryFilter(request.GET, queryset=Factory.objects.filter(brand_links__brand=brand))
+
+
+def _filtered_links(
+    request: HttpRequest, brand: Partner, factory_filter: FactoryFilter | None = None
+) -> QuerySet[BrandSupplier]:
+    """The brand's supplier-list rows, narrowed by the supplier-list filters (search, country).
+
+    Without a filter in the request there is no factory subquery at all: the rows are the
+    brand's links in name order (``suppliers_factory (name, id)`` lets PostgreSQL walk the
+    names and stop at a page), and the paginator counts them on the brand's own index.
+    """
+    links = (
+        BrandSupplier.objects.filter(brand=brand)
         .select_related("factory")
         .order_by("factory__name", "pk")
     )
+    if not any(request.GET.get(name) for name in FactoryFilter.base_filters):
+        return links
+    if factory_filter is None:
+        factory_filter = _factory_filter(request, brand)
+    return links.filter(factory__in=factory_filter.qs)
