@@ -718,7 +718,9 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
     context = home_context(manager)
     return {
         "brand matrix": {
-            "kpi_aggregates (all readings of the brand)": timed(lambda: kpi_aggregates(staff)),
+            "kpi_aggregates (now on /training/impact/, not the matrix)": timed(
+                lambda: kpi_aggregates(staff)
+            ),
             "supplier page (ORDER BY factory name, 50)": timed(lambda: list(links[:50])),
             "paginator count": timed(links.count),
             "matrix_modules": timed(lambda: matrix_modules(staff)),
@@ -733,7 +735,7 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
             ),
         },
         "factory home": {
-            "home_context (scope, factories, enrolments + 4 prefetches)": timed(
+            "home_context (scope, factories, enrolments + 2 prefetches)": timed(
                 lambda: (
                     delattr(manager, "_score_scope") if hasattr(manager, "_score_scope") else None,
                     home_context(manager),

@@ -15,9 +15,9 @@ from training.models import Participant
 from training.selectors import (
     certifications_of,
     cohorts_for,
+    enrolment_cards_for,
     enrolment_status_counts,
     enrolments_for,
-    enrolments_with_progress,
     progress_of,
 )
 
@@ -90,7 +90,7 @@ def _trainer_home(user: User) -> dict[str, Any]:
 
 
 def _factory_home(user: User) -> dict[str, Any]:
-    enrolments = enrolments_with_progress(user)
+    enrolments = enrolment_cards_for(user)
     return {
         "factories": list(factories_managed_by(user)),
         "enrolments": [{"enrolment": e, "progress": progress_of(e)} for e in enrolments],

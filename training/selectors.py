@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Avg, Count, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext
 
 from partners.models import Partnership
@@ -17,9 +17,11 @@ from training.models import (
     Cohort,
     ConsultingVisit,
     Enrolment,
+    ImprovementAction,
     KPIDefinition,
     KPIReading,
     Module,
+    Participant,
     TrainerCertification,
 )
 
@@ -119,7 +121,6 @@ def progress_of(enrolment: Enrolment) -> Progress:
     page of enrolments costs the same number of queries whatever its length.
     """
     visits = list(enrolment.visits.all())
-    participants = list(enrolment.participants.all())
     baseline = next((v for v in visits if v.kind == ConsultingVisit.Kind.BASELINE), None)
     follow_ups = sorted(
         (v for v in visits if v.kind == ConsultingVisit.Kind.FOLLOW_UP), key=lambda v: v.number
@@ -138,13 +139,11 @@ def progress_of(enrolment: Enrolment) -> Progress:
             Step(
                 "classroom",
                 gettext("Classroom"),
-                any(p.attended_classroom is not None for p in participants),
+                _classroom_attended(enrolment),
                 enrolment.cohort.classroom_start if enrolment.cohort else None,
             )
         )
-    steps.append(
-        Step("plan", gettext("Improvement plan"), bool(list(enrolment.improvement_actions.all())))
-    )
+    steps.append(Step("plan", gettext("Improvement plan"), _has_improvement_plan(enrolment)))
     for number in range(1, module.followup_visits + 1):
         visit = follow_ups[number - 1] if len(follow_ups) >= number else None
         steps.append(
@@ -165,6 +164,20 @@ def progress_of(enrolment: Enrolment) -> Progress:
         )
     )
     return Progress(steps=steps, kpis=_kpi_progress(enrolment))
+
+
+def _classroom_attended(enrolment: Enrolment) -> bool:
+    annotated: bool | None = getattr(enrolment, "classroom_attended", None)
+    if annotated is not None:
+        return annotated
+    return any(p.attended_classroom is not None for p in enrolment.participants.all())
+
+
+def _has_improvement_plan(enrolment: Enrolment) -> bool:
+    annotated: bool | None = getattr(enrolment, "has_improvement_plan", None)
+    if annotated is not None:
+        return annotated
+    return bool(list(enrolment.improvement_actions.all()))
 
 
 def _kpi_progress(enrolment: Enrolment) -> list[KPIProgress]:
@@ -198,6 +211,35 @@ def enrolments_with_progress(user: User) -> QuerySet[Enrolment]:
     )
 
 
+def enrolment_cards_for(user: User) -> QuerySet[Enrolment]:
+    """Enrolments with what their progress cards read (the factory's home), in 3 queries.
+
+    Whether anyone attended the classroom and whether the plan has an action come as two
+    EXISTS columns of the enrolments query instead of two prefetches of every participant
+    and action; visits and KPI readings are prefetched as ``progress_of`` needs them.
+    """
+    return (
+        enrolments_for(user)
+        .annotate(
+            classroom_attended=Exists(
+                Participant.objects.filter(
+                    enrolment=OuterRef("pk"), attended_classroom__isnull=False
+                )
+            ),
+            has_improvement_plan=Exists(ImprovementAction.objects.filter(enrolment=OuterRef("pk"))),
+        )
+        .prefetch_related(
+            Prefetch(
+                "visits",
+                queryset=ConsultingVisit.objects.only(
+                    "pk", "enrolment_id", "kind", "number", "visited_on"
+                ),
+            ),
+            Prefetch("kpi_readings", queryset=KPIReading.objects.select_related("kpi")),
+        )
+    )
+
+
 # --- The brand's matrix: suppliers × modules ------------------------------------------------
 
 
@@ -223,7 +265,7 @@ def matrix_rows(
     enrolments = (
         Enrolment.objects.visible_to(user)
         .filter(factory__in=[link.factory_id for link in links])
-        .only("pk", "status", "factory_id", "module_id", "created_at")
+        .only("pk", "status", "factory_id", "module_id")
         .order_by("created_at")
     )
     for enrolment in enrolments:
