@@ -20,7 +20,7 @@ from suppliers.importing import ImportFileError
 from suppliers.importing.analysis import analyse_table
 from suppliers.importing.columns import map_headers
 from suppliers.importing.parsing import CSV_EXTENSIONS, XLSX_EXTENSIONS, open_table
-from suppliers.importing.writing import save_rows, write_rows
+from suppliers.importing.writing import PreviewWriter, write_rows
 from suppliers.models import (
     BrandSupplier,
     Factory,
@@ -136,7 +136,7 @@ def analyse_import(*, import_id: int, notify: bool = False) -> bool:
             analyse_table(
                 table,
                 brand_id=supplier_import.brand_id,
-                save=lambda rows: save_rows(supplier_import, rows),
+                writer=PreviewWriter(supplier_import),
                 progress=progress,
             )
     except ImportFileError as exc:

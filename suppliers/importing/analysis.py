@@ -8,11 +8,13 @@ is kept across the file is a few bytes per distinct factory, for duplicates insi
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -26,6 +28,7 @@ from suppliers.importing.parsing import Table
 from suppliers.models import Factory, SupplierImportRow
 
 BATCH = 5000
+_SEND_EVERY = 100  # rows read between two sends of the previous batch
 _OS_ID = re.compile(r"^[A-Z]{2}\d{7}[0-9A-Z]{6}$")
 _INTEGER = re.compile(r"^\d+$")
 _FORMULA_ESCAPE = re.compile(r"^'(?=[=+\-@\t\r])")
@@ -147,6 +150,28 @@ class PreviewRow:
     duplicate_of: int | None = None
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A valid row, cleaned and normalised, waiting for its outcome."""
+
+    line: int
+    cells: list[str]
+    values: dict[str, Any]
+    words: list[str]
+    akey: str
+    key: str
+
+
+class PreviewWriter(Protocol):
+    """Where preview rows go (``suppliers.importing.writing.PreviewWriter``)."""
+
+    def add(self, rows: list[PreviewRow]) -> None: ...
+
+    def sending(self) -> AbstractContextManager[Callable[[float], None]]: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Analysis:
     """Running state of one pass over a file."""
@@ -169,12 +194,23 @@ class Analysis:
         self.header_of = {f: self.headers[i] for i, f in self.mapping.items()}
 
     def row(self, line: int, cells: list[str]) -> PreviewRow:
+        prepared = self.prepare(line, cells)
+        return prepared if isinstance(prepared, PreviewRow) else self.decide(prepared)
+
+    def prepare(self, line: int, cells: list[str]) -> PreviewRow | Prepared:
+        """Clean and normalise a row: no database, no state (an error row is final here)."""
         values, errors = clean_row(cells, self.mapping, self.headers, self.header_of)
         if errors:
             return self._error_row(line, cells, values, errors)
         words = name_words(values["name"])
         akey = address_key(values["address"])
         key = key_of(country=values["country"], name_key="".join(words), address_key=akey)
+        return Prepared(line, cells, values, words, akey, key)
+
+    def decide(self, prepared: Prepared) -> PreviewRow:
+        """Duplicates inside the file, supplier codes, the match: the row's outcome."""
+        line, cells, values = prepared.line, prepared.cells, prepared.values
+        words, akey, key = prepared.words, prepared.akey, prepared.key
         short = int(key[:16], 16)
         code = values.get("supplier_code", "")
         header_of = self.header_of
@@ -237,11 +273,9 @@ class Analysis:
         code = values.get("supplier_code", "")
         if code and code != self.index.links[factory_id]:
             return Outcome.UPDATED
-        known = self.index.known(values["country"], factory_id)
-        if known is not None and any(
-            values.get(f) not in ("", None)
-            for f in (*FILLABLE, "workers_total")
-            if f in known.blanks
+        blanks = self.index.blanks(values["country"], factory_id)
+        if blanks is not None and any(
+            values.get(f) not in ("", None) for f in (*FILLABLE, "workers_total") if f in blanks
         ):
             return Outcome.UPDATED
         return Outcome.UNCHANGED
@@ -290,10 +324,15 @@ def analyse_table(
     table: Table,
     *,
     brand_id: int,
-    save: Callable[[list[PreviewRow]], None],
+    writer: PreviewWriter,
     progress: Callable[[float], None] = lambda fraction: None,
 ) -> None:
-    """Go through every row of ``table``, handing preview rows to ``save`` in batches."""
+    """Go through every row of ``table``, handing preview rows to ``writer`` in batches.
+
+    Each batch is read in two steps: cleaning and normalising (pure Python), while the
+    writer sends the previous batch's rows to the database (``sending``, so PostgreSQL
+    stores them on the other core meanwhile); then, with the connection free again, the
+    lookups the batch needs and the matching."""
     mapping, _ignored = map_headers(table.headers)
     missing = [c.header for c in REQUIRED if c.field not in mapping.values()]
     if missing:
@@ -305,32 +344,27 @@ def analyse_table(
             % {"columns": ", ".join(missing)}
         )
     analysis = Analysis(index=MatchIndex(brand_id), headers=table.headers, mapping=mapping)
-    os_id_column = next((i for i, f in mapping.items() if f == "os_id"), None)
     any_rows = False
-    for batch in _batches(table.rows, BATCH):
+    rows = table.rows
+    while True:
+        prepared: list[PreviewRow | Prepared] = []
+        with writer.sending() as send:
+            for line, cells in itertools.islice(rows, BATCH):
+                prepared.append(analysis.prepare(line, cells))
+                if len(prepared) % _SEND_EVERY == 0:
+                    send(len(prepared) / BATCH)
+        if not prepared:
+            break
         any_rows = True
-        if os_id_column is not None:
-            analysis.index.load_os_ids(
-                {
-                    cells[os_id_column].replace(" ", "").upper()
-                    for _line, cells in batch
-                    if os_id_column < len(cells) and cells[os_id_column].strip()
-                }
-            )
-        save([analysis.row(line, cells) for line, cells in batch])
+        os_ids: set[str] = {
+            os_id
+            for p in prepared
+            if isinstance(p, Prepared) and (os_id := p.values.get("os_id", ""))
+        }
+        if os_ids:
+            analysis.index.load_os_ids(os_ids)
+        writer.add([p if isinstance(p, PreviewRow) else analysis.decide(p) for p in prepared])
         progress(table.position())
+    writer.close()
     if not any_rows:
         raise ImportFileError(_("The file has a header row but no supplier rows."))
-
-
-def _batches(
-    rows: Iterator[tuple[int, list[str]]], size: int
-) -> Iterator[list[tuple[int, list[str]]]]:
-    batch: list[tuple[int, list[str]]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

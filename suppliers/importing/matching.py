@@ -12,7 +12,6 @@ prefix the first time it is searched. Each block keeps its names in one list tha
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,49 +40,51 @@ MAX_BLOCK = 2000
 _FINE_PREFIX = 6
 
 
-@dataclass(slots=True)
-class Known:
-    """What matching needs to know about an existing factory: which fields it lacks."""
+@dataclass
+class CountryIndex:
+    """One country's factories, compactly: every name once in parallel lists (a factory with
+    a Latin-script name too appears twice), blocks as lists of positions in them."""
 
-    id: int
-    blanks: frozenset[str]
-
-
-@dataclass(slots=True)
-class Block:
-    """Candidates sharing a blocking key: names, addresses and ids in parallel lists."""
-
+    by_key: dict[tuple[str, str], int] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
-    # The longer prefix of the text that put each name here (shared strings: few distinct).
-    prefixes: list[str] = field(default_factory=list)
-    finer: dict[str, Block] | None = None
+    # Length of each name's first word: the rest of the name is its second blocking text.
+    first_lengths: list[int] = field(default_factory=list)
+    # Positions in the lists above; ~position when the name is there by its rest.
+    blocks: dict[str, list[int]] = field(default_factory=dict)
+    finer: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    # Which fields each factory still lacks (a handful of distinct sets, shared).
+    blanks: dict[int, frozenset[str]] = field(default_factory=dict)
 
-    def add(self, nkey: str, akey: str, factory_id: int, text: str) -> None:
+    def add(self, nkey: str, akey: str, factory_id: int, words: list[str]) -> None:
+        self.by_key.setdefault((nkey, akey), factory_id)
+        position = len(self.ids)
         self.names.append(nkey)
         self.addresses.append(akey)
         self.ids.append(factory_id)
-        self.prefixes.append(sys.intern(text[:_FINE_PREFIX]))
+        self.first_lengths.append(len(words[0]) if words else 0)
+        for block, text in block_keys(words).items():
+            self.blocks.setdefault(block, []).append(
+                position if len(text) == len(nkey) else ~position
+            )
 
-    def narrowed(self, text: str) -> Block:
-        """This block, or for an oversized one the sub-block sharing a longer prefix."""
-        if len(self.ids) <= MAX_BLOCK:
-            return self
-        if self.finer is None:
-            self.finer = {}
-            for nkey, akey, factory_id, start in zip(
-                self.names, self.addresses, self.ids, self.prefixes, strict=True
-            ):
-                self.finer.setdefault(start, Block()).add(nkey, akey, factory_id, start)
-        return self.finer.get(text[:_FINE_PREFIX]) or Block()
-
-
-@dataclass
-class CountryIndex:
-    by_key: dict[tuple[str, str], int] = field(default_factory=dict)
-    blocks: dict[str, Block] = field(default_factory=dict)
-    known: dict[int, Known] = field(default_factory=dict)
+    def candidates(self, block: str, text: str) -> list[int]:
+        """The block's positions; for an oversized one, those sharing a longer prefix."""
+        entries = self.blocks.get(block)
+        if not entries:
+            return []
+        if len(entries) <= MAX_BLOCK:
+            return [e if e >= 0 else ~e for e in entries]
+        finer = self.finer.get(block)
+        if finer is None:
+            finer = self.finer[block] = {}
+            for entry in entries:
+                position = entry if entry >= 0 else ~entry
+                name = self.names[position]
+                start = name if entry >= 0 else name[self.first_lengths[position] :]
+                finer.setdefault(start[:_FINE_PREFIX], []).append(position)
+        return finer.get(text[:_FINE_PREFIX], [])
 
 
 def block_keys(words: list[str]) -> dict[str, str]:
@@ -139,16 +140,12 @@ class MatchIndex:
         for values in Factory.objects.filter(country=code).values_list(*columns).iterator(5000):
             row = dict(zip(columns, values, strict=True))
             blanks = frozenset(f for f in names if row[f] in ("", None))
-            blanks = blank_sets.setdefault(blanks, blanks)  # a handful of distinct sets
             factory_id = row["id"]
-            index.known[factory_id] = Known(factory_id, blanks)
+            index.blanks[factory_id] = blank_sets.setdefault(blanks, blanks)
             akey = address_key(row["address"])
             for name in {row["name"], row["name_latin"]} - {""}:
                 words = name_words(name)
-                nkey = "".join(words)
-                index.by_key.setdefault((nkey, akey), factory_id)
-                for block, text in block_keys(words).items():
-                    index.blocks.setdefault(block, Block()).add(nkey, akey, factory_id, text)
+                index.add("".join(words), akey, factory_id, words)
         return index
 
     def load_os_ids(self, os_ids: set[str]) -> None:
@@ -159,8 +156,9 @@ class MatchIndex:
             for os_id in missing:
                 self.os_ids[os_id] = found.get(os_id, 0)
 
-    def known(self, country: str, factory_id: int) -> Known | None:
-        return self.country(country).known.get(factory_id)
+    def blanks(self, country: str, factory_id: int) -> frozenset[str] | None:
+        """The fields an existing factory lacks (None if it is in another country)."""
+        return self.country(country).blanks.get(factory_id)
 
     def match(
         self,
@@ -203,22 +201,23 @@ class MatchIndex:
         digits = _DIGITS.findall(nkey)
         seen: set[int] = set()
         for block_key, text in block_keys(words).items():
-            block = index.blocks.get(block_key)
-            if block is None:
+            positions = index.candidates(block_key, text)
+            if not positions:
                 continue
-            block = block.narrowed(text)
-            for _choice, name_score, position in process.extract(
+            names = index.names
+            for _choice, name_score, found in process.extract(
                 nkey,
-                block.names,
+                [names[p] for p in positions],
                 scorer=fuzz.ratio,
                 score_cutoff=NAME_CUTOFF,
                 limit=5 + len(rejected),
             ):
-                factory_id = block.ids[position]
+                position = positions[found]
+                factory_id = index.ids[position]
                 if factory_id in rejected or factory_id in seen:
                     continue
                 seen.add(factory_id)
-                candidate_nkey, candidate_akey = block.names[position], block.addresses[position]
+                candidate_nkey, candidate_akey = names[position], index.addresses[position]
                 if _DIGITS.findall(candidate_nkey) != digits:
                     continue  # "Mill 12" and "Mill 15" are two factories, however alike
                 address_score = fuzz.token_set_ratio(akey, candidate_akey) if akey else 0

@@ -10,7 +10,8 @@ statements. Either way time grows linearly and memory stays flat.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -49,15 +50,63 @@ def fast_path() -> bool:
     return USE_COPY and connection.vendor == "postgresql"
 
 
+class PreviewWriter:
+    """Stores an import's preview rows as the analysis hands them over in batches.
+
+    On PostgreSQL a batch is kept as COPY text and sent during ``sending()``, a piece at a
+    time, while the analysis reads the next batch: the server stores rows on one core while
+    Python reads on the other. Elsewhere each batch is written at once with bulk_create."""
+
+    def __init__(self, supplier_import: SupplierImport) -> None:
+        self.import_id = supplier_import.pk
+        self.copy = fast_path()
+        self.pending: list[PreviewRow] = []
+
+    def add(self, rows: list[PreviewRow]) -> None:
+        if self.copy:
+            self.pending.extend(rows)
+        else:
+            _create_rows(self.import_id, rows)
+
+    @contextmanager
+    def sending(self) -> Iterator[Callable[[float], None]]:
+        """COPY the pending rows; the caller says how far through its own work it is, and
+        as much of the batch goes out. Leaving the block sends the rest and ends the COPY
+        (so the connection is free for queries again)."""
+        rows, self.pending = self.pending, []
+        if not rows:
+            yield lambda fraction: None
+            return
+        sent = 0
+        with _copy(self.import_id) as write:
+
+            def send(fraction: float) -> None:
+                nonlocal sent
+                upto = min(len(rows), int(len(rows) * fraction) + 1)
+                if upto > sent:
+                    write(rows[sent:upto])
+                    sent = upto
+
+            yield send
+            write(rows[sent:])
+
+    def close(self) -> None:
+        with self.sending():
+            pass
+
+
 def save_rows(supplier_import: SupplierImport, rows: list[PreviewRow]) -> None:
-    """Store a batch of preview rows."""
-    if fast_path():
-        _copy_rows(supplier_import.pk, rows)
-        return
+    """Store a batch of preview rows at once."""
+    writer = PreviewWriter(supplier_import)
+    writer.add(rows)
+    writer.close()
+
+
+def _create_rows(import_id: int, rows: list[PreviewRow]) -> None:
     SupplierImportRow.objects.bulk_create(
         [
             SupplierImportRow(
-                supplier_import_id=supplier_import.pk,
+                supplier_import_id=import_id,
                 line=row.line,
                 outcome=row.outcome,
                 data=row.data,
@@ -98,21 +147,30 @@ def _number(value: int | None) -> str:
     return "\\N" if value is None else str(value)
 
 
-def _copy_rows(import_id: int, rows: list[PreviewRow]) -> None:
-    """One COPY for the batch, in PostgreSQL's text format, written in large pieces."""
+@contextmanager
+def _copy(import_id: int) -> Iterator[Callable[[list[PreviewRow]], None]]:
+    """A COPY into the preview-row table, in PostgreSQL's text format."""
     table = connection.ops.quote_name(SupplierImportRow._meta.db_table)
     prefix = f"{import_id}\t"
-    lines = [
-        f"{prefix}{row.line}\t{row.outcome}\t{_json_field(row.data)}\t"
-        f"{_json_field(row.errors)}\t{row.row_key}\t{_number(row.factory_id)}\t"
-        f"{_number(row.candidate_id)}\t{_number(row.score)}\t{_number(row.duplicate_of)}\n"
-        for row in rows
-    ]
+
+    def write(rows: list[PreviewRow]) -> None:
+        if rows:
+            copy.write(
+                "".join(
+                    [
+                        f"{prefix}{row.line}\t{row.outcome}\t{_json_field(row.data)}\t"
+                        f"{_json_field(row.errors)}\t{row.row_key}\t{_number(row.factory_id)}\t"
+                        f"{_number(row.candidate_id)}\t{_number(row.score)}\t"
+                        f"{_number(row.duplicate_of)}\n"
+                        for row in rows
+                    ]
+                )
+            )
+
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg 3
         with raw.copy(f"COPY {table} ({', '.join(_ROW_COLUMNS)}) FROM STDIN") as copy:
-            for start in range(0, len(lines), 1000):
-                copy.write("".join(lines[start : start + 1000]))
+            yield write
 
 
 def _chunks(rows: Iterable[Any], size: int) -> Iterable[list[Any]]:
