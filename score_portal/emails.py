@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime
 import logging
+import smtplib
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.signals import setting_changed
+from django.db import connection, transaction
 from django.db.models import Q
+from django.dispatch import receiver
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -84,39 +87,95 @@ def deliver(email_id: int) -> bool:
     left SENDING by a worker that died (claimed longer ago than EMAIL_STALE_SENDING_MINUTES)
     may be claimed again.
     """
-    now = timezone.now()
-    claimed = (
-        OutboundEmail.objects.filter(pk=email_id)
-        .filter(
-            Q(status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.FAILED])
-            | Q(status=OutboundEmail.Status.SENDING, claimed_at__lt=_stale_before(now))
-        )
-        .update(status=OutboundEmail.Status.SENDING, claimed_at=now)
-    )
-    if not claimed:
+    claimed = _claim(email_id, timezone.now())
+    if claimed is None:
         return False
-    email = OutboundEmail.objects.get(pk=email_id)
+    to, subject, body_text, body_html, attempts = claimed
     message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=email.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email.to],
+        subject=subject, body=body_text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
     )
-    if email.body_html:
-        message.attach_alternative(email.body_html, "text/html")
+    if body_html:
+        message.attach_alternative(body_html, "text/html")
     try:
-        message.send()
+        _send(message)
     except Exception as exc:
         OutboundEmail.objects.filter(pk=email_id).update(
             status=OutboundEmail.Status.FAILED,
-            attempts=email.attempts + 1,
+            attempts=attempts + 1,
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
         )
         raise
     OutboundEmail.objects.filter(pk=email_id).update(
-        status=OutboundEmail.Status.SENT, attempts=email.attempts + 1, sent_at=timezone.now()
+        status=OutboundEmail.Status.SENT, attempts=attempts + 1, sent_at=timezone.now()
     )
     return True
+
+
+def _claim(email_id: int, now: datetime.datetime) -> tuple[str, str, str, str, int] | None:
+    """Claim the row and read what is needed to send it, in one statement (UPDATE ...
+    RETURNING: one round trip to the database instead of two, for every email)."""
+    S = OutboundEmail.Status
+    qn = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = (
+        f"UPDATE {qn(OutboundEmail._meta.db_table)} SET status = %s, claimed_at = %s "
+        "WHERE id = %s AND (status IN (%s, %s) OR (status = %s AND claimed_at < %s)) "
+        f"RETURNING {qn('to')}, subject, body_text, body_html, attempts"
+    )
+    params = [S.SENDING, adapt(now), email_id, S.QUEUED, S.FAILED, S.SENDING]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The claim needs no disk flush of its own: the SENT mark's commit flushes it
+            # too. A database crash before that loses only the claim, which reopens the
+            # window a worker dying mid-send has anyway; it saves one flush per email.
+            cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute(sql, [*params, adapt(_stale_before(now))])
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], row[2], row[3], int(row[4]))
+
+
+# One mail-server connection per worker process, reused from one email to the next (opening
+# one per email costs more than sending). A connection the server dropped while idle is
+# opened again once.
+_mail_connection: Any = None
+
+
+def _send(message: EmailMultiAlternatives) -> None:
+    global _mail_connection
+    reused = _mail_connection is not None
+    if _mail_connection is None:
+        _mail_connection = get_connection(fail_silently=False)
+        _mail_connection.open()
+    message.connection = _mail_connection
+    try:
+        message.send()
+    except (smtplib.SMTPServerDisconnected, ConnectionError, OSError):
+        _close_mail_connection()
+        if not reused:
+            raise
+        _mail_connection = get_connection(fail_silently=False)
+        _mail_connection.open()
+        message.connection = _mail_connection
+        message.send()
+    except Exception:
+        _close_mail_connection()
+        raise
+
+
+@receiver(setting_changed)
+def _forget_mail_connection(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("EMAIL_"):
+        _close_mail_connection()
+
+
+def _close_mail_connection() -> None:
+    global _mail_connection
+    if _mail_connection is not None:
+        try:
+            _mail_connection.close()
+        except Exception:
+            logger.debug("Closing the mail connection failed", exc_info=True)
+        _mail_connection = None
 
 
 # Failed emails wait this long after their last attempt before the sweep tries again (the

@@ -164,6 +164,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
+# Celery closes the database connection around every task unless told to reuse it, and
+# opening one costs more than sending an email: reuse it for this many tasks (0: never).
+# Between tasks Django's own checks still close a broken or obsolete connection (tasks.py).
+CELERY_DB_REUSE_MAX = env.integer("CELERY_DB_REUSE_MAX", 500, minimum=0) or None
 # Recycle a worker child after this many tasks (certificate rendering keeps fonts and caches
 # in memory: a safety net that keeps worker memory flat; 0 turns it off).
 CELERY_WORKER_MAX_TASKS_PER_CHILD = (

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import smtplib
+from typing import Any
 
 from celery import shared_task
+from celery.signals import task_postrun
+from django.db import close_old_connections
 
 from score_portal import emails
 
@@ -26,3 +29,12 @@ def deliver_email(self, email_id: int) -> bool:  # type: ignore[no-untyped-def]
 def sweep_outbox() -> int:
     """Every minute (Celery beat): queue again the emails that are stuck; safe to run twice."""
     return emails.sweep()
+
+
+@task_postrun.connect
+def _close_broken_connections(sender: Any = None, **kwargs: Any) -> None:
+    """What Django does after each request: drop a broken or obsolete database connection
+    (Celery itself keeps it for CELERY_DB_REUSE_MAX tasks). Not for in-process runs, which
+    share the caller's connection and transaction."""
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        close_old_connections()

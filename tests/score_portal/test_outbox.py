@@ -122,3 +122,40 @@ def test_the_admin_sends_a_failed_email_again(admin_client, django_capture_on_co
     email.refresh_from_db()
     assert email.status == S.SENT
     assert _sent_to("failing@example.org") == 1
+
+
+def test_a_mail_connection_dropped_while_idle_is_opened_again(monkeypatch):
+    import smtplib
+
+    class Dropped:
+        closed = False
+
+        def send_messages(self, messages):
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+        def close(self):
+            self.closed = True
+
+    dropped = Dropped()
+    monkeypatch.setattr(emails, "_mail_connection", dropped)
+    email = _email()
+    assert emails.deliver(email.pk) is True
+    assert dropped.closed
+    assert _sent_to(email.to) == 1
+    email.refresh_from_db()
+    assert email.status == S.SENT and email.attempts == 1
+
+
+def test_a_fresh_connection_that_fails_records_the_failure(monkeypatch):
+    import smtplib
+
+    def refuse(self, messages):
+        raise smtplib.SMTPServerDisconnected("refused")
+
+    monkeypatch.setattr(emails, "_mail_connection", None)
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
+    email = _email()
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        emails.deliver(email.pk)
+    email.refresh_from_db()
+    assert email.status == S.FAILED and "refused" in email.last_error

@@ -332,16 +332,21 @@ def test_names_in_other_scripts_have_no_missing_glyphs(world, tmp_path, name, la
     assert expected in families
 
 
-def test_the_qr_code_points_to_the_verification_page(world, settings):
+def test_the_qr_code_points_to_the_verification_page(world, settings, monkeypatch):
     settings.SITE_URL = "https://score.example.org"
     certificate = Certificate(enrolment=complete(world.enrolment), code="ABCD-EFGH-JKLM-NPQR")
     context = pdf.certificate_context(certificate)
     assert context["verify_url"] == "https://score.example.org/verify/ABCD-EFGH-JKLM-NPQR/"
-    assert context["qr_svg"].startswith("<svg")
-    # No QR decoder is installed: the SVG is the very QR code of the verification URL, and
-    # not that of another one.
-    assert context["qr_svg"] == pdf.qr_svg("https://score.example.org/verify/ABCD-EFGH-JKLM-NPQR/")
-    assert context["qr_svg"] != pdf.qr_svg("https://score.example.org/verify/ABCD-EFGH-JKLM-NPQS/")
+    encoded = []
+    real = pdf.qr_png
+    monkeypatch.setattr(pdf, "qr_png", lambda data: encoded.append(data) or real(data))
+    fetcher = pdf.StaticOnlyFetcher()
+    assert pdf.certificate_pdf(certificate, fetcher=fetcher).startswith(b"%PDF")
+    # The QR image encodes the verification URL and reached the PDF through the fetcher.
+    assert encoded == [context["verify_url"]]
+    assert pdf.QR_URL in fetcher.requested and not fetcher.refused
+    png = real(context["verify_url"])
+    assert png.startswith(b"\x89PNG") and png != real(context["verify_url"] + "x")
 
 
 def test_the_certificate_follows_the_factory_language(world):
