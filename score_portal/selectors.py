@@ -11,7 +11,7 @@ from partners.selectors import partnerships_with_ledger
 from score_portal.permissions import Role, scope_of
 from suppliers.models import BrandSupplier, Factory
 from suppliers.selectors import factories_managed_by, recent_imports
-from training.models import Participant
+from training.models import Enrolment, Participant
 from training.selectors import (
     certifications_of,
     cohorts_for,
@@ -90,8 +90,19 @@ def _trainer_home(user: User) -> dict[str, Any]:
 
 
 def _factory_home(user: User) -> dict[str, Any]:
-    enrolments = enrolment_cards_for(user)
+    enrolments = list(enrolment_cards_for(user))
     return {
-        "factories": list(factories_managed_by(user)),
+        "factories": _managed_factories(user, enrolments),
         "enrolments": [{"enrolment": e, "progress": progress_of(e)} for e in enrolments],
     }
+
+
+def _managed_factories(user: User, enrolments: list[Enrolment]) -> list[Factory]:
+    """The user's factories; the one a manager usually has comes with its enrolments."""
+    managed = scope_of(user).factory_ids
+    if len(managed) == 1:
+        [factory_id] = managed
+        factory = next((e.factory for e in enrolments if e.factory_id == factory_id), None)
+        if factory is not None:
+            return [factory]
+    return list(factories_managed_by(user))

@@ -1,8 +1,9 @@
 import pytest
 from django.urls import reverse
 
+from suppliers.services import add_factory_manager
 from tests.conftest import client_for
-from tests.factories import UserFactory
+from tests.factories import FactoryFactory, UserFactory
 from training.models import Participant
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,17 @@ def test_factory_manager_home_shows_own_factory(world, factory_manager):
     assert world.factory.name in response.text
     assert "Workplace Cooperation" in response.text
     assert world.other_factory.name not in response.text
+
+
+def test_factory_manager_home_shows_a_factory_without_enrolments(world):
+    quiet = FactoryFactory(name="Saigon Knit Co.", country="VN")
+    manager = UserFactory(email="manager@saigon-knit.example.org")
+    add_factory_manager(factory=quiet, user=manager)
+    response = client_for(manager).get("/")
+    assert response.templates[0].name == "home/factory.html"
+    assert quiet.name in response.text
+    assert "No enrolment yet." in response.text
+    assert world.factory.name not in response.text
 
 
 def test_trainer_home_shows_own_cohorts(world, trainer):
