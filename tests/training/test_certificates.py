@@ -280,6 +280,7 @@ def test_the_pdf_reads_back_in_chinese_with_every_fact(world, trainer, tmp_path,
     assert "Brand A" in text  # funding partner
     assert "Provider P" in text
     assert f"/verify/{certificate.code}/" in text
+    assert "{#" not in text and "stylesheet" not in text  # no template source leaks in
     # One A4 page.
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True).stdout
     assert re.search(r"^Pages:\s+1$", info, re.M)
