@@ -313,3 +313,14 @@ def test_the_check_works_when_the_cache_is_down(certificate, monkeypatch):
 
     monkeypatch.setattr("training.views.certificates.cache", DownCache())
     assert client_for(None).get(f"/verify/{certificate.code}/").status_code == 200
+
+
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(certificate, settings):
+    settings.CERTIFICATE_VERIFY_RATE_PER_MINUTE = 2
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    client = client_for(None)
+    url = f"/verify/{certificate.code}/"
+    first = {"HTTP_X_FORWARDED_FOR": "203.0.113.1", "REMOTE_ADDR": "10.0.0.1"}
+    second = {"HTTP_X_FORWARDED_FOR": "203.0.113.2", "REMOTE_ADDR": "10.0.0.1"}
+    assert [client.get(url, **first).status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get(url, **second).status_code == 200

@@ -231,7 +231,7 @@ def _over_rate_limit(request: HttpRequest) -> bool:
     down, checking a certificate still works (fail open: the page reveals little)."""
     limit: int = settings.CERTIFICATE_VERIFY_RATE_PER_MINUTE
     window = int(timezone.now().timestamp() // 60)
-    key = f"verify-rate:{request.META.get('REMOTE_ADDR', '')}:{window}"
+    key = f"verify-rate:{_client_ip(request)}:{window}"
     try:
         cache.add(key, 0, timeout=90)
         count = cache.incr(key)
@@ -239,6 +239,17 @@ def _over_rate_limit(request: HttpRequest) -> bool:
         logger.warning("Rate-limit cache unavailable for the verification page", exc_info=True)
         return False
     return bool(count > limit)
+
+
+def _client_ip(request: HttpRequest) -> str:
+    """The client's address as the sign-in rate limits see it (allauth's trusted-proxy
+    settings), so a reverse proxy does not put every visitor in one bucket."""
+    from allauth.account.adapter import get_adapter
+
+    try:
+        return str(get_adapter(request).get_client_ip(request))
+    except Exception:
+        return str(request.META.get("REMOTE_ADDR", ""))
 
 
 # --- ZIP streaming ------------------------------------------------------------------------
