@@ -48,6 +48,17 @@ def test_factory_manager_home_shows_a_factory_without_enrolments(world):
     assert world.factory.name not in response.text
 
 
+def test_factory_home_keeps_enrolments_of_cohorts_the_manager_trains(world, factory_manager):
+    # visible_to's trainer branch, for a manager who trains a cohort without a membership.
+    world.cohort.__class__.objects.filter(pk=world.cohort.pk).update(trainer=factory_manager)
+    world.other_enrolment.__class__.objects.filter(pk=world.other_enrolment.pk).update(
+        cohort=world.cohort
+    )
+    response = client_for(factory_manager).get("/")
+    shown = {item["enrolment"].pk for item in response.context["enrolments"]}
+    assert shown == {world.enrolment.pk, world.other_enrolment.pk}
+
+
 def test_trainer_home_shows_own_cohorts(world, trainer):
     response = client_for(trainer).get("/")
     assert response.templates[0].name == "home/trainer.html"
