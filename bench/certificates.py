@@ -102,6 +102,7 @@ def setup_django(media_root: str) -> None:
     os.environ["MEDIA_ROOT"] = media_root
     os.environ.setdefault("CELERY_QUEUE", f"score-bench-{os.getpid()}")
     os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["DEBUG"] = "false"  # as in production: no query log in the worker
     import django
 
     django.setup()

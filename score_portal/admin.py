@@ -61,7 +61,7 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         OutboundEmail.objects.filter(pk__in=ids, status=OutboundEmail.Status.FAILED).update(
             status=OutboundEmail.Status.QUEUED
         )
-        transaction.on_commit(lambda: [emails._enqueue(pk) for pk in ids])
+        transaction.on_commit(lambda: emails._enqueue_many(ids))
         self.message_user(
             request,
             ngettext("%(count)d email queued again.", "%(count)d emails queued again.", len(ids))

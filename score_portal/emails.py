@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import logging
 import smtplib
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -60,18 +61,62 @@ def store_email(
         template=template,
         language=language,
     )
-    transaction.on_commit(lambda: _enqueue(email.pk))
+    _enqueue_after_commit(email.pk)
     return email
 
 
-def _enqueue(email_id: int) -> bool:
-    from score_portal.tasks import deliver_email
+# Emails written in one transaction (a brand enrolling fifty factories) are delivered by
+# tasks of up to this many: one task per email costs more than sending it. Each email is
+# still claimed on its own, so a task run twice sends each once.
+BATCH_SIZE = 25
+
+
+def _enqueue_after_commit(email_id: int) -> None:
+    """Queue the email's delivery when the transaction commits, together with the others of
+    the same transaction: the first of their on-commit callbacks publishes them all, in
+    batches, and the others find nothing left to do. (An id left over from a rolled-back
+    savepoint goes out with the commit and is skipped: its row does not exist.)"""
+    connection = transaction.get_connection()
+    pending: list[int] = connection.__dict__.setdefault("_score_outbox_pending", [])
+    if not connection.run_on_commit:
+        # No callback waits for a commit, so what is left came from a rolled-back transaction.
+        pending.clear()
+    pending.append(email_id)
+    transaction.on_commit(partial(_flush_pending, connection))
+
+
+def _flush_pending(connection: Any) -> None:
+    pending: list[int] = connection.__dict__.get("_score_outbox_pending", [])
+    if not pending:
+        return
+    email_ids = list(pending)
+    pending.clear()
+    _enqueue_many(email_ids)
+
+
+def _enqueue_many(email_ids: list[int]) -> bool:
+    """Publish delivery tasks for ``email_ids`` in batches; False if the broker is down."""
+    for start in range(0, len(email_ids), BATCH_SIZE):
+        batch = email_ids[start : start + BATCH_SIZE]
+        if not _enqueue(batch):
+            return False
+    return True
+
+
+def _enqueue(email_ids: int | list[int]) -> bool:
+    from score_portal.tasks import deliver_email, deliver_emails
 
     try:
-        deliver_email.delay(email_id)
+        if isinstance(email_ids, int):
+            deliver_email.delay(email_ids)
+        elif len(email_ids) == 1:
+            deliver_email.delay(email_ids[0])
+        else:
+            deliver_emails.delay(email_ids)
     except Exception:
-        # The row is safe in the outbox; the periodic sweep sends it once the broker is back.
-        logger.exception("Could not queue outbound email %s", email_id)
+        # The rows are safe in the outbox; the periodic sweep sends them once the broker is
+        # back.
+        logger.exception("Could not queue outbound email(s) %s", email_ids)
         return False
     return True
 
@@ -111,6 +156,27 @@ def deliver(email_id: int) -> bool:
     return True
 
 
+TRANSIENT_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError)
+
+
+def deliver_many(email_ids: list[int]) -> int:
+    """Send each of ``email_ids`` (each claimed on its own); returns how many were sent. A
+    transient failure of one is raised after the others were tried, for the task to retry:
+    the ones already sent are then skipped by their claim."""
+    sent = 0
+    transient: BaseException | None = None
+    for email_id in email_ids:
+        try:
+            sent += deliver(email_id)
+        except TRANSIENT_ERRORS as exc:
+            transient = exc
+        except Exception:
+            logger.exception("Outbound email %s failed", email_id)  # recorded on the row
+    if transient is not None:
+        raise transient
+    return sent
+
+
 def _claim(email_id: int, now: datetime.datetime) -> tuple[str, str, str, str, int] | None:
     """Claim the row and read what is needed to send it, in one statement (UPDATE ...
     RETURNING: one round trip to the database instead of two, for every email)."""
@@ -142,6 +208,9 @@ _mail_connection: Any = None
 
 def _send(message: EmailMultiAlternatives) -> None:
     global _mail_connection
+    if not settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+        message.send()  # console, file, memory: a connection costs nothing (a file per email)
+        return
     reused = _mail_connection is not None
     if _mail_connection is None:
         _mail_connection = get_connection(fail_silently=False)
@@ -205,10 +274,12 @@ def sweep(*, now: datetime.datetime | None = None) -> int:
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     queued = 0
-    for email_id in list(stuck):
-        if not _enqueue(email_id):
+    ids = list(stuck)
+    for start in range(0, len(ids), BATCH_SIZE):
+        batch = ids[start : start + BATCH_SIZE]
+        if not _enqueue(batch):
             break
-        queued += 1
+        queued += len(batch)
     if queued:
         logger.info("Outbox sweep queued %s stuck email(s)", queued)
     return queued

@@ -25,6 +25,19 @@ def deliver_email(self, email_id: int) -> bool:  # type: ignore[no-untyped-def]
     return emails.deliver(email_id)
 
 
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=emails.TRANSIENT_ERRORS,
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def deliver_emails(self, email_ids: list[int]) -> int:  # type: ignore[no-untyped-def]
+    """Send a batch of outbound emails written in one transaction; safe to run twice."""
+    return emails.deliver_many(email_ids)
+
+
 @shared_task(acks_late=True)
 def sweep_outbox() -> int:
     """Every minute (Celery beat): queue again the emails that are stuck; safe to run twice."""

@@ -66,7 +66,7 @@ def test_the_sweep_queues_and_delivery_claims_so_a_double_queue_sends_once(monke
     the claim lets only one of them send."""
     email = _email(created_at=_minutes_ago(2))
     queued: list[int] = []
-    monkeypatch.setattr(emails, "_enqueue", lambda pk: queued.append(pk) or True)
+    monkeypatch.setattr(emails, "_enqueue", lambda ids: queued.extend(ids) or True)
     assert emails.sweep() == 1
     assert emails.sweep() == 1  # nothing claimed yet: queued again
     monkeypatch.undo()
@@ -97,7 +97,7 @@ def test_sent_emails_are_never_swept():
 def test_the_sweep_stops_while_the_broker_is_down(monkeypatch):
     for n in range(3):
         _email(f"person{n}@example.org", created_at=_minutes_ago(5))
-    monkeypatch.setattr(emails, "_enqueue", lambda pk: False)
+    monkeypatch.setattr(emails, "_enqueue", lambda ids: False)
     assert emails.sweep() == 0
     assert OutboundEmail.objects.filter(status=S.QUEUED).count() == 3
 
@@ -124,8 +124,27 @@ def test_the_admin_sends_a_failed_email_again(admin_client, django_capture_on_co
     assert _sent_to("failing@example.org") == 1
 
 
-def test_a_mail_connection_dropped_while_idle_is_opened_again(monkeypatch):
+def test_a_mail_connection_dropped_while_idle_is_opened_again(monkeypatch, settings):
     import smtplib
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    fresh = []
+
+    class Fresh:
+        def __init__(self, **kwargs):
+            fresh.append(self)
+
+        def open(self):
+            pass
+
+        def send_messages(self, messages):
+            mail.outbox.extend(messages)
+            return len(messages)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(emails, "get_connection", lambda **kwargs: Fresh())
 
     class Dropped:
         closed = False
@@ -140,22 +159,118 @@ def test_a_mail_connection_dropped_while_idle_is_opened_again(monkeypatch):
     monkeypatch.setattr(emails, "_mail_connection", dropped)
     email = _email()
     assert emails.deliver(email.pk) is True
-    assert dropped.closed
+    assert dropped.closed and len(fresh) == 1
     assert _sent_to(email.to) == 1
+    # The next email reuses the fresh connection.
+    assert emails.deliver(_email("second@example.org").pk) is True
+    assert len(fresh) == 1 and _sent_to("second@example.org") == 1
     email.refresh_from_db()
     assert email.status == S.SENT and email.attempts == 1
 
 
-def test_a_fresh_connection_that_fails_records_the_failure(monkeypatch):
+def test_a_fresh_connection_that_fails_records_the_failure(monkeypatch, settings):
     import smtplib
 
-    def refuse(self, messages):
-        raise smtplib.SMTPServerDisconnected("refused")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+    class Refusing:
+        def open(self):
+            pass
+
+        def send_messages(self, messages):
+            raise smtplib.SMTPServerDisconnected("refused")
+
+        def close(self):
+            pass
 
     monkeypatch.setattr(emails, "_mail_connection", None)
-    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
+    monkeypatch.setattr(emails, "get_connection", lambda **kwargs: Refusing())
     email = _email()
     with pytest.raises(smtplib.SMTPServerDisconnected):
         emails.deliver(email.pk)
     email.refresh_from_db()
     assert email.status == S.FAILED and "refused" in email.last_error
+
+
+# --- Batches: the emails of one transaction -------------------------------------------------
+
+
+def _store(n: int, prefix: str = "person") -> list[OutboundEmail]:
+    return [
+        emails.store_email(
+            to=f"{prefix}{i}@example.org",
+            subject="Hello",
+            body_text="Body",
+            body_html="",
+            template="test",
+            language="en",
+        )
+        for i in range(n)
+    ]
+
+
+def test_the_emails_of_one_transaction_are_queued_in_batches_after_commit(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    published: list[list[int]] = []
+    monkeypatch.setattr(emails, "_enqueue", lambda ids: published.append(list(ids)) or True)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        stored = _store(60)
+    assert published == []  # nothing before commit
+    for callback in callbacks:
+        callback()
+    assert [len(batch) for batch in published] == [25, 25, 10]
+    assert [pk for batch in published for pk in batch] == [e.pk for e in stored]
+
+
+def test_a_batch_task_run_twice_sends_each_email_once(django_capture_on_commit_callbacks):
+    from score_portal.tasks import deliver_emails
+
+    with django_capture_on_commit_callbacks(execute=False):
+        stored = _store(3)
+    ids = [e.pk for e in stored]
+    assert deliver_emails.apply(args=[ids]).get() == 3
+    assert deliver_emails.apply(args=[ids]).get() == 0
+    assert len(mail.outbox) == 3
+
+
+def test_emails_rolled_back_are_not_sent_and_the_next_ones_are(
+    django_capture_on_commit_callbacks,
+):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                _store(2, prefix="rolled-back")
+                raise RuntimeError("the change failed")
+        except RuntimeError:
+            pass
+        _store(1, prefix="kept")
+    assert [m.to for m in mail.outbox] == [["kept0@example.org"]]
+    assert not OutboundEmail.objects.filter(to__startswith="rolled-back").exists()
+
+
+def test_a_transient_failure_in_a_batch_is_retried_without_resending_the_others(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    import smtplib
+
+    with django_capture_on_commit_callbacks(execute=False):
+        stored = _store(3)
+    ids = [e.pk for e in stored]
+    real = emails._send
+    calls = {"n": 0}
+
+    def flaky(message):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise smtplib.SMTPServerDisconnected("dropped")
+        real(message)
+
+    monkeypatch.setattr(emails, "_send", flaky)
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        emails.deliver_many(ids)
+    assert len(mail.outbox) == 2
+    assert emails.deliver_many(ids) == 1  # the retry sends only the failed one
+    assert sorted(m.to[0] for m in mail.outbox) == [f"person{i}@example.org" for i in range(3)]
