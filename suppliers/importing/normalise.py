@@ -138,9 +138,17 @@ def _first_fit(
     return best_length
 
 
+# The words a legal form can end (or start) with: most names end in neither, so one set
+# lookup each way settles them.
+_SUFFIX_ENDS = frozenset(s[-1] for s in _LEGAL_SUFFIXES)
+_PREFIX_STARTS = frozenset(p[0] for p in _LEGAL_PREFIXES)
+
+
 def _strip(words: list[str]) -> list[str]:
     changed = True
     while changed and words:
+        if words[-1] not in _SUFFIX_ENDS and words[0] not in _PREFIX_STARTS:
+            break
         changed = False
         n = _first_fit(words, _SUFFIX_LENGTHS, _SUFFIX_RANK, end=True)
         if n:

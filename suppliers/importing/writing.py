@@ -159,7 +159,8 @@ def _copy(import_id: int) -> Iterator[Callable[[list[PreviewRow]], None]]:
                 "".join(
                     [
                         f"{prefix}{row.line}\t{row.outcome}\t{_json_field(row.data)}\t"
-                        f"{_json_field(row.errors)}\t{row.row_key}\t{_number(row.factory_id)}\t"
+                        f"{_json_field(row.errors) if row.errors else '[]'}\t{row.row_key}\t"
+                        f"{_number(row.factory_id)}\t"
                         f"{_number(row.candidate_id)}\t{_number(row.score)}\t"
                         f"{_number(row.duplicate_of)}\n"
                         for row in rows
@@ -328,6 +329,8 @@ def _write_rows_sql(supplier_import: SupplierImport, progress: Callable[[float],
         "existing": [Outcome.MATCHED, Outcome.UPDATED],
     }
     with connection.cursor() as cursor:
+        # Sorting a large import's rows in memory rather than on disk (this transaction only).
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [names["factory"]])
         sequence = cursor.fetchone()[0]
         _insert_new_factories(cursor, names, sequence, params)
@@ -352,22 +355,25 @@ def _insert_new_factories(
     ]
     cursor.execute(
         f"""
-        WITH ordered AS MATERIALIZED (
-            SELECT r.data FROM {names["rows"]} r
-            WHERE r.supplier_import_id = %(import)s AND r.outcome = %(new)s
-              AND r.duplicate_of IS NULL
-            ORDER BY r.line
-        ), new AS MATERIALIZED (
-            SELECT nextval('{sequence}') AS id, r.data FROM ordered r
+        WITH new AS MATERIALIZED (
+            SELECT nextval('{sequence}') AS factory_id, s.row_id
+            FROM (
+                SELECT r.id AS row_id FROM {names["rows"]} r
+                WHERE r.supplier_import_id = %(import)s AND r.outcome = %(new)s
+                  AND r.duplicate_of IS NULL
+                ORDER BY r.line
+            ) s
         ), factories AS (
             INSERT INTO {names["factory"]}
                 (id, {", ".join(columns)}, registration_number, language,
                  created_at, updated_at)
-            SELECT r.id, {", ".join(values)}, '', %(language)s, now(), now() FROM new r
+            SELECT n.factory_id, {", ".join(values)}, '', %(language)s, now(), now()
+            FROM new n JOIN {names["rows"]} r ON r.id = n.row_id
         )
         INSERT INTO {names["link"]}
             (brand_id, factory_id, supplier_code, source_import_id, created_at)
-        SELECT %(brand)s, r.id, {_text("supplier_code")}, %(import)s, now() FROM new r
+        SELECT %(brand)s, n.factory_id, {_text("supplier_code")}, %(import)s, now()
+        FROM new n JOIN {names["rows"]} r ON r.id = n.row_id
         """,
         params,
     )
