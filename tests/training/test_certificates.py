@@ -509,3 +509,24 @@ def test_rendering_failures_are_visible_to_ilo_admins(
         )
     certificate.refresh_from_db()
     assert certificate.status == Certificate.Status.ISSUED
+
+
+def test_codes_are_unguessable_and_readable():
+    from training.models import new_certificate_code
+
+    codes = {new_certificate_code() for _ in range(2000)}
+    assert len(codes) == 2000
+    alphabet = set("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")  # no 0/O, 1/I look-alikes
+    for code in codes:
+        groups = code.split("-")
+        assert [len(g) for g in groups] == [4, 4, 4, 4]
+        assert set("".join(groups)) <= alphabet
+    # 16 characters from 32 symbols: 80 bits; every symbol turns up.
+    assert set("".join(codes).replace("-", "")) == alphabet
+
+
+def test_worker_children_are_recycled_as_a_memory_safety_net():
+    from score_portal.celery import app
+
+    assert app.conf.worker_max_tasks_per_child
+    assert app.conf.task_acks_late
