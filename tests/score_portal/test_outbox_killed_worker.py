@@ -1,0 +1,134 @@
+"""A worker killed while sending: the email is neither lost nor doubled (real worker, Redis,
+PostgreSQL; run by .ci/run with CELERY_LIVE_WORKER=1)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.utils import timezone
+
+from score_portal import emails
+from score_portal.celery import app as celery_app
+from score_portal.models import OutboundEmail
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+class HangingSmtp:
+    """Answers until DATA, then never acknowledges the message: the sender is stuck."""
+
+    def __init__(self) -> None:
+        self.data_started = threading.Event()
+        self.port = 0
+        ready = threading.Event()
+        loop = asyncio.new_event_loop()
+
+        async def session(reader, writer):
+            writer.write(b"220 hang ESMTP\r\n")
+            while line := await reader.readline():
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    writer.write(b"250-hang\r\n250 8BITMIME\r\n")
+                elif verb == b"DATA":
+                    writer.write(b"354 go ahead\r\n")
+                    await writer.drain()
+                    self.data_started.set()
+                    await asyncio.sleep(3600)
+                else:
+                    writer.write(b"250 OK\r\n")
+                await writer.drain()
+
+        def run():
+            asyncio.set_event_loop(loop)
+            server = loop.run_until_complete(asyncio.start_server(session, "127.0.0.1", 0))
+            self.port = server.sockets[0].getsockname()[1]
+            ready.set()
+            loop.run_forever()
+
+        threading.Thread(target=run, daemon=True).start()
+        ready.wait(10)
+
+
+def test_an_email_claimed_by_a_killed_worker_is_sent_once_by_the_sweep(tmp_path):
+    db = settings.DATABASES["default"]
+    if os.environ.get("CELERY_LIVE_WORKER") != "1" or not settings.REDIS_URL:
+        pytest.skip("needs CELERY_LIVE_WORKER=1 and REDIS_URL (run by .ci/run)")
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("the worker shares the PostgreSQL test database")
+    from score_portal.tasks import deliver_email
+
+    sink = HangingSmtp()
+    queue = f"score-killed-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        "DATABASE_CONN_MAX_AGE": "0",
+        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+        "EMAIL_TIMEOUT": "3600",
+    }
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "score_portal", "worker", "--pool=solo",
+         "-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        email = OutboundEmail.objects.create(
+            to="manager@factory.example.org",
+            subject="Certificate ready",
+            body_text="Body",
+            template="test",
+            language="en",
+        )
+        celery_app.conf.task_always_eager = False  # really publish, to that worker's queue
+        try:
+            deliver_email.apply_async(args=[email.pk], queue=queue)
+        finally:
+            celery_app.conf.task_always_eager = True  # the sweep below delivers in-process
+        assert sink.data_started.wait(60), "the worker never started sending"
+
+        def claimed():
+            email.refresh_from_db()
+            return email.status == OutboundEmail.Status.SENDING
+
+        assert wait_for(claimed)
+        worker.send_signal(signal.SIGKILL)  # killed mid-send: the message is never acked
+        worker.wait(30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        log.close()
+
+    # Not lost: the row is still SENDING and nothing was sent.
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.SENDING and email.sent_at is None
+    # While the claim is fresh, neither a redelivered task nor the sweep sends it twice...
+    assert emails.deliver(email.pk) is False
+    assert emails.sweep() == 0
+    # ...and once it is stale (EMAIL_STALE_SENDING_MINUTES), the sweep sends it, once.
+    later = timezone.now() + datetime.timedelta(minutes=settings.EMAIL_STALE_SENDING_MINUTES + 1)
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        claimed_at=email.claimed_at - datetime.timedelta(minutes=30)
+    )
+    assert emails.sweep(now=later) == 1
+    assert emails.sweep(now=later) == 0
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.SENT
+    assert [m.to for m in mail.outbox] == [["manager@factory.example.org"]]
