@@ -29,6 +29,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((_("Cohorts"), reverse("training:cohort_list")))
     if role != Role.NONE:
         items.append((_("Enrolments"), reverse("training:enrolment_list")))
+    if scope.sees_everything or scope.funding_ids or scope.factory_ids:
+        items.append((_("Certificates"), reverse("training:certificate_list")))
     items.append((_("Modules"), reverse("training:module_list")))
     if user.is_staff:
         items.append((_("Administration"), reverse("admin:index")))

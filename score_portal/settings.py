@@ -251,6 +251,10 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     "signup": "20/m/ip",
 }
+# Behind a reverse proxy every request comes from the proxy: rate limits per address must
+# read the client from X-Forwarded-For, counting this many proxies from the right (0: trust
+# no header, use the socket address). The certificate check uses the same address.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SCORE Portal"
 

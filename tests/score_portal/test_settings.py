@@ -58,6 +58,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL must be a URL starting with"),
         ({"EMAIL_URL": "smtp:/missing-slash"}, "EMAIL_URL must be a URL starting with"),
         ({"SCORE_ENVIRONMENT": "prod"}, "SCORE_ENVIRONMENT='prod' must be one of"),
+        ({"TRUSTED_PROXY_COUNT": "one"}, "TRUSTED_PROXY_COUNT='one' is not a whole number"),
         ({**PRODUCTION, "DEBUG": "true"}, "DEBUG must be off"),
         ({**PRODUCTION, "SECRET_KEY": ""}, "SECRET_KEY must be set"),
         ({**PRODUCTION, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must list"),

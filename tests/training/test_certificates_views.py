@@ -324,3 +324,50 @@ def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(certificate, se
     second = {"HTTP_X_FORWARDED_FOR": "203.0.113.2", "REMOTE_ADDR": "10.0.0.1"}
     assert [client.get(url, **first).status_code for _ in range(3)] == [200, 200, 429]
     assert client.get(url, **second).status_code == 200
+
+
+# --- Finding a certificate ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("persona", "linked"),
+    [("factory_manager", True), ("brand_staff", True), ("ilo_admin", True), ("trainer", False)],
+)
+def test_the_enrolment_page_links_its_certificate(certificate, persona, linked, request):
+    """Whoever may download the certificate finds it on the enrolment; the trainer may not."""
+    user = request.getfixturevalue(persona)
+    response = client_for(user).get(
+        reverse("training:enrolment_detail", args=[certificate.enrolment_id])
+    )
+    assert response.status_code == 200
+    pdf_url = reverse("training:certificate_pdf", args=[certificate.pk])
+    assert (pdf_url in response.content.decode()) is linked
+
+
+def test_a_revoked_certificate_is_not_linked_from_the_enrolment(certificate, ilo_admin):
+    services.revoke_certificate(
+        certificate=certificate, actor=ilo_admin, reason="Wrong factory name"
+    )
+    response = client_for(ilo_admin).get(
+        reverse("training:enrolment_detail", args=[certificate.enrolment_id])
+    )
+    assert reverse("training:certificate_pdf", args=[certificate.pk]) not in (
+        response.content.decode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("persona", "in_nav"),
+    [
+        ("factory_manager", True),
+        ("brand_staff", True),
+        ("ilo_admin", True),
+        ("trainer", False),
+        ("provider_staff", False),
+    ],
+)
+def test_certificates_are_in_the_navigation_of_those_who_hold_them(request, persona, in_nav):
+    user = request.getfixturevalue(persona)
+    response = client_for(user).get(reverse("home"))
+    nav = [item["url"] for item in response.context["nav_items"]]
+    assert (reverse("training:certificate_list") in nav) is in_nav

@@ -29,7 +29,7 @@ from score_portal.permissions import (
 from suppliers.filters import FactoryFilter
 from suppliers.models import BrandSupplier, Factory
 from training import forms
-from training.models import Enrolment
+from training.models import Certificate, Enrolment
 from training.selectors import (
     MatrixRow,
     enrolments_for,
@@ -73,6 +73,10 @@ def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "running": running,
         "may_withdraw": _may_withdraw(user, enrolment),
         "missing_steps": services.missing_steps(enrolment) if is_trainer else [],
+        # The issued certificate, for the people who may download it (not the trainer).
+        "certificate": Certificate.objects.visible_to(user)  # type: ignore[arg-type]
+        .filter(enrolment=enrolment, status=Certificate.Status.ISSUED)
+        .first(),
     }
     if is_factory and enrolment.status == Enrolment.Status.PENDING:
         context["decline_form"] = forms.DeclineForm()
