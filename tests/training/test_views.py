@@ -71,10 +71,11 @@ def test_kpi_readings_belong_to_the_factory(world, brand_staff, factory_manager)
         enrolment=world.enrolment, kpi=kpi, kind="baseline", value="7.25", measured_on="2026-01-10"
     )
     url = world.enrolment.get_absolute_url()
-    assert "7.25" in client_for(factory_manager).get(url).text
+    cell = f"<td>7.250 {kpi.unit}</td>"  # the reading's own cell, never part of a timestamp
+    assert cell in client_for(factory_manager).get(url).text
     # The funding brand sees the enrolment, not the factory's raw KPI data.
     brand_page = client_for(brand_staff).get(url).text
-    assert "7.25" not in brand_page
+    assert cell not in brand_page
     assert "Absenteeism" not in brand_page
 
 
