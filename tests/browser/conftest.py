@@ -39,8 +39,10 @@ def browser():
         browser.close()
 
 
+# live_server first: session fixtures are torn down in reverse, so the browser (and its
+# keep-alive connections) closes while the live server still shares the test database.
 @pytest.fixture
-def page(browser, live_server):
+def page(live_server, browser):
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
     page = context.new_page()
     page.set_default_timeout(15_000)
