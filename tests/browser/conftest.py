@@ -25,8 +25,11 @@ CHROMIUM_ARGS = [
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+# Needs live_server so that it is set up after it and torn down before it: Chromium's
+# keep-alive connections then close while the live server still shares the test database
+# (otherwise its request threads fail to close a connection they no longer share).
 @pytest.fixture(scope="session")
-def browser():
+def browser(live_server):
     if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium not found at {CHROMIUM}; run `make system-deps`.")
@@ -39,10 +42,8 @@ def browser():
         browser.close()
 
 
-# live_server first: session fixtures are torn down in reverse, so the browser (and its
-# keep-alive connections) closes while the live server still shares the test database.
 @pytest.fixture
-def page(live_server, browser):
+def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
     page = context.new_page()
     page.set_default_timeout(15_000)
