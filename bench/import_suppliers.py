@@ -102,7 +102,11 @@ COUNTRY = {
 def setup(bench_url: str, rows: int, directory: Path) -> Path:
     """Empty the supplier tables, load the 30% of factories that already exist, write the
     CSV (streamed: nothing here holds the whole list)."""
+    import django
     import psycopg
+
+    django.setup()
+    from suppliers.importing.normalise import keys_source, match_keys
 
     now = datetime.datetime.now(datetime.UTC)
     with psycopg.connect(bench_url) as conn, conn.cursor() as cur:
@@ -111,11 +115,13 @@ def setup(bench_url: str, rows: int, directory: Path) -> Path:
             "suppliers_suppliermatchdecision, suppliers_supplierimport, suppliers_factory "
             "CASCADE"
         )
-        # 30% of the file's factories are already in the portal (every third one, first 30%).
+        # 30% of the file's factories are already in the portal (every third one, first 30%),
+        # with their stored match keys as the portal keeps them (save() and imports do).
         with cur.copy(
             "COPY suppliers_factory (name, name_latin, address, city, country, sector, "
             "product_type, os_id, registration_number, parent_company, language, "
-            "contact_name, contact_email, contact_phone, created_at, updated_at) FROM STDIN"
+            "contact_name, contact_email, contact_phone, created_at, updated_at, "
+            "match_name, match_name_latin, match_address, match_source) FROM STDIN"
         ) as copy:
             for n in range(0, rows, 3)[: int(rows * 0.3)]:
                 name, address, country = factory_row(random.Random(n), n)
@@ -133,6 +139,8 @@ def setup(bench_url: str, rows: int, directory: Path) -> Path:
                         *[blank] * 3,
                         now,
                         now,
+                        *match_keys(name, blank, address),
+                        keys_source(name, blank, address),
                     )
                 )
         conn.commit()

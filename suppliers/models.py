@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from suppliers.importing.normalise import keys_source, match_keys
+
 if TYPE_CHECKING:
     from score_portal.models import User
 
@@ -20,6 +22,10 @@ os_id_validator = RegexValidator(
     r"^[A-Z]{2}\d{7}[0-9A-Z]{6}$",
     _("An Open Supply Hub ID looks like CN2019067X1K87E: 15 letters and digits."),
 )
+
+
+# The Factory columns matching reads instead of normalising names again.
+MATCH_FIELDS = ("match_name", "match_name_latin", "match_address", "match_source")
 
 
 class FactoryQuerySet(models.QuerySet["Factory"]):
@@ -83,6 +89,23 @@ class Factory(models.Model):
     contact_phone = models.CharField(_("contact phone"), max_length=50, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # What supplier-list matching compares (suppliers.importing.normalise.match_keys), kept
+    # so an import need not recompute it for every factory: the name's and the Latin
+    # name's words without legal form, the address key, and a hash of the texts they came
+    # from. save() keeps them current; a write that bypasses it (update(), bulk_create,
+    # raw SQL) leaves a hash that no longer fits, and matching then recomputes the keys.
+    match_name = models.TextField(
+        _("name as matched"), blank=True, default="", db_default="", editable=False
+    )
+    match_name_latin = models.TextField(
+        _("Latin name as matched"), blank=True, default="", db_default="", editable=False
+    )
+    match_address = models.TextField(
+        _("address as matched"), blank=True, default="", db_default="", editable=False
+    )
+    match_source = models.BigIntegerField(
+        _("source of the match keys"), null=True, blank=True, editable=False
+    )
 
     objects = FactoryQuerySet.as_manager()
 
@@ -110,8 +133,25 @@ class Factory(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.refresh_match_keys() and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *MATCH_FIELDS}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("suppliers:factory_detail", args=[self.pk])
+
+    def refresh_match_keys(self) -> bool:
+        """Recompute the stored match keys if the name, Latin name or address changed since
+        they were computed; True if they were."""
+        source = keys_source(self.name, self.name_latin, self.address)
+        if source == self.match_source:
+            return False
+        self.match_name, self.match_name_latin, self.match_address = match_keys(
+            self.name, self.name_latin, self.address
+        )
+        self.match_source = source
+        return True
 
 
 class FactoryManager(models.Model):
@@ -331,6 +371,12 @@ class SupplierImportRow(models.Model):
     score = models.PositiveSmallIntegerField(_("similarity"), null=True, blank=True)
     # The first line of the file this row repeats (same factory twice in one list).
     duplicate_of = models.PositiveIntegerField(_("same factory as line"), null=True, blank=True)
+    # The row's match keys, as Factory stores them (a new factory takes them on confirm).
+    match_name = models.TextField(_("name as matched"), blank=True, default="", db_default="")
+    match_name_latin = models.TextField(
+        _("Latin name as matched"), blank=True, default="", db_default=""
+    )
+    match_address = models.TextField(_("address as matched"), blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("import row")

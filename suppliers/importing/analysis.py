@@ -148,6 +148,10 @@ class PreviewRow:
     candidate_id: int | None = None
     score: int | None = None
     duplicate_of: int | None = None
+    # The match keys as Factory stores them (``normalise.match_keys``).
+    match_name: str = ""
+    match_name_latin: str = ""
+    match_address: str = ""
 
 
 @dataclass(slots=True)
@@ -160,6 +164,7 @@ class Prepared:
     words: list[str]
     akey: str
     key: str
+    latin: list[str] | None  # the Latin name's words, if the row has a Latin name
 
 
 class PreviewWriter(Protocol):
@@ -205,12 +210,13 @@ class Analysis:
         words = name_words(values["name"])
         akey = address_key(values["address"])
         key = key_of(country=values["country"], name_key="".join(words), address_key=akey)
-        return Prepared(line, cells, values, words, akey, key)
+        latin = name_words(values["name_latin"]) if "name_latin" in values else None
+        return Prepared(line, cells, values, words, akey, key, latin)
 
     def decide(self, prepared: Prepared) -> PreviewRow:
         """Duplicates inside the file, supplier codes, the match: the row's outcome."""
         line, cells, values = prepared.line, prepared.cells, prepared.values
-        words, akey, key = prepared.words, prepared.akey, prepared.key
+        words, akey, key, latin = prepared.words, prepared.akey, prepared.key, prepared.latin
         short = int(key[:16], 16)
         code = values.get("supplier_code", "")
         header_of = self.header_of
@@ -226,10 +232,13 @@ class Analysis:
                 row_key=key,
                 duplicate_of=first,
                 factory_id=self.factory_of_key.get(short),
+                match_name=" ".join(words),
+                match_name_latin=" ".join(latin) if latin else "",
+                match_address=akey,
             )
         if code and code in self.seen_codes:
             return self._code_clash(line, cells, values, header_of, code)
-        match = self.index.match(values, key, words=words, akey=akey)
+        match = self.index.match(values, key, words=words, akey=akey, latin=latin)
         factory_id = match.factory_id
         owner = self.index.code_owner.get(code) if code else None
         if owner is not None and owner != (factory_id or match.candidate_id):
@@ -253,7 +262,14 @@ class Analysis:
         if factory_id is not None:
             self.factory_of_key[short] = factory_id
         row = PreviewRow(
-            line=line, outcome=Outcome.NEW, data=values, row_key=key, factory_id=factory_id
+            line=line,
+            outcome=Outcome.NEW,
+            data=values,
+            row_key=key,
+            factory_id=factory_id,
+            match_name=" ".join(words),
+            match_name_latin=" ".join(latin) if latin else "",
+            match_address=akey,
         )
         if factory_id is None and match.candidate_id is not None:
             row.outcome, row.candidate_id, row.score = (

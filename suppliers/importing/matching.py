@@ -15,10 +15,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Case, Q, Value, When
 from rapidfuzz import fuzz, process
 
-from suppliers.importing.normalise import address_key, name_words
-from suppliers.models import BrandSupplier, Factory, SupplierMatchDecision
+from suppliers.importing.normalise import address_key, keys_source, match_keys, name_words
+from suppliers.models import MATCH_FIELDS, BrandSupplier, Factory, SupplierMatchDecision
 
 # Fields an import may fill on an existing factory when they are still blank there.
 FILLABLE = (
@@ -133,18 +134,38 @@ class MatchIndex:
         return index
 
     def _load(self, code: str) -> CountryIndex:
+        """The country's factories by their stored match keys; keys whose source texts
+        changed behind save()'s back (or were never stored) are computed here instead."""
         index = CountryIndex()
-        columns = ("id", "name", "address", *FILLABLE, "workers_total")
-        blank_sets: dict[frozenset[str], frozenset[str]] = {}
+        # Which fields each factory lacks, as a bit mask the database computes.
+        blank_mask = sum(
+            (
+                Case(When(Q(**{f: ""}), then=Value(1 << bit)), default=Value(0))
+                for bit, f in enumerate(FILLABLE)
+            ),
+            start=Case(
+                When(workers_total__isnull=True, then=Value(1 << len(FILLABLE))),
+                default=Value(0),
+            ),
+        )
+        blank_sets: dict[int, frozenset[str]] = {}
         names = (*FILLABLE, "workers_total")
-        for values in Factory.objects.filter(country=code).values_list(*columns).iterator(5000):
-            row = dict(zip(columns, values, strict=True))
-            blanks = frozenset(f for f in names if row[f] in ("", None))
-            factory_id = row["id"]
-            index.blanks[factory_id] = blank_sets.setdefault(blanks, blanks)
-            akey = address_key(row["address"])
-            for name in {row["name"], row["name_latin"]} - {""}:
-                words = name_words(name)
+        rows = (
+            Factory.objects.filter(country=code)
+            .annotate(blank_mask=blank_mask)
+            .values_list("id", *MATCH_FIELDS, "name", "name_latin", "address", "blank_mask")
+        )
+        for factory_id, name, latin, akey, source, *texts, mask in rows.iterator(5000):
+            blanks = blank_sets.get(mask)
+            if blanks is None:
+                blanks = blank_sets[mask] = frozenset(
+                    f for bit, f in enumerate(names) if mask & (1 << bit)
+                )
+            index.blanks[factory_id] = blanks
+            if source is None or source != keys_source(*texts):
+                name, latin, akey = match_keys(*texts)
+            for stored in {name, latin} if texts[1] else (name,):
+                words = stored.split()
                 index.add("".join(words), akey, factory_id, words)
         return index
 
@@ -167,9 +188,11 @@ class MatchIndex:
         *,
         words: list[str] | None = None,
         akey: str | None = None,
+        latin: list[str] | None = None,
     ) -> Match:
-        """``words`` and ``akey`` are the row's name words and address key when the caller
-        has them already (the import computes each once per row)."""
+        """``words``, ``akey`` and ``latin`` are the row's name words, address key and Latin
+        name words when the caller has them already (the import computes each once per
+        row)."""
         country = values["country"]
         index = self.country(country)
         os_id = values.get("os_id")
@@ -182,7 +205,9 @@ class MatchIndex:
         nkey = "".join(words)
         found = index.by_key.get((nkey, akey))
         if found is None and values.get("name_latin"):
-            found = index.by_key.get(("".join(name_words(values["name_latin"])), akey))
+            if latin is None:
+                latin = name_words(values["name_latin"])
+            found = index.by_key.get(("".join(latin), akey))
         if found is not None:
             return Match(factory_id=found, how="exact")
         decided = self.decisions.get(key)

@@ -180,6 +180,29 @@ def key_of(*, country: str, name_key: str, address_key: str) -> str:
     return hashlib.sha1(raw.encode()).hexdigest()[:32]
 
 
+# Part of every stored key's source hash: change it when the rules above change, and every
+# factory's stored keys count as stale (matching recomputes them; saving stores new ones).
+KEYS_VERSION = "1"
+
+
+def keys_source(name: str, name_latin: str, address: str) -> int:
+    """A signed 64-bit hash of the texts a factory's stored match keys come from (and of
+    ``KEYS_VERSION``). PostgreSQL computes the same number (``writing.keys_source_sql``)."""
+    text = f"{KEYS_VERSION}\x1f{name}\x1f{name_latin}\x1f{address}"
+    digest = hashlib.md5(text.encode(), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def match_keys(name: str, name_latin: str, address: str) -> tuple[str, str, str]:
+    """What a factory stores for matching: its name's and Latin name's words (legal form
+    stripped, joined by spaces: no word holds one) and its address key."""
+    return (
+        " ".join(name_words(name)),
+        " ".join(name_words(name_latin)) if name_latin else "",
+        address_key(address),
+    )
+
+
 def row_key(*, name: str, address: str, country: str) -> str:
     """One factory's identity in a list: what a remembered decision is keyed by."""
     return key_of(country=country, name_key=name_key(name), address_key=address_key(address))

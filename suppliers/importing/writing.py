@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 
 from suppliers.importing.matching import FILLABLE
-from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
+from suppliers.importing.normalise import KEYS_VERSION, keys_source
+from suppliers.models import (
+    MATCH_FIELDS,
+    BrandSupplier,
+    Factory,
+    SupplierImport,
+    SupplierImportRow,
+)
 
 if TYPE_CHECKING:
     from suppliers.importing.analysis import PreviewRow
@@ -116,6 +123,9 @@ def _create_rows(import_id: int, rows: list[PreviewRow]) -> None:
                 candidate_id=row.candidate_id,
                 score=row.score,
                 duplicate_of=row.duplicate_of,
+                match_name=row.match_name,
+                match_name_latin=row.match_name_latin,
+                match_address=row.match_address,
             )
             for row in rows
         ],
@@ -134,6 +144,9 @@ _ROW_COLUMNS = (
     "candidate_id",
     "score",
     "duplicate_of",
+    "match_name",
+    "match_name_latin",
+    "match_address",
 )
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -162,7 +175,8 @@ def _copy(import_id: int) -> Iterator[Callable[[list[PreviewRow]], None]]:
                         f"{_json_field(row.errors) if row.errors else '[]'}\t{row.row_key}\t"
                         f"{_number(row.factory_id)}\t"
                         f"{_number(row.candidate_id)}\t{_number(row.score)}\t"
-                        f"{_number(row.duplicate_of)}\n"
+                        f"{_number(row.duplicate_of)}\t{row.match_name}\t"
+                        f"{row.match_name_latin}\t{row.match_address}\n"
                         for row in rows
                     ]
                 )
@@ -185,13 +199,17 @@ def _chunks(rows: Iterable[Any], size: int) -> Iterable[list[Any]]:
         yield chunk
 
 
-def _new_factory(values: dict[str, Any]) -> Factory:
-    return Factory(
+def _new_factory(values: dict[str, Any], keys: tuple[str, str, str]) -> Factory:
+    factory = Factory(
         **{
             f: values.get(f, "" if f not in ("workers_total", "workers_women") else None)
             for f in FACTORY_FIELDS
         }
     )
+    # The keys the preview computed (bulk_create does not call save()).
+    factory.match_name, factory.match_name_latin, factory.match_address = keys
+    factory.match_source = keys_source(factory.name, factory.name_latin, factory.address)
+    return factory
 
 
 def write_rows(
@@ -207,7 +225,9 @@ def write_rows(
             supplier_import=supplier_import, outcome__in=WRITTEN, duplicate_of__isnull=True
         )
         .order_by("line")
-        .values_list("outcome", "data", "factory_id")
+        .values_list(
+            "outcome", "data", "factory_id", "match_name", "match_name_latin", "match_address"
+        )
     )
     total = max(
         1, supplier_import.rows_new + supplier_import.rows_matched + supplier_import.rows_updated
@@ -215,8 +235,8 @@ def write_rows(
     done = 0
     for chunk in _chunks(rows.iterator(chunk_size=CHUNK), CHUNK):
         new = [
-            (values, _new_factory(values))
-            for outcome, values, _f in chunk
+            (values, _new_factory(values, keys))
+            for outcome, values, _f, *keys in chunk
             if outcome == Outcome.NEW
         ]
         Factory.objects.bulk_create([factory for _v, factory in new], batch_size=1000)
@@ -229,7 +249,7 @@ def write_rows(
             )
             for values, factory in new
         ]
-        existing = {f: values for outcome, values, f in chunk if outcome != Outcome.NEW}
+        existing = {f: values for outcome, values, f, *_keys in chunk if outcome != Outcome.NEW}
         if existing:
             _fill_blanks(existing)
             linked = {
@@ -261,7 +281,7 @@ def write_rows(
 def _fill_blanks(values_by_factory: dict[int, dict[str, Any]]) -> None:
     """Complete what existing factories lack (never overwrite what someone else entered)."""
     factories = Factory.objects.filter(pk__in=values_by_factory).only(
-        "pk", *FILLABLE, "workers_total", "workers_women"
+        "pk", *FILLABLE, "workers_total", "workers_women", "name", "address", *MATCH_FIELDS
     )
     taken_os_ids = (
         set(
@@ -291,6 +311,8 @@ def _fill_blanks(values_by_factory: dict[int, dict[str, Any]]) -> None:
             factory.workers_total = values["workers_total"]
             factory.workers_women = values.get("workers_women")
             fields += ["workers_total", "workers_women"]
+        if "name_latin" in fields and factory.refresh_match_keys():
+            fields += MATCH_FIELDS
         if fields:
             changed.setdefault(",".join(sorted(fields)), []).append(factory)
     for fields_key, group in changed.items():
@@ -307,6 +329,14 @@ def _text(name: str) -> str:
 
 def _integer(name: str) -> str:
     return f"(r.data->>'{name}')::integer"
+
+
+def keys_source_sql(name: str, name_latin: str, address: str) -> str:
+    """``normalise.keys_source`` of three SQL text expressions, computed by PostgreSQL."""
+    return (
+        f"('x' || left(md5(%(keys_version)s || chr(31) || {name} || chr(31) || {name_latin} "
+        f"|| chr(31) || {address}), 16))::bit(64)::bigint"
+    )
 
 
 def _sql_names() -> dict[str, str]:
@@ -327,6 +357,7 @@ def _write_rows_sql(supplier_import: SupplierImport, progress: Callable[[float],
         "language": Factory._meta.get_field("language").get_default(),
         "new": Outcome.NEW,
         "existing": [Outcome.MATCHED, Outcome.UPDATED],
+        "keys_version": KEYS_VERSION,
     }
     with connection.cursor() as cursor:
         # Sorting a large import's rows in memory rather than on disk (this transaction only).
@@ -347,11 +378,15 @@ def _insert_new_factories(
     """Ids are taken from the sequence in line order, so factories keep the file's order;
     the same statement inserts the factories and the brand's links to them."""
     text_fields = [f for f in FACTORY_FIELDS if f not in ("workers_total", "workers_women")]
-    columns = [*text_fields, "workers_total", "workers_women"]
+    columns = [*text_fields, "workers_total", "workers_women", *MATCH_FIELDS]
     values = [
         *(_text(f) for f in text_fields),
         _integer("workers_total"),
         _integer("workers_women"),
+        "r.match_name",
+        "r.match_name_latin",
+        "r.match_address",
+        keys_source_sql(_text("name"), _text("name_latin"), _text("address")),
     ]
     cursor.execute(
         f"""
@@ -383,11 +418,19 @@ def _fill_blanks_sql(cursor: Any, names: dict[str, str], params: dict[str, Any])
     """Complete what matched factories lack (never overwrite what someone else entered); an
     OS ID only if no factory has it yet. The last row for a factory wins."""
     plain = [f for f in FILLABLE if f != "os_id"]
+    latin_filled = f"f.name_latin = '' AND {_text('name_latin')} <> ''"
     sets = [
         *(f"{f} = CASE WHEN f.{f} = '' THEN {_text(f)} ELSE f.{f} END" for f in plain),
         f"os_id = CASE WHEN f.os_id = '' AND {_text('os_id')} <> '' AND NOT EXISTS "
         f"(SELECT 1 FROM {names['factory']} g WHERE g.os_id = r.data->>'os_id') "
         "THEN r.data->>'os_id' ELSE f.os_id END",
+        # A Latin name filled in changes the stored keys (still stale if they were).
+        f"match_name_latin = CASE WHEN {latin_filled} THEN r.match_name_latin "
+        "ELSE f.match_name_latin END",
+        f"match_source = CASE WHEN {latin_filled} THEN CASE WHEN f.match_source = "
+        f"{keys_source_sql('f.name', 'f.name_latin', 'f.address')} THEN "
+        f"{keys_source_sql('f.name', _text('name_latin'), 'f.address')} END "
+        "ELSE f.match_source END",
         "workers_total = CASE WHEN f.workers_total IS NULL AND f.workers_women IS NULL "
         f"THEN {_integer('workers_total')} ELSE f.workers_total END",
         "workers_women = CASE WHEN f.workers_total IS NULL AND f.workers_women IS NULL "
@@ -402,7 +445,8 @@ def _fill_blanks_sql(cursor: Any, names: dict[str, str], params: dict[str, Any])
         f"""
         UPDATE {names["factory"]} f SET {", ".join(sets)}
         FROM (
-            SELECT DISTINCT ON (factory_id) factory_id, data FROM {names["rows"]}
+            SELECT DISTINCT ON (factory_id) factory_id, data, match_name_latin
+            FROM {names["rows"]}
             WHERE supplier_import_id = %(import)s AND outcome = ANY(%(existing)s)
               AND duplicate_of IS NULL AND factory_id IS NOT NULL
             ORDER BY factory_id, line DESC
