@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Model, QuerySet
+from django.db.models import CharField, Model, QuerySet, Value
 from django.http import Http404
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Scope:
-    """Everything a user can reach, computed once per request (two small queries)."""
+    """Everything a user can reach, computed once per request (one small query)."""
 
     user_id: int | None = None
     is_superuser: bool = False
@@ -46,6 +46,8 @@ class Scope:
     funding_roles: dict[int, str] = field(default_factory=dict)  # brands and initiatives
     provider_roles: dict[int, str] = field(default_factory=dict)  # service providers
     factory_ids: frozenset[int] = frozenset()
+    # Cohorts the user delivers as their trainer: their enrolments are within reach.
+    trained_cohort_ids: frozenset[int] = frozenset()
 
     @property
     def is_ilo(self) -> bool:
@@ -116,6 +118,21 @@ class Scope:
 
 
 _ANONYMOUS_SCOPE = Scope()
+# Mark managed factories and trained cohorts among the membership rows (never a Partner.Kind).
+_FACTORY = "~factory"
+_COHORT = "~cohort"
+
+
+def _tagged(queryset: QuerySet[Any], id_field: str, tag: str) -> QuerySet[Any]:
+    """Rows shaped like (partner_id, kind, role) for the one-query union of scope_of."""
+    return (
+        queryset.order_by()
+        .annotate(
+            scope_tag=Value(tag, output_field=CharField()),
+            no_role=Value("", output_field=CharField()),
+        )
+        .values_list(id_field, "scope_tag", "no_role")
+    )
 
 
 def scope_of(user: User | AnonymousUser | None) -> Scope:
@@ -128,29 +145,40 @@ def scope_of(user: User | AnonymousUser | None) -> Scope:
 
     from partners.models import Membership, Partner
     from suppliers.models import FactoryManager
+    from training.models import Cohort
 
     ilo_roles: set[str] = set()
     funding: dict[int, str] = {}
     providers: dict[int, str] = {}
-    for partner_id, kind, role in Membership.objects.filter(
-        user=user, partner__is_active=True
-    ).values_list("partner_id", "partner__kind", "role"):
-        if kind == Partner.Kind.ILO:
+    factory_ids: set[int] = set()
+    cohort_ids: set[int] = set()
+    # One round trip on every request: memberships, managed factories and trained cohorts.
+    memberships = (
+        Membership.objects.filter(user=user, partner__is_active=True)
+        .order_by()
+        .values_list("partner_id", "partner__kind", "role")
+    )
+    managed = _tagged(FactoryManager.objects.filter(user=user), "factory_id", _FACTORY)
+    trained = _tagged(Cohort.objects.filter(trainer=user), "pk", _COHORT)
+    for object_id, kind, role in memberships.union(managed, trained, all=True):
+        if kind == _FACTORY:
+            factory_ids.add(object_id)
+        elif kind == _COHORT:
+            cohort_ids.add(object_id)
+        elif kind == Partner.Kind.ILO:
             ilo_roles.add(role)
         elif kind in Partner.FUNDING_KINDS:
-            funding[partner_id] = role
+            funding[object_id] = role
         elif kind == Partner.Kind.SERVICE_PROVIDER:
-            providers[partner_id] = role
-    factories = frozenset(
-        FactoryManager.objects.filter(user=user).values_list("factory_id", flat=True)
-    )
+            providers[object_id] = role
     scope = Scope(
         user_id=user.pk,
         is_superuser=user.is_superuser,
         ilo_roles=frozenset(ilo_roles),
         funding_roles=funding,
         provider_roles=providers,
-        factory_ids=factories,
+        factory_ids=frozenset(factory_ids),
+        trained_cohort_ids=frozenset(cohort_ids),
     )
     user._score_scope = scope  # type: ignore[union-attr, attr-defined]
     return scope

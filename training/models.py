@@ -183,12 +183,28 @@ class EnrolmentQuerySet(models.QuerySet["Enrolment"]):
         scope = scope_of(user)
         if scope.sees_everything:
             return self
-        return self.filter(
-            Q(partnership__partner_id__in=scope.funding_ids)
-            | Q(factory_id__in=scope.factory_ids)
-            | Q(cohort__provider_id__in=scope.provider_staff_ids)
-            | Q(cohort__trainer_id=user.pk)
-        )
+        # Each branch a condition on the enrolment's own columns, never a join: an OR across
+        # joined tables makes PostgreSQL hash every cohort and plan the joins on every list.
+        # Literal id lists (factories, trained cohorts) keep their indexes (a BitmapOr).
+        from partners.models import Partnership
+
+        branches = []
+        if scope.factory_ids:
+            branches.append(Q(factory_id__in=scope.factory_ids))
+        if scope.trained_cohort_ids:
+            branches.append(Q(cohort_id__in=scope.trained_cohort_ids))
+        if scope.funding_ids:
+            funded = Partnership.objects.filter(partner_id__in=scope.funding_ids)
+            branches.append(Q(partnership_id__in=funded.values("pk")))
+        if scope.provider_staff_ids:
+            organised = Cohort.objects.filter(provider_id__in=scope.provider_staff_ids)
+            branches.append(Q(cohort_id__in=organised.values("pk")))
+        if not branches:
+            return self.none()
+        reach = branches[0]
+        for branch in branches[1:]:
+            reach |= branch
+        return self.filter(reach)
 
 
 class Enrolment(models.Model):

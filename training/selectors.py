@@ -12,7 +12,6 @@ from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext
 
 from partners.models import Partnership
-from score_portal.permissions import scope_of
 from suppliers.models import BrandSupplier
 from training.models import (
     Cohort,
@@ -220,17 +219,6 @@ def enrolment_cards_for(user: User) -> QuerySet[Enrolment]:
     and action; visits and KPI readings are prefetched as ``progress_of`` needs them.
     """
     enrolments = enrolments_for(user)
-    scope = scope_of(user)
-    if not (scope.sees_everything or scope.funding_ids or scope.provider_staff_ids):
-        # visible_to is then "the user's factories OR the cohorts they train": an OR across a
-        # LEFT JOIN that no index serves (a scan of every enrolment, ~5 ms at 20,000). The same
-        # rows, found through the factory_id and trainer indexes, joined back by id.
-        visible = Enrolment.objects.visible_to(user).order_by()
-        enrolments = enrolments.filter(
-            pk__in=visible.filter(factory_id__in=scope.factory_ids)
-            .values("pk")
-            .union(visible.filter(cohort__trainer_id=user.pk).values("pk"))
-        )
     return enrolments.annotate(
         classroom_attended=Exists(
             Participant.objects.filter(enrolment=OuterRef("pk"), attended_classroom__isnull=False)

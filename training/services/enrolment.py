@@ -24,6 +24,7 @@ from score_portal.permissions import (
     can_deliver,
     can_manage_factory,
     can_withdraw_enrolment,
+    forget_scope,
 )
 from suppliers.models import BrandSupplier, Factory
 from training.models import (
@@ -94,7 +95,7 @@ def create_cohort(
         raise TrainingError(_("The classroom cannot end before it starts."))
     if capacity < 1:
         raise TrainingError(_("A cohort needs room for at least one enterprise."))
-    return Cohort.objects.create(
+    cohort = Cohort.objects.create(
         module=module,
         provider=provider,
         trainer=trainer,
@@ -105,6 +106,8 @@ def create_cohort(
         classroom_end=classroom_end,
         capacity=capacity,
     )
+    forget_scope(trainer)  # the trainer's reach now includes this cohort
+    return cohort
 
 
 # --- Enrolling ----------------------------------------------------------------------------
