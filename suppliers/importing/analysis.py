@@ -51,6 +51,7 @@ _SECTORS: dict[str, str] = {
     "tourism": "hospitality",
 }
 Outcome = SupplierImportRow.Outcome
+_MAX_LENGTH = {name: column.max_length for name, column in BY_FIELD.items()}
 
 
 def _error(column: str | None, message: str) -> dict[str, str]:
@@ -76,7 +77,7 @@ def clean_row(
         value = " ".join(raw.split())
         if not value.isascii():
             value = unicodedata.normalize("NFC", value)
-        limit = BY_FIELD[field_name].max_length
+        limit = _MAX_LENGTH[field_name]
         if len(value) > limit:
             errors.append(
                 _error(

@@ -205,7 +205,7 @@ def _csv_rows(reader: Iterator[list[str]], encoding: str) -> Iterator[tuple[int,
     try:
         for cells in reader:
             number += 1
-            if any(cell.strip() for cell in cells):
+            if "".join(cells).strip():  # not a blank row
                 yield number, cells
     except UnicodeDecodeError:
         raise ImportFileError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -149,11 +150,27 @@ _ROW_COLUMNS = (
     "match_address",
 )
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_json_string = encode_basestring  # a JSON string, quoted, non-ASCII kept as it is
+
+
+def _json_object(values: dict[str, Any]) -> str:
+    """``_json`` of a row's values, faster for the usual flat text and number values."""
+    parts = []
+    for key, value in values.items():
+        kind = type(value)
+        if kind is str:
+            parts.append(f"{_json_string(key)}:{_json_string(value)}")
+        elif kind is int:
+            parts.append(f"{_json_string(key)}:{value}")
+        else:
+            return _json(values)
+    return "{" + ",".join(parts) + "}"
 
 
 def _json_field(value: object) -> str:
     # JSON escapes every control character, so only the backslash needs COPY's escaping.
-    return _json(value).replace("\\", "\\\\")
+    text = _json_object(value) if type(value) is dict else _json(value)
+    return text.replace("\\", "\\\\") if "\\" in text else text
 
 
 def _number(value: int | None) -> str:

@@ -3,11 +3,20 @@ give the same preview and write the same rows; blocking and normalising helpers.
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 from django.db import connection
 
 from suppliers.importing import matching, writing
-from suppliers.importing.normalise import _LEGAL_PREFIXES, _LEGAL_SUFFIXES, name_words, tokens
+from suppliers.importing.normalise import (
+    _LEGAL_PREFIXES,
+    _LEGAL_SUFFIXES,
+    name_words,
+    to_ascii,
+    tokens,
+)
 from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
 from suppliers.services import confirm_import
 from tests.suppliers.conftest import csv_upload
@@ -249,3 +258,39 @@ def _strip_by_scanning(words: list[str]) -> list[str]:
 )
 def test_legal_forms_strip_as_the_plain_scan_did(name):
     assert name_words(name) == _strip_by_scanning(tokens(name))
+
+
+def _tokens_in_three_passes(text: str) -> list[str]:
+    """What tokens() did before its one-pass regex: transliterate (Chinese syllables split
+    at lower/upper case), lowercase, "&" as "and", anything else but letters and digits a
+    space."""
+    ascii_text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", to_ascii(text))
+    return re.sub(r"[^a-z0-9]+", " ", ascii_text.lower().replace("&", " and ")).split()
+
+
+def test_tokens_split_as_the_three_passes_did():
+    rng = random.Random(4)
+    alphabet = "aAzZ09 &._-'ÖöİıŞşĐđ华美号ǅǄǆß\u0300\uff21\t"
+    texts = [
+        "DongGuan HuaMei",
+        "a1bC2 A&B abcDEF ABCdef x&&y",
+        "McDonald's",
+        "东莞华美制衣有限公司",
+        "Công ty TNHH Việt Tiến",
+        *("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(5000)),
+    ]
+    for text in texts:
+        assert tokens(text) == _tokens_in_three_passes(text), text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"name": 'Back\\slash "Quoted"\tMill', "country": "BD", "workers_total": 120},
+        {"name": "东莞华美制衣", "address": "\u2028line\x01"},
+        {"name": "Other", "_cells": ["a", "b\\"]},
+        [{"column": "Country", "message": "“Atlantis” is not a country we know"}],
+    ],
+)
+def test_copy_json_is_the_json_encoders(value):
+    assert writing._json_field(value) == writing._json(value).replace("\\", "\\\\")
