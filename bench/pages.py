@@ -15,7 +15,9 @@ p99 and req/s per URL, the ratios to the bare list and the verdict against the t
 (p95 <= 50 ms, throughput >= 50% of the bare list's). Last, a profile in-process: queries per
 page, SQL time against render time, and the slowest queries with their plans.
 
-Options (environment): BENCH_SECONDS (15), BENCH_WARMUP (3), BENCH_WORKERS (3 sync workers).
+Options (environment): BENCH_SECONDS (15), BENCH_WARMUP (3), BENCH_WORKERS (3 sync workers),
+BENCH_REDIS_URL (redis://127.0.0.1:6379/14, as production: cache and sessions in Redis; empty
+for none).
 Not a test: it prints figures. Needs wrk (Debian package ``wrk``).
 """
 
@@ -52,6 +54,7 @@ TARGET_P95_MS = 50.0
 TARGET_RATIO = 0.5
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/score_bench_pages"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def fail(message: str) -> None:
@@ -85,6 +88,10 @@ def setup_django(url: str) -> None:
 def server_environment(url: str) -> dict[str, str]:
     return {
         "DATABASE_URL": url,
+        # As in production, Redis holds the cache and the sessions (read through the cache,
+        # written through to the database); its own database number, never the portal's.
+        # BENCH_REDIS_URL= (empty) serves without Redis: local-memory cache, sessions in the DB.
+        "REDIS_URL": REDIS_URL,
         "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
         "SCORE_ENVIRONMENT": "development",
         "DEBUG": "false",
@@ -577,7 +584,7 @@ def free_port() -> int:
 
 def start_gunicorn(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env = dict(os.environ)
     env.update(server_environment(url))
     process = subprocess.Popen(
         [
@@ -872,7 +879,8 @@ def main() -> None:
 
     print(
         f"gunicorn {WORKERS} sync workers, wrk 1 thread x {CONNECTIONS} connections, "
-        f"{SECONDS} s per URL after {WARMUP} s warm-up, {os.cpu_count()} cores, loopback; "
+        f"{SECONDS} s per URL after {WARMUP} s warm-up, {os.cpu_count()} cores, loopback, "
+        f"cache and sessions: {'Redis' if REDIS_URL else 'local memory and the database'}; "
         f"load average {load_before:.2f} before, {load_after:.2f} after"
     )
     print(

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext
 
 from partners.models import Partnership
@@ -239,36 +240,58 @@ def enrolment_cards_for(user: User) -> QuerySet[Enrolment]:
 
 
 @dataclass(frozen=True)
+class MatrixCell:
+    """What a matrix cell shows of an enrolment: its status, linking to it."""
+
+    pk: int
+    status: str
+
+    def get_status_display(self) -> str:
+        return str(Enrolment.Status(self.status).label)
+
+    def get_absolute_url(self) -> str:
+        return reverse("training:enrolment_detail", args=[self.pk])
+
+
+@dataclass(frozen=True)
 class MatrixRow:
     link: BrandSupplier
-    cells: list[Enrolment | None]
+    cells: list[MatrixCell | None]
 
 
 def matrix_modules(user: User) -> list[Module]:
     """Columns: the modules of the user's partnerships, else the whole active catalogue."""
-    covered = Module.objects.filter(
-        is_active=True, partnerships__in=Partnership.objects.visible_to(user)
-    ).distinct()
-    return list(covered.order_by("sort_order", "code")) or list(active_modules())
+    columns = Module.objects.filter(is_active=True).only("pk", "code", "title", "sort_order")
+    covering = Partnership.modules.through.objects.filter(
+        partnership__in=Partnership.objects.visible_to(user).values("pk")
+    )
+    covered = columns.filter(pk__in=covering.values("module_id"))  # a semi-join, no DISTINCT
+    return list(covered.order_by("sort_order", "code")) or list(
+        columns.order_by("sort_order", "code")
+    )
 
 
 def matrix_rows(
     user: User, links: Sequence[BrandSupplier], modules: Sequence[Module]
 ) -> list[MatrixRow]:
-    """One row per supplier on the page, one cell per module: the enrolment the user sees."""
-    by_cell: dict[tuple[int, int], Enrolment] = {}
+    """One row per supplier on the page, one cell per module: the enrolment the user sees.
+
+    Cells are read as plain tuples: 50 suppliers × 13 modules would otherwise build a model
+    instance per enrolment only to read two of its columns.
+    """
+    by_cell: dict[tuple[int, int], MatrixCell] = {}
     enrolments = (
         Enrolment.objects.visible_to(user)
         .filter(factory__in=[link.factory_id for link in links])
-        .only("pk", "status", "factory_id", "module_id")
         .order_by("created_at")
+        .values_list("pk", "status", "factory_id", "module_id")
     )
-    for enrolment in enrolments:
-        key = (enrolment.factory_id, enrolment.module_id)
-        current = by_cell.get(key)
+    active = set(Enrolment.ACTIVE_STATUSES)
+    for pk, status, factory_id, module_id in enrolments:
+        key = (factory_id, module_id)
         # An active enrolment wins over an older declined or withdrawn one.
-        if current is None or enrolment.status in Enrolment.ACTIVE_STATUSES:
-            by_cell[key] = enrolment
+        if key not in by_cell or status in active:
+            by_cell[key] = MatrixCell(pk, status)
     return [
         MatrixRow(link, [by_cell.get((link.factory_id, m.pk)) for m in modules]) for link in links
     ]
