@@ -19,6 +19,19 @@ from training.services import certify_trainer, create_cohort
 pytestmark = pytest.mark.django_db
 
 
+def _open_cohort(*, trainer, provider, module):
+    return create_cohort(
+        module=module,
+        provider=provider,
+        trainer=trainer,
+        venue_city="Bursa",
+        venue_country="TR",
+        language="tr",
+        classroom_start=datetime.date.today(),
+        classroom_end=datetime.date.today(),
+    )
+
+
 def test_scope_is_one_query_and_cached_for_the_request(world, trainer):
     forget_scope(trainer)
     with CaptureQueriesContext(connection) as queries:
@@ -36,16 +49,7 @@ def test_a_person_with_every_kind_of_tie_has_them_all(world, brand, provider, mo
     add_member(partner=provider, user=person, role=Membership.Role.TRAINER)
     add_factory_manager(factory=world.other_factory, user=person)
     certify_trainer(trainer=person, module=module_1, certified_on=datetime.date(2024, 1, 1))
-    cohort = create_cohort(
-        module=module_1,
-        provider=provider,
-        trainer=person,
-        venue_city="Bursa",
-        venue_country="TR",
-        language="tr",
-        classroom_start=datetime.date.today(),
-        classroom_end=datetime.date.today(),
-    )
+    cohort = _open_cohort(trainer=person, provider=provider, module=module_1)
     scope = scope_of(person)
     assert scope.funding_roles == {brand.pk: Membership.Role.STAFF}
     assert scope.provider_roles == {provider.pk: Membership.Role.TRAINER}
@@ -57,16 +61,7 @@ def test_a_person_with_every_kind_of_tie_has_them_all(world, brand, provider, mo
 
 def test_a_new_cohort_is_in_the_trainers_reach_at_once(world, trainer, provider, module_1):
     before = scope_of(trainer)  # cached on the user object for this "request"
-    cohort = create_cohort(
-        module=module_1,
-        provider=provider,
-        trainer=trainer,
-        venue_city="Dongguan",
-        venue_country="CN",
-        language="zh-hans",
-        classroom_start=datetime.date.today(),
-        classroom_end=datetime.date.today(),
-    )
+    cohort = _open_cohort(trainer=trainer, provider=provider, module=module_1)
     assert cohort.pk not in before.trained_cohort_ids
     assert cohort.pk in scope_of(trainer).trained_cohort_ids
 
