@@ -405,12 +405,14 @@ def _insert_new_factories(
         "r.match_address",
         keys_source_sql(_text("name"), _text("name_latin"), _text("address")),
     ]
+    # The rows are read once, into the CTE (in memory: work_mem), for both inserts.
     cursor.execute(
         f"""
         WITH new AS MATERIALIZED (
-            SELECT nextval('{sequence}') AS factory_id, s.row_id
+            SELECT nextval('{sequence}') AS factory_id, s.*
             FROM (
-                SELECT r.id AS row_id FROM {names["rows"]} r
+                SELECT r.data, r.match_name, r.match_name_latin, r.match_address
+                FROM {names["rows"]} r
                 WHERE r.supplier_import_id = %(import)s AND r.outcome = %(new)s
                   AND r.duplicate_of IS NULL
                 ORDER BY r.line
@@ -419,13 +421,13 @@ def _insert_new_factories(
             INSERT INTO {names["factory"]}
                 (id, {", ".join(columns)}, registration_number, language,
                  created_at, updated_at)
-            SELECT n.factory_id, {", ".join(values)}, '', %(language)s, now(), now()
-            FROM new n JOIN {names["rows"]} r ON r.id = n.row_id
+            SELECT r.factory_id, {", ".join(values)}, '', %(language)s, now(), now()
+            FROM new r
         )
         INSERT INTO {names["link"]}
             (brand_id, factory_id, supplier_code, source_import_id, created_at)
-        SELECT %(brand)s, n.factory_id, {_text("supplier_code")}, %(import)s, now()
-        FROM new n JOIN {names["rows"]} r ON r.id = n.row_id
+        SELECT %(brand)s, r.factory_id, {_text("supplier_code")}, %(import)s, now()
+        FROM new r
         """,
         params,
     )
