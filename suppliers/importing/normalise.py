@@ -88,12 +88,15 @@ _ADDRESS_WORDS = {
 }
 
 
-# Legal forms by their length in words, with their place in the lists above: the first
-# listed wins when several fit, as a plain scan of the list would decide.
-_SUFFIX_RANK = {suffix: rank for rank, suffix in enumerate(_LEGAL_SUFFIXES)}
-_PREFIX_RANK = {prefix: rank for rank, prefix in enumerate(_LEGAL_PREFIXES)}
-_SUFFIX_LENGTHS = sorted({len(s) for s in _LEGAL_SUFFIXES})
-_PREFIX_LENGTHS = sorted({len(p) for p in _LEGAL_PREFIXES})
+# Legal forms by the word they end (suffixes) or start (prefixes) with, in the order of the
+# lists above: the first listed wins when several fit, as a plain scan of a list would
+# decide. Most names end and start in a word no legal form has: one dict lookup each.
+_SUFFIXES_BY_END: dict[str, list[tuple[str, ...]]] = {}
+for _suffix in _LEGAL_SUFFIXES:
+    _SUFFIXES_BY_END.setdefault(_suffix[-1], []).append(_suffix)
+_PREFIXES_BY_START: dict[str, list[tuple[str, ...]]] = {}
+for _prefix in _LEGAL_PREFIXES:
+    _PREFIXES_BY_START.setdefault(_prefix[0], []).append(_prefix)
 _ADDRESS_TRANSLATE = _ADDRESS_WORDS.get
 
 
@@ -130,39 +133,36 @@ def tokens(text: str) -> list[str]:
     return " ".join(words).lower().replace("&", "and").split()
 
 
-def _first_fit(
-    words: list[str], lengths: list[int], ranks: dict[tuple[str, ...], int], *, end: bool
-) -> int:
-    """The length of the first-listed legal form at the end (or start) of ``words``; 0 if none.
-    A name never loses its last word."""
-    best_rank, best_length = len(ranks), 0
+def _suffix_fit(words: list[str]) -> int:
+    """The length of the first-listed legal form at the end of ``words``; 0 if none. A name
+    never loses its last word."""
     count = len(words)
-    for n in lengths:
-        if count <= n:
-            break
-        rank = ranks.get(tuple(words[-n:]) if end else tuple(words[:n]))
-        if rank is not None and rank < best_rank:
-            best_rank, best_length = rank, n
-    return best_length
+    for suffix in _SUFFIXES_BY_END.get(words[-1], ()):
+        n = len(suffix)
+        if count > n and (n == 1 or tuple(words[-n:]) == suffix):
+            return n
+    return 0
 
 
-# The words a legal form can end (or start) with: most names end in neither, so one set
-# lookup each way settles them.
-_SUFFIX_ENDS = frozenset(s[-1] for s in _LEGAL_SUFFIXES)
-_PREFIX_STARTS = frozenset(p[0] for p in _LEGAL_PREFIXES)
+def _prefix_fit(words: list[str]) -> int:
+    """The same for a legal form at the start of ``words``."""
+    count = len(words)
+    for prefix in _PREFIXES_BY_START.get(words[0], ()):
+        n = len(prefix)
+        if count > n and (n == 1 or tuple(words[:n]) == prefix):
+            return n
+    return 0
 
 
 def _strip(words: list[str]) -> list[str]:
     changed = True
     while changed and words:
-        if words[-1] not in _SUFFIX_ENDS and words[0] not in _PREFIX_STARTS:
-            break
         changed = False
-        n = _first_fit(words, _SUFFIX_LENGTHS, _SUFFIX_RANK, end=True)
+        n = _suffix_fit(words)
         if n:
             del words[-n:]
             changed = True
-        n = _first_fit(words, _PREFIX_LENGTHS, _PREFIX_RANK, end=False)
+        n = _prefix_fit(words)
         if n:
             del words[:n]
             changed = True

@@ -13,6 +13,7 @@ from suppliers.importing import matching, writing
 from suppliers.importing.normalise import (
     _LEGAL_PREFIXES,
     _LEGAL_SUFFIXES,
+    _strip,
     name_words,
     to_ascii,
     tokens,
@@ -294,3 +295,12 @@ def test_tokens_split_as_the_three_passes_did():
 )
 def test_copy_json_is_the_json_encoders(value):
     assert writing._json_field(value) == writing._json(value).replace("\\", "\\\\")
+
+
+def test_legal_forms_strip_as_the_plain_scan_did_for_any_mix_of_their_words():
+    rng = random.Random(7)
+    vocabulary = sorted({w for form in (*_LEGAL_SUFFIXES, *_LEGAL_PREFIXES) for w in form})
+    vocabulary += ["huamei", "mill", "12"]
+    for _ in range(20000):
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(1, 9))]
+        assert _strip(list(words)) == _strip_by_scanning(list(words)), words
