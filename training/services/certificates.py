@@ -17,14 +17,14 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from score_portal.emails import queue_email
 from score_portal.permissions import can_manage_certificates
 from training import pdf
-from training.models import Certificate, Enrolment
+from training.models import Certificate, Cohort, Enrolment
 
 if TYPE_CHECKING:
     from score_portal.models import User
@@ -77,13 +77,18 @@ def render_certificate(*, certificate_id: int) -> bool:
     )
     if not claimed:
         return False
-    certificate = Certificate.objects.select_related(
-        "enrolment__factory",
-        "enrolment__module",
-        "enrolment__partnership__partner",
-        "enrolment__cohort__trainer",
-        "enrolment__cohort__provider",
-    ).get(pk=certificate_id)
+    # Two queries, not one of nine tables: PostgreSQL spends longer choosing the order of nine
+    # joins (~5 ms) than running either query.
+    certificate = (
+        Certificate.objects.select_related(
+            "enrolment__factory", "enrolment__module", "enrolment__partnership__partner"
+        )
+        .prefetch_related(
+            Prefetch("enrolment__cohort", Cohort.objects.select_related("trainer", "provider"))
+        )
+        .order_by()
+        .get(pk=certificate_id)
+    )
     certificate.issued_at = now
     try:
         data = pdf.certificate_pdf(certificate)
