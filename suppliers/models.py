@@ -204,9 +204,6 @@ class BrandSupplier(models.Model):
         Factory, on_delete=models.CASCADE, related_name="brand_links", verbose_name=_("factory")
     )
     supplier_code = models.CharField(_("supplier code"), max_length=100, blank=True)
-    # A note of which import made the link, never queried: no index, and no foreign-key
-    # constraint in the database (Django still sets it to NULL when an import is deleted).
-    # Each cost the confirm step of a large import a check or an index entry per link.
     source_import = models.ForeignKey(
         "SupplierImport",
         on_delete=models.SET_NULL,
@@ -214,8 +211,6 @@ class BrandSupplier(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("imported by"),
-        db_index=False,
-        db_constraint=False,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

@@ -276,14 +276,3 @@ def test_postgresql_or_sqlite_both_work():
 
 def test_services_module_exposes_progress_key():
     assert services.progress_key(7) == "supplier-import-progress:7"
-
-
-def test_deleting_an_import_keeps_its_links(upload, brand_staff):
-    """A link's source import has no database constraint: Django still clears it."""
-    supplier_import = upload(csv_upload("Name,Address,Country\nHuamei Garment,12 Road,CN\n"))
-    confirm_import(supplier_import=supplier_import, user=brand_staff)
-    link = BrandSupplier.objects.get()
-    assert link.source_import_id == supplier_import.pk
-    supplier_import.delete()
-    link.refresh_from_db()
-    assert link.source_import_id is None
