@@ -711,7 +711,7 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
     from suppliers.filters import FactoryFilter
     from suppliers.models import Factory
     from training.selectors import kpi_aggregates, matrix_modules, matrix_rows
-    from training.views.enrolments import _filtered_links
+    from training.views.enrolments import _filtered_links, _rows_html
 
     staff, manager = world["staff"], world["manager"]
     request = RequestFactory().get("/training/matrix/")
@@ -737,9 +737,7 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
                     FactoryFilter(QueryDict(), queryset=Factory.objects.none()).form.as_div()
                 )
             ),
-            "cell links (get_absolute_url)": timed(
-                lambda: [c.get_absolute_url() for r in rows for c in r.cells if c]
-            ),
+            "rows HTML (50 rows × modules, _rows_html)": timed(lambda: _rows_html(rows)),
         },
         "factory home": {
             "home_context (scope, factories, enrolments + 2 prefetches)": timed(

@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet
-from django.urls import reverse
 from django.utils.translation import gettext
 
 from partners.models import Partnership
@@ -248,9 +247,6 @@ class MatrixCell:
 
     def get_status_display(self) -> str:
         return str(Enrolment.Status(self.status).label)
-
-    def get_absolute_url(self) -> str:
-        return reverse("training:enrolment_detail", args=[self.pk])
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -155,6 +155,12 @@ class PreviewRow:
     match_address: str = ""
 
 
+class MatchKeys(TypedDict):
+    match_name: str
+    match_name_latin: str
+    match_address: str
+
+
 @dataclass(slots=True)
 class Prepared:
     """A valid row, cleaned and normalised, waiting for its outcome."""
@@ -166,6 +172,15 @@ class Prepared:
     akey: str
     key: str
     latin: list[str] | None  # the Latin name's words, if the row has a Latin name
+
+    def match_keys(self) -> MatchKeys:
+        """The keys a Factory would store for this row (``normalise.match_keys``), from the
+        words already computed."""
+        return {
+            "match_name": " ".join(self.words),
+            "match_name_latin": " ".join(self.latin) if self.latin else "",
+            "match_address": self.akey,
+        }
 
 
 class PreviewWriter(Protocol):
@@ -233,9 +248,7 @@ class Analysis:
                 row_key=key,
                 duplicate_of=first,
                 factory_id=self.factory_of_key.get(short),
-                match_name=" ".join(words),
-                match_name_latin=" ".join(latin) if latin else "",
-                match_address=akey,
+                **prepared.match_keys(),
             )
         if code and code in self.seen_codes:
             return self._code_clash(line, cells, values, header_of, code)
@@ -268,9 +281,7 @@ class Analysis:
             data=values,
             row_key=key,
             factory_id=factory_id,
-            match_name=" ".join(words),
-            match_name_latin=" ".join(latin) if latin else "",
-            match_address=akey,
+            **prepared.match_keys(),
         )
         if factory_id is None and match.candidate_id is not None:
             row.outcome, row.candidate_id, row.score = (
