@@ -17,6 +17,9 @@ It drops and recreates the database named in DATABASE_URL (refused unless the na
    commit), lets the worker consume, and prints the time until the sink has received every
    one and every row is SENT. Rendering, storing and publishing are timed separately.
 
+BENCH_CERTIFICATES and BENCH_EMAILS change the sizes (BENCH_EMAILS=0 skips the emails);
+BENCH_PROFILE=<file> profiles the warm renders (cProfile) and prints the top of the profile.
+
 Not a test: it prints figures. Targets: <= 70 ms Latin / <= 110 ms CJK per certificate warm,
 worker RSS <= 300 MB and flat, 10,000 emails in <= 30 s.
 """
@@ -24,8 +27,10 @@ worker RSS <= 300 MB and flat, 10,000 emails in <= 30 s.
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import os
+import pstats
 import random
 import statistics
 import subprocess
@@ -193,12 +198,19 @@ def render_child(ids_file: str) -> None:
         for pair in zip(ids["latin"], ids["cjk"], strict=False)
         for s, pk in zip(("latin", "cjk"), pair, strict=True)
     ]
+    # BENCH_PROFILE=<file>: cProfile the warm renders into <file> (pstats), printed at the end.
+    profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
     for done, (script, pk) in enumerate(order, start=1):
+        if profiler is not None and done == 2 * WARM_UP + 1:
+            profiler.enable()
         started = time.perf_counter()
         assert render_certificate.apply(args=[pk]).get() is True
         timings[script].append((time.perf_counter() - started) * 1000)
         if done % 100 == 0:
             memory.append((done, rss_mb()[0]))
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(os.environ["BENCH_PROFILE"])
     issued = Certificate.objects.filter(status="issued").count()
     print(
         json.dumps({"timings": timings, "memory": memory, "peak_mb": rss_mb()[1], "issued": issued})
@@ -403,7 +415,12 @@ def main() -> None:
             "worker RSS (MB) every 100 certificates: " + ", ".join(f"{mb:.0f}" for _, mb in memory)
         )
         print(f"worker peak RSS: {figures['peak_mb']:.0f} MB")
+        if os.environ.get("BENCH_PROFILE"):
+            stats = pstats.Stats(os.environ["BENCH_PROFILE"])
+            stats.sort_stats("cumulative").print_stats(40)
 
+        if not EMAILS:
+            return
         result = bench_emails(workdir)
         print(
             f"emails: {EMAILS:,} queued (rendered and stored in "

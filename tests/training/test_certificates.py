@@ -10,6 +10,7 @@ import subprocess
 import pytest
 from django.core import mail
 from django.utils import timezone
+from weasyprint.pdf.fonts import Font
 
 from score_portal.models import OutboundEmail
 from tests.conftest import client_for
@@ -439,6 +440,48 @@ def test_fonts_are_configured_once_per_process(world, monkeypatch):
     pdf.render_pdf("<p>one</p>")
     pdf.render_pdf("<p>two</p>")
     assert seen[0] is seen[1] is pdf.FONT_CONFIG
+
+
+# A page in every script the certificate prints, bold and regular, with a character no
+# installed font has (U+E000, private use) so that the .notdef path is taken too.
+SUBSET_SAMPLES = {
+    "en": "<h1>SCORE</h1><p>Özdemir Tekstil A.Ş. · Công ty May mặc Việt Tiến \ue000</p>",
+    "zh-hans": "<h1>证书</h1><p>東莞華美製衣有限公司 东莞市华盛制衣 Dongguan</p>",
+    "bn": "<h1>SCORE</h1><p>ঢাকা গার্মেন্টস লিমিটেড</p>",
+}
+
+
+@pytest.mark.parametrize("language", sorted(SUBSET_SAMPLES))
+def test_fonts_subset_in_one_pass_give_the_same_pdf_as_weasyprints_two(language, monkeypatch):
+    # training/pdf.py replaces WeasyPrint's two-pass subsetting with one pass because HarfBuzz
+    # already drops the empty glyphs the second pass is for; if a WeasyPrint or HarfBuzz
+    # upgrade breaks that, this fails rather than a certificate.
+    assert pdf.one_pass_subset_applies(), (
+        "one-pass font subsetting is off for this WeasyPrint: check this test still holds, "
+        "then add the version to training.pdf.ONE_PASS_SUBSET_VERSIONS"
+    )
+    assert Font._harfbuzz_subset is pdf._subset_in_one_pass
+    html = f'<html lang="{language}"><body>{SUBSET_SAMPLES[language]}</body></html>'
+    stylesheets = [pdf.certificate_stylesheet()]
+
+    subset = []
+
+    def counted(subsetter):
+        def subset_font(font, to_unicode, hinting):
+            subset.append(font.family)
+            return subsetter(font, to_unicode, hinting)
+
+        return subset_font
+
+    monkeypatch.setattr(Font, "_harfbuzz_subset", counted(pdf._subset_in_one_pass))
+    one_pass = pdf.render_pdf(html, stylesheets=stylesheets)
+    monkeypatch.setattr(Font, "_harfbuzz_subset", counted(pdf.TWO_PASS_SUBSET))
+    two_passes = pdf.render_pdf(html, stylesheets=stylesheets)
+
+    assert subset[: len(subset) // 2] == subset[len(subset) // 2 :]  # the same fonts, each way
+    expected = {"en": "Noto Sans", "zh-hans": "Noto Sans CJK SC", "bn": "Noto Sans Bengali"}
+    assert expected[language] in subset
+    assert one_pass == two_passes
 
 
 # --- Revoke and reissue -------------------------------------------------------------------
