@@ -195,6 +195,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "training.tasks.sweep_certificates",
         "schedule": 120,  # renders never queued or lost with a worker are queued again
     },
+    "supplier-import-sweep": {
+        "task": "suppliers.tasks.sweep_supplier_imports",
+        "schedule": 120,  # imports never queued or left by a dead worker are queued again
+    },
 }
 # The outbox sweep: a SENDING row older than this belongs to a dead worker and is claimed
 # again; a FAILED row is retried until it has had EMAIL_MAX_ATTEMPTS attempts.
@@ -317,6 +321,9 @@ SUPPLIER_IMPORT_MAX_UNCOMPRESSED_BYTES = env.integer(
 )
 SUPPLIER_IMPORT_INLINE_BYTES = env.integer("SUPPLIER_IMPORT_INLINE_BYTES", 256 * 1024, minimum=0)
 SUPPLIER_IMPORT_INLINE_ROWS = env.integer("SUPPLIER_IMPORT_INLINE_ROWS", 2000, minimum=0)
+# A worker that has read or written an import for longer than this has died: the sweep hands
+# the import to another. The tasks' time limits stop a live one a minute or two before.
+SUPPLIER_IMPORT_STALE_MINUTES = env.integer("SUPPLIER_IMPORT_STALE_MINUTES", 15, minimum=5)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 

@@ -39,4 +39,4 @@ class SupplierImportAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["original_filename", "brand__name"]
-    readonly_fields = ["created_at", "finished_at"]
+    readonly_fields = ["created_at", "finished_at", "claimed_at", "worker_attempts"]

@@ -300,6 +300,11 @@ class SupplierImport(models.Model):
     )
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # When a worker (or the upload request) last took the import to read or write it, and how
+    # many times: a claim older than SUPPLIER_IMPORT_STALE_MINUTES belongs to a worker that
+    # died, and the sweep hands the import to another (suppliers.services.sweep_imports).
+    claimed_at = models.DateTimeField(_("worker started at"), null=True, blank=True)
+    worker_attempts = models.PositiveSmallIntegerField(_("worker attempts"), default=0)
 
     objects = SupplierImportQuerySet.as_manager()
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from typing import TYPE_CHECKING
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -99,28 +101,62 @@ def start_import(
         analyse_import(import_id=supplier_import.pk)
         supplier_import.refresh_from_db()
     else:
-        from suppliers.tasks import analyse_supplier_import
-
-        transaction.on_commit(lambda: analyse_supplier_import.delay(supplier_import.pk))
+        transaction.on_commit(lambda: _queue("analyse", supplier_import.pk))
     return supplier_import
+
+
+def _queue(step: str, import_id: int) -> bool:
+    """Hand the import to a worker; False if the broker is down. The import is safe in the
+    database either way: the periodic sweep queues it once the broker is back."""
+    from suppliers.tasks import analyse_supplier_import, write_supplier_import
+
+    task = analyse_supplier_import if step == "analyse" else write_supplier_import
+    try:
+        task.delay(import_id)
+    except Exception:
+        logger.exception("Could not queue supplier import %s (%s)", import_id, step)
+        return False
+    return True
+
+
+def _claim(import_id: int, *, status: str, to: str) -> datetime.datetime | None:
+    """Take the import from ``status`` to ``to`` for this worker; the claim's time, or None
+    if another worker has it (so a task run twice does the work once)."""
+    now = timezone.now()
+    claimed = SupplierImport.objects.filter(pk=import_id, status=status).update(
+        status=to, progress=0, claimed_at=now, worker_attempts=F("worker_attempts") + 1
+    )
+    return now if claimed else None
 
 
 def analyse_import(*, import_id: int, notify: bool = False) -> bool:
     """Read the stored file into preview rows. Safe to run twice: the import is claimed
     first, and only an uploaded one can be. Returns False if there was nothing to do."""
-    claimed = SupplierImport.objects.filter(pk=import_id, status=Status.UPLOADED).update(
-        status=Status.ANALYSING, progress=0
-    )
-    if not claimed:
+    claimed_at = _claim(import_id, status=Status.UPLOADED, to=Status.ANALYSING)
+    if claimed_at is None:
         return False
     supplier_import = SupplierImport.objects.select_related("uploaded_by", "brand").get(
         pk=import_id
     )
+    try:
+        _read_into_preview(supplier_import, claimed_at=claimed_at, notify=notify)
+    except ClaimLost:
+        # The sweep gave the import to another worker (this one outlived its time limit).
+        logger.warning("Supplier import %s was taken over while reading", import_id)
+        return False
+    return True
+
+
+def _read_into_preview(
+    supplier_import: SupplierImport, *, claimed_at: datetime.datetime, notify: bool
+) -> None:
+    import_id = supplier_import.pk
     SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
 
     def progress(fraction: float) -> None:
         SupplierImport.objects.filter(pk=import_id).update(progress=min(99, int(fraction * 100)))
 
+    error = ""
     try:
         with supplier_import.file.open("rb") as stream:
             table = open_table(
@@ -140,23 +176,20 @@ def analyse_import(*, import_id: int, notify: bool = False) -> bool:
                 progress=progress,
             )
     except ImportFileError as exc:
-        SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
-        _finish(supplier_import, status=Status.FAILED, error=str(exc), notify=notify)
-        return True
+        error = str(exc)
+    except SoftTimeLimitExceeded:
+        error = _too_long_message()
     except Exception:
         logger.exception("Supplier import %s could not be read", import_id)
+        error = _("The file could not be read. Check that it is a CSV or XLSX supplier list.")
+    if error:
+        # Finished first: a worker that lost its claim must not delete its successor's rows.
+        _finish(supplier_import, claimed_at, status=Status.FAILED, error=error, notify=notify)
         SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
-        _finish(
-            supplier_import,
-            status=Status.FAILED,
-            error=_("The file could not be read. Check that it is a CSV or XLSX supplier list."),
-            notify=notify,
-        )
-        return True
+        return
     supplier_import.refresh_from_db()
     count_rows(supplier_import)
-    _finish(supplier_import, status=Status.PREVIEWED, notify=notify)
-    return True
+    _finish(supplier_import, claimed_at, status=Status.PREVIEWED, notify=notify)
 
 
 def count_rows(supplier_import: SupplierImport) -> SupplierImport:
@@ -188,15 +221,30 @@ def count_rows(supplier_import: SupplierImport) -> SupplierImport:
     return supplier_import
 
 
-def _finish(supplier_import: SupplierImport, *, status: str, error: str = "", notify: bool) -> None:
-    supplier_import.status = status
-    supplier_import.error_message = error
-    supplier_import.progress = 100
-    fields = ["status", "error_message", "progress"]
+class ClaimLost(Exception):
+    """The sweep handed this import to another worker while this one was still at it."""
+
+
+def _finish(
+    supplier_import: SupplierImport,
+    claimed_at: datetime.datetime,
+    *,
+    status: str,
+    error: str = "",
+    notify: bool,
+) -> None:
+    """Record how reading or writing ended, only if this worker's claim still holds (it
+    raises ClaimLost otherwise, which rolls a write back), and tell the person."""
+    changes: dict[str, object] = {"status": status, "error_message": error, "progress": 100}
     if status in (Status.DONE, Status.FAILED):
-        supplier_import.finished_at = timezone.now()
-        fields.append("finished_at")
-    supplier_import.save(update_fields=fields)
+        changes["finished_at"] = timezone.now()
+    finished = SupplierImport.objects.filter(pk=supplier_import.pk, claimed_at=claimed_at).update(
+        **changes
+    )
+    if not finished:
+        raise ClaimLost(supplier_import.pk)
+    for field, value in changes.items():
+        setattr(supplier_import, field, value)
     user = supplier_import.confirmed_by or supplier_import.uploaded_by
     if notify and user is not None and user.email:
         queue_email(
@@ -267,16 +315,14 @@ def confirm_import(*, supplier_import: SupplierImport, user: User | None) -> Sup
             % {"count": supplier_import.rows_review}
         )
     claimed = SupplierImport.objects.filter(pk=supplier_import.pk, status=Status.PREVIEWED).update(
-        status=Status.CONFIRMED, confirmed_by=user, confirmed_at=timezone.now()
+        status=Status.CONFIRMED, confirmed_by=user, confirmed_at=timezone.now(), worker_attempts=0
     )
     if not claimed:
         raise SupplierError(_("This import has already been confirmed."))
     if supplier_import.rows_valid <= settings.SUPPLIER_IMPORT_INLINE_ROWS:
         write_import(import_id=supplier_import.pk)
     else:
-        from suppliers.tasks import write_supplier_import
-
-        transaction.on_commit(lambda: write_supplier_import.delay(supplier_import.pk))
+        transaction.on_commit(lambda: _queue("write", supplier_import.pk))
     supplier_import.refresh_from_db()
     return supplier_import
 
@@ -288,10 +334,8 @@ def progress_key(import_id: int) -> str:
 def write_import(*, import_id: int, notify: bool | None = None) -> bool:
     """Write a confirmed import in one transaction; on any failure nothing is written and
     the import says why. Safe to run twice (claimed first). Emails the person when done."""
-    claimed = SupplierImport.objects.filter(pk=import_id, status=Status.CONFIRMED).update(
-        status=Status.IMPORTING, progress=0
-    )
-    if not claimed:
+    claimed_at = _claim(import_id, status=Status.CONFIRMED, to=Status.IMPORTING)
+    if claimed_at is None:
         return False
     supplier_import = SupplierImport.objects.select_related(
         "brand", "uploaded_by", "confirmed_by"
@@ -306,10 +350,16 @@ def write_import(*, import_id: int, notify: bool | None = None) -> bool:
     try:
         with transaction.atomic():
             write_rows(supplier_import, progress=progress)
-            _finish(supplier_import, status=Status.DONE, notify=notify)
+            _finish(supplier_import, claimed_at, status=Status.DONE, notify=notify)
+    except ClaimLost:
+        # Rolled back: the worker the sweep handed the import to writes it (once).
+        logger.warning("Supplier import %s was taken over while writing", import_id)
+        return False
     except Exception as exc:
         logger.exception("Supplier import %s failed while writing", import_id)
-        if isinstance(exc, IntegrityError):
+        if isinstance(exc, SoftTimeLimitExceeded):
+            error = _too_long_message()
+        elif isinstance(exc, IntegrityError):
             error = _(
                 "The supplier list changed while this import was waiting (a supplier code or "
                 "OS ID is now taken). Nothing was written; upload the file again."
@@ -317,7 +367,67 @@ def write_import(*, import_id: int, notify: bool | None = None) -> bool:
         else:
             error = _("The import failed and nothing was written. Try again later.")
         supplier_import.refresh_from_db()
-        _finish(supplier_import, status=Status.FAILED, error=error, notify=notify)
+        try:
+            _finish(supplier_import, claimed_at, status=Status.FAILED, error=error, notify=notify)
+        except ClaimLost:
+            return False
     finally:
         cache.delete(progress_key(import_id))
     return True
+
+
+# --- Recovery: imports a dead worker or a broker outage left behind ------------------------
+
+# How long an import may wait in the queue before the sweep queues it again (the first
+# queueing failed, or its task was lost). Queueing twice is harmless: the tasks claim it.
+QUEUE_AGAIN_AFTER = datetime.timedelta(minutes=1)
+# A worker that died this many times on one import (the file kills it, say) gets no more.
+MAX_WORKER_ATTEMPTS = 3
+
+
+def _too_long_message() -> str:
+    return _(
+        "The worker took too long with this list and stopped. Nothing was written; split "
+        "the list into smaller files and upload them one by one."
+    )
+
+
+def sweep_imports(*, now: datetime.datetime | None = None) -> int:
+    """Every few minutes (Celery beat): hand back the imports whose worker died while
+    reading or writing them (a write died with its transaction, so nothing of it is in the
+    database), and queue again the ones that never reached a worker. Returns how many were
+    queued; safe to run twice."""
+    now = now or timezone.now()
+    stale = now - datetime.timedelta(minutes=settings.SUPPLIER_IMPORT_STALE_MINUTES)
+    for working, waiting in (
+        (Status.ANALYSING, Status.UPLOADED),
+        (Status.IMPORTING, Status.CONFIRMED),
+    ):
+        for pk, claimed_at, attempts in SupplierImport.objects.filter(
+            status=working, claimed_at__lt=stale
+        ).values_list("pk", "claimed_at", "worker_attempts"):
+            dead = SupplierImport.objects.filter(pk=pk, status=working, claimed_at=claimed_at)
+            if attempts < MAX_WORKER_ATTEMPTS:
+                dead.update(status=waiting)
+                continue
+            if dead.update(
+                status=Status.FAILED,
+                progress=100,
+                finished_at=now,
+                error_message=_(
+                    "The worker stopped %(count)s times while handling this list. Nothing "
+                    "was written; upload the file again, or split it into smaller files."
+                )
+                % {"count": attempts},
+            ):
+                SupplierImportRow.objects.filter(supplier_import_id=pk).delete()
+    queued = 0
+    due = SupplierImport.objects.filter(
+        Q(status=Status.UPLOADED, created_at__lt=now - QUEUE_AGAIN_AFTER)
+        | Q(status=Status.CONFIRMED, confirmed_at__lt=now - QUEUE_AGAIN_AFTER)
+    ).order_by("pk")
+    for pk, status in due.values_list("pk", "status")[:100]:
+        if not _queue("analyse" if status == Status.UPLOADED else "write", pk):
+            break  # the broker is down: the next sweep tries again
+        queued += 1
+    return queued

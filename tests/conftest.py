@@ -45,6 +45,32 @@ def _fresh_cache(settings):
     }
 
 
+DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+def _reset_broker_pools() -> None:
+    celery_app._pool = None
+    if "amqp" in celery_app.__dict__:
+        celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker_down():
+    """Point Celery at a dead Redis (tasks really published, not run in-process); calling
+    the fixture's value brings it back (tasks in-process again)."""
+    previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.broker_url = DEAD_BROKER
+    celery_app.conf.task_always_eager = False
+    _reset_broker_pools()
+
+    def restore():
+        celery_app.conf.broker_url, celery_app.conf.task_always_eager = previous
+        _reset_broker_pools()
+
+    yield restore
+    restore()
+
+
 @pytest.fixture
 def ilo(db) -> Partner:
     return PartnerFactory(name="International Labour Organization", kind=Partner.Kind.ILO)

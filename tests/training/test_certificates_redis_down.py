@@ -21,34 +21,10 @@ from training.services import certificates
 
 pytestmark = pytest.mark.django_db
 
-DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def _reset_broker_pools() -> None:
-    celery_app._pool = None
-    if "amqp" in celery_app.__dict__:
-        celery_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def broker_down():
-    """Point Celery at a dead Redis (tasks really published, not run in-process)."""
-    previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
-    celery_app.conf.broker_url = DEAD_BROKER
-    celery_app.conf.task_always_eager = False
-    _reset_broker_pools()
-
-    def restore():
-        celery_app.conf.broker_url, celery_app.conf.task_always_eager = previous
-        _reset_broker_pools()
-
-    yield restore
-    restore()
 
 
 def test_actions_complete_while_redis_is_down_and_emails_go_out_once_when_it_is_back(
