@@ -1,0 +1,101 @@
+"""A worker killed while it reads a supplier list: the import is neither stuck nor doubled
+(real worker, Redis, PostgreSQL; run by .ci/run with CELERY_LIVE_WORKER=1)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from score_portal.celery import app as celery_app
+from suppliers import services
+from suppliers.models import SupplierImport
+from suppliers.tasks import analyse_supplier_import
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+ROWS = 60_000  # a few seconds of reading: long enough to kill the worker in the middle
+
+
+def test_an_import_whose_worker_is_killed_mid_read_is_read_once_by_the_sweep(
+    brand, brand_staff, tmp_path, monkeypatch, settings
+):
+    db = settings.DATABASES["default"]
+    if os.environ.get("CELERY_LIVE_WORKER") != "1" or not settings.REDIS_URL:
+        pytest.skip("needs CELERY_LIVE_WORKER=1 and REDIS_URL (run by .ci/run)")
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("the worker shares the PostgreSQL test database")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SUPPLIER_IMPORT_INLINE_BYTES = 0
+    monkeypatch.setattr(services, "_queue", lambda step, pk: True)  # published by hand below
+    lines = ["Factory name,Address,Country"] + [
+        f"Factory {n},{n} Industrial Road,VN" for n in range(ROWS)
+    ]
+    upload = SimpleUploadedFile("big.csv", "\n".join(lines).encode())
+    supplier_import = services.start_import(brand=brand, user=brand_staff, upload=upload)
+
+    queue = f"score-killed-import-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        "DATABASE_CONN_MAX_AGE": "0",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "score_portal", "worker", "--pool=solo",
+         "-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        celery_app.conf.task_always_eager = False  # really publish, to that worker's queue
+        try:
+            analyse_supplier_import.apply_async(args=[supplier_import.pk], queue=queue)
+        finally:
+            celery_app.conf.task_always_eager = True  # the sweep below reads in-process
+
+        def reading_midway():
+            supplier_import.refresh_from_db()
+            return supplier_import.status == SupplierImport.Status.ANALYSING and (
+                0 < supplier_import.rows.count() < ROWS
+            )
+
+        assert wait_for(reading_midway, timeout=120, interval=0.05), (
+            tmp_path / "worker.log"
+        ).read_text()[-3000:]
+        worker.send_signal(signal.SIGKILL)  # killed mid-read: the message is never acked
+        worker.wait(30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        log.close()
+
+    # Not lost, not finished: still claimed by the dead worker, with a partial preview.
+    supplier_import.refresh_from_db()
+    assert supplier_import.status == SupplierImport.Status.ANALYSING
+    assert supplier_import.rows.count() < ROWS
+    # While the claim is fresh, neither a redelivered task nor the sweep touches it...
+    assert analyse_supplier_import(supplier_import.pk) is False
+    monkeypatch.undo()  # the sweep queues for real (in-process here)
+    assert services.sweep_imports() == 0
+    # ...and once it is stale, the sweep hands it to another worker, which reads it whole.
+    stale = timezone.now() + datetime.timedelta(minutes=settings.SUPPLIER_IMPORT_STALE_MINUTES + 1)
+    assert services.sweep_imports(now=stale) == 1
+    supplier_import.refresh_from_db()
+    assert supplier_import.status == SupplierImport.Status.PREVIEWED
+    assert supplier_import.rows_new == supplier_import.rows_total == ROWS
+    assert supplier_import.rows.count() == ROWS
+    assert services.sweep_imports(now=stale) == 0
