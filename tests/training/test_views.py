@@ -71,7 +71,7 @@ def test_kpi_readings_belong_to_the_factory(world, brand_staff, factory_manager)
         enrolment=world.enrolment, kpi=kpi, kind="baseline", value="7.25", measured_on="2026-01-10"
     )
     url = world.enrolment.get_absolute_url()
-    cell = f"<td>7.250 {kpi.unit}</td>"  # the reading's own cell, never part of a timestamp
+    cell = f"<td>7.25 {kpi.unit}</td>"  # the reading's own cell, never part of a timestamp
     assert cell in client_for(factory_manager).get(url).text
     # The funding brand sees the enrolment, not the factory's raw KPI data.
     brand_page = client_for(brand_staff).get(url).text
@@ -276,7 +276,7 @@ def test_brand_sees_kpi_readings_only_with_consent(world, factory_manager, brand
     )
     url = world.enrolment.get_absolute_url()
     # The reading's own table cell: a bare "9.5" could also turn up inside a timestamp.
-    cell = f"<td>9.500 {kpi.unit}</td>"
+    cell = f"<td>9.5 {kpi.unit}</td>"  # as entered, not "9.500"
     assert cell in client_for(factory_manager).get(url).text
     assert cell not in client_for(brand_staff).get(url).text
     client_for(factory_manager).post(

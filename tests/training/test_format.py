@@ -1,0 +1,32 @@
+"""KPI readings read as they were entered, in the reader's number format."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.utils import translation
+
+from training.templatetags.training_format import reading
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("9.500"), "9.5"),
+        (Decimal("12.000"), "12"),
+        (Decimal("10.000"), "10"),
+        (Decimal("0.125"), "0.125"),
+        (Decimal("-3.250"), "-3.25"),
+        (Decimal("0.000"), "0"),
+        (None, ""),
+    ],
+)
+def test_a_reading_shows_the_decimals_it_has(value, shown):
+    assert reading(value) == shown
+
+
+def test_a_reading_follows_the_language_number_format(settings):
+    settings.USE_THOUSAND_SEPARATOR = False
+    with translation.override("tr"):
+        assert reading(Decimal("9.500")) == "9,5"
