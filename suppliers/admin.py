@@ -1,7 +1,14 @@
 from django.contrib import admin
+from django.http import HttpRequest
 from import_export.admin import ImportExportModelAdmin
 
-from suppliers.models import BrandSupplier, Factory, FactoryManager, SupplierImport
+from suppliers.models import (
+    BrandSupplier,
+    Factory,
+    FactoryManager,
+    SupplierImport,
+    SupplierMatchDecision,
+)
 from suppliers.resources import FactoryResource
 
 
@@ -40,3 +47,18 @@ class SupplierImportAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["original_filename", "brand__name"]
     readonly_fields = ["created_at", "finished_at", "claimed_at", "worker_attempts"]
+
+
+@admin.register(SupplierMatchDecision)
+class SupplierMatchDecisionAdmin(admin.ModelAdmin):
+    """The answers brands gave to "is this row that factory?". Deleting a wrong one makes the
+    brand's next upload of that row ask again; they are not edited by hand."""
+
+    list_display = ["factory", "brand", "is_same", "decided_by", "decided_at"]
+    list_filter = ["is_same", "brand"]
+    search_fields = ["factory__name", "factory__name_latin", "brand__name", "decided_by__email"]
+    list_select_related = ["factory", "brand", "decided_by"]
+    readonly_fields = ["brand", "row_key", "factory", "is_same", "decided_by", "decided_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

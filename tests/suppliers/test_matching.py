@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from suppliers.importing.normalise import name_key
 from suppliers.models import BrandSupplier, Factory, SupplierImportRow, SupplierMatchDecision
@@ -132,3 +133,20 @@ def test_management_command_imports_for_a_brand(brand, tmp_path):
     )
     assert Factory.objects.count() == 3
     assert "done: 3 rows, 3 new" in out.getvalue()
+
+
+def test_ilo_admin_finds_and_deletes_a_wrong_match_decision(client, django_user_model, brand):
+    admin = django_user_model.objects.create_superuser(email="root@example.org", password="x")
+    client.force_login(admin)
+    factory = Factory.objects.create(name="Anatolia Denim", address="1 Road", country="TR")
+    decision = SupplierMatchDecision.objects.create(
+        brand=brand, row_key="k" * 40, factory=factory, is_same=True
+    )
+    listing = client.get(
+        reverse("admin:suppliers_suppliermatchdecision_changelist"), {"q": "Anatolia"}
+    )
+    assert listing.status_code == 200 and "Anatolia Denim" in listing.text
+    assert client.get(reverse("admin:suppliers_suppliermatchdecision_add")).status_code == 403
+    url = reverse("admin:suppliers_suppliermatchdecision_delete", args=[decision.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not SupplierMatchDecision.objects.exists()
