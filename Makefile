@@ -34,7 +34,7 @@ COMPOSE_CHECK_ENV := SECRET_KEY=compose-config-only-not-secret-0123456789abcdefg
 	ALLOWED_HOSTS=portal.example.org SITE_URL=https://portal.example.org \
 	POSTGRES_PASSWORD=compose-config-only
 
-.PHONY: help install run test system-deps lint format worker lock messages check-deploy \
+.PHONY: help install run test system-deps bench-deps _apt lint format worker lock messages check-deploy \
 	compose-check clean
 
 help:
@@ -48,6 +48,7 @@ help:
 	@echo "make check-deploy  Django's deployment checks with production settings"
 	@echo "make compose-check validate docker-compose.yml"
 	@echo "make system-deps   install the Debian packages the tests need (as root)"
+	@echo "make bench-deps    also install what bench/ needs (wrk)"
 	@echo "make clean         remove .venv and caches (keeps var/: database and uploads)"
 
 # --- Environment ---------------------------------------------------------------------------
@@ -63,8 +64,15 @@ $(STAMP): requirements.lock | $(BIN)/python
 install: $(STAMP)
 
 system-deps:
+	@$(MAKE) --no-print-directory _apt PACKAGES="$(SYSTEM_PACKAGES)"
+
+# The benchmarks also load the pages over HTTP (bench/pages.py) with wrk.
+bench-deps: system-deps $(STAMP)
+	@$(MAKE) --no-print-directory _apt PACKAGES="wrk"
+
+_apt:
 	@missing=""; \
-	for pkg in $(SYSTEM_PACKAGES); do \
+	for pkg in $(PACKAGES); do \
 		dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null | grep -q "ok installed" \
 			|| missing="$$missing $$pkg"; \
 	done; \

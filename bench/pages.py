@@ -797,7 +797,7 @@ def main() -> None:
     if not url.startswith(("postgres://", "postgresql://")):
         fail(f"DATABASE_URL must be PostgreSQL, e.g. {DEFAULT_URL}")
     if shutil.which("wrk") is None:
-        fail("wrk is missing: apt-get install wrk")
+        fail("wrk is missing: make bench-deps (or apt-get install wrk)")
     began = time.monotonic()
     recreate_database(url)
     setup_django(url)
