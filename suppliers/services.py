@@ -403,24 +403,25 @@ def sweep_imports(*, now: datetime.datetime | None = None) -> int:
         (Status.ANALYSING, Status.UPLOADED),
         (Status.IMPORTING, Status.CONFIRMED),
     ):
-        for pk, claimed_at, attempts in SupplierImport.objects.filter(
+        for supplier_import in SupplierImport.objects.filter(
             status=working, claimed_at__lt=stale
-        ).values_list("pk", "claimed_at", "worker_attempts"):
-            dead = SupplierImport.objects.filter(pk=pk, status=working, claimed_at=claimed_at)
-            if attempts < MAX_WORKER_ATTEMPTS:
-                dead.update(status=waiting)
+        ).select_related("uploaded_by", "confirmed_by"):
+            claimed_at = supplier_import.claimed_at
+            assert claimed_at is not None  # filtered on it
+            if supplier_import.worker_attempts < MAX_WORKER_ATTEMPTS:
+                SupplierImport.objects.filter(
+                    pk=supplier_import.pk, status=working, claimed_at=claimed_at
+                ).update(status=waiting)
                 continue
-            if dead.update(
-                status=Status.FAILED,
-                progress=100,
-                finished_at=now,
-                error_message=_(
-                    "The worker stopped %(count)s times while handling this list. Nothing "
-                    "was written; upload the file again, or split it into smaller files."
-                )
-                % {"count": attempts},
-            ):
-                SupplierImportRow.objects.filter(supplier_import_id=pk).delete()
+            error = _(
+                "The worker stopped %(count)s times while handling this list. Nothing was "
+                "written; upload the file again, or split it into smaller files."
+            ) % {"count": supplier_import.worker_attempts}
+            try:
+                _finish(supplier_import, claimed_at, status=Status.FAILED, error=error, notify=True)
+            except ClaimLost:
+                continue  # a worker finished it meanwhile
+            SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
     queued = 0
     due = SupplierImport.objects.filter(
         Q(status=Status.UPLOADED, created_at__lt=now - QUEUE_AGAIN_AFTER)
