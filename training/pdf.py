@@ -94,7 +94,7 @@ def _subset_in_one_pass(font: Font, to_unicode: dict[int, Any], hinting: bool) -
     content = get_hb_object_data(face) if face else None
     if content:
         font.file_content = content
-    else:  # what WeasyPrint does when HarfBuzz refuses: keep the whole font, say so
+    else:  # HarfBuzz refused: WeasyPrint's own code tries again, or keeps the whole font
         TWO_PASS_SUBSET(font, to_unicode, hinting)
 
 
