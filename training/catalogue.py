@@ -3,35 +3,67 @@
 Loaded by a data migration so every installation starts with the real catalogue; ILO admins
 maintain it in the admin from then on. The migration only adds what is missing and never
 overwrites an admin's edits.
+
+Titles, KPI names and units are stored in English and marked for translation here, so pages,
+emails and certificates show them in the reader's language (``Module.display_title``,
+``KPIDefinition.display_name``); a title an ILO admin rewrites shows as written. The long
+descriptions are not translated.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 KPIS: list[dict[str, str]] = [
     {
         "code": "labour-productivity",
-        "name": "Labour productivity",
-        "unit": "units / worker-hour",
+        "name": gettext_noop("Labour productivity"),
+        "unit": gettext_noop("units / worker-hour"),
         "direction": "up",
     },
-    {"code": "defect-rate", "name": "Defect / rework rate", "unit": "%", "direction": "down"},
-    {"code": "on-time-delivery", "name": "On-time delivery", "unit": "%", "direction": "up"},
     {
-        "code": "energy-per-unit",
-        "name": "Energy per unit produced",
-        "unit": "kWh / unit",
+        "code": "defect-rate",
+        "name": gettext_noop("Defect / rework rate"),
+        "unit": "%",
         "direction": "down",
     },
-    {"code": "waste", "name": "Waste", "unit": "kg / month", "direction": "down"},
-    {"code": "absenteeism", "name": "Absenteeism", "unit": "%", "direction": "down"},
-    {"code": "staff-turnover", "name": "Staff turnover", "unit": "% / year", "direction": "down"},
-    {"code": "accidents", "name": "Workplace accidents", "unit": "per month", "direction": "down"},
+    {
+        "code": "on-time-delivery",
+        "name": gettext_noop("On-time delivery"),
+        "unit": "%",
+        "direction": "up",
+    },
+    {
+        "code": "energy-per-unit",
+        "name": gettext_noop("Energy per unit produced"),
+        "unit": gettext_noop("kWh / unit"),
+        "direction": "down",
+    },
+    {
+        "code": "waste",
+        "name": gettext_noop("Waste"),
+        "unit": gettext_noop("kg / month"),
+        "direction": "down",
+    },
+    {"code": "absenteeism", "name": gettext_noop("Absenteeism"), "unit": "%", "direction": "down"},
+    {
+        "code": "staff-turnover",
+        "name": gettext_noop("Staff turnover"),
+        "unit": gettext_noop("% / year"),
+        "direction": "down",
+    },
+    {
+        "code": "accidents",
+        "name": gettext_noop("Workplace accidents"),
+        "unit": gettext_noop("per month"),
+        "direction": "down",
+    },
     {
         "code": "suggestions-implemented",
-        "name": "Worker suggestions implemented",
-        "unit": "per month",
+        "name": gettext_noop("Worker suggestions implemented"),
+        "unit": gettext_noop("per month"),
         "direction": "up",
     },
 ]
@@ -42,7 +74,7 @@ MODULES: list[dict[str, Any]] = [
     {
         "code": "M1",
         "number": 1,
-        "title": "Workplace Cooperation",
+        "title": gettext_noop("Workplace Cooperation"),
         "sort_order": 1,
         **_CLASSIC,
         "description": "The foundation of SCORE: managers and workers improve the enterprise together through an Enterprise Improvement Team.",  # noqa: E501
@@ -51,7 +83,7 @@ MODULES: list[dict[str, Any]] = [
     {
         "code": "M2",
         "number": 2,
-        "title": "Quality Management",
+        "title": gettext_noop("Quality Management"),
         "sort_order": 2,
         **_CLASSIC,
         "prerequisite": "M1",
@@ -61,7 +93,7 @@ MODULES: list[dict[str, Any]] = [
     {
         "code": "M3",
         "number": 3,
-        "title": "Clean Production and Resource Efficiency",
+        "title": gettext_noop("Clean Production and Resource Efficiency"),
         "sort_order": 3,
         **_CLASSIC,
         "prerequisite": "M1",
@@ -71,7 +103,7 @@ MODULES: list[dict[str, Any]] = [
     {
         "code": "M4",
         "number": 4,
-        "title": "Workforce Management",
+        "title": gettext_noop("Workforce Management"),
         "sort_order": 4,
         **_CLASSIC,
         "prerequisite": "M1",
@@ -81,7 +113,7 @@ MODULES: list[dict[str, Any]] = [
     {
         "code": "M5",
         "number": 5,
-        "title": "Occupational Safety and Health",
+        "title": gettext_noop("Occupational Safety and Health"),
         "sort_order": 5,
         **_CLASSIC,
         "prerequisite": "M1",
@@ -90,7 +122,7 @@ MODULES: list[dict[str, Any]] = [
     },
     {
         "code": "LEAN",
-        "title": "Lean Manufacturing",
+        "title": gettext_noop("Lean Manufacturing"),
         "sort_order": 10,
         **_CLASSIC,
         "prerequisite": "M1",
@@ -99,7 +131,7 @@ MODULES: list[dict[str, Any]] = [
     },
     {
         "code": "GENDER",
-        "title": "Gender Equality",
+        "title": gettext_noop("Gender Equality"),
         "sort_order": 11,
         "format": "classroom_visits",
         "classroom_days": 1,
@@ -109,7 +141,7 @@ MODULES: list[dict[str, Any]] = [
     },
     {
         "code": "RBC",
-        "title": "Responsible Business",
+        "title": gettext_noop("Responsible Business"),
         "sort_order": 12,
         "format": "classroom_visits",
         "classroom_days": 1,
@@ -119,7 +151,7 @@ MODULES: list[dict[str, Any]] = [
     },
     {
         "code": "HOSPITALITY",
-        "title": "Hospitality Coaching",
+        "title": gettext_noop("Hospitality Coaching"),
         "sort_order": 13,
         "format": "coaching",
         "classroom_days": 1,
@@ -129,7 +161,7 @@ MODULES: list[dict[str, Any]] = [
     },
     {
         "code": "WORKING-TIME",
-        "title": "Working Time",
+        "title": gettext_noop("Working Time"),
         "sort_order": 14,
         "format": "classroom_visits",
         "classroom_days": 1,
@@ -149,7 +181,7 @@ MODULES: list[dict[str, Any]] = [
     },
     {
         "code": "COVID-OSH",
-        "title": "COVID-19 Occupational Safety and Health",
+        "title": gettext_noop("COVID-19 Occupational Safety and Health"),
         "sort_order": 16,
         "format": "online",
         "classroom_days": 0,
@@ -159,7 +191,7 @@ MODULES: list[dict[str, Any]] = [
     },
     {
         "code": "BCP",
-        "title": "Business Continuity Planning",
+        "title": gettext_noop("Business Continuity Planning"),
         "sort_order": 17,
         "format": "online",
         "classroom_days": 0,

@@ -227,7 +227,7 @@ class KPIReadingForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["kpi"]
         field.queryset = enrolment.module.kpis.all()
-        field.label_from_instance = lambda k: f"{k.name} ({k.unit})"
+        field.label_from_instance = lambda k: f"{k.display_name} ({k.display_unit})"
 
 
 class ImprovementActionForm(forms.ModelForm):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -62,7 +63,13 @@ class Module(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        """The title in the active language (the catalogue's titles are translated; one an
+        ILO admin wrote shows as written)."""
+        return gettext(self.title) if self.title else ""
 
 
 class KPIDefinition(models.Model):
@@ -84,7 +91,16 @@ class KPIDefinition(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.unit})"
+        return f"{self.display_name} ({self.display_unit})"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (see Module.display_title)."""
+        return gettext(self.name) if self.name else ""
+
+    @property
+    def display_unit(self) -> str:
+        return gettext(self.unit) if self.unit else ""
 
 
 class TrainerCertification(models.Model):

@@ -197,7 +197,7 @@ def _kpi_progress(enrolment: Enrolment) -> list[KPIProgress]:
             baseline=b.value,
             latest=latest[k].value if k in latest else None,
         )
-        for k, b in sorted(baselines.items(), key=lambda item: item[1].kpi.name)
+        for k, b in sorted(baselines.items(), key=lambda item: item[1].kpi.display_name)
     ]
 
 
@@ -307,7 +307,8 @@ def kpi_aggregates(user: User) -> list[dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for row in rows:
         entry = merged.setdefault(
-            row["kpi__name"], {"name": row["kpi__name"], "unit": row["kpi__unit"]}
+            row["kpi__name"],
+            {"name": gettext(row["kpi__name"]), "unit": gettext(row["kpi__unit"])},
         )
         entry[row["kind"]] = {"factories": row["factories"], "average": row["average"]}
     return list(merged.values())

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 from weasyprint.pdf.fonts import Font
 
 from score_portal.models import OutboundEmail
@@ -270,6 +270,8 @@ def test_the_sweep_gives_up_after_the_last_attempt(world, django_capture_on_comm
 
 @needs_poppler
 def test_the_pdf_reads_back_in_chinese_with_every_fact(world, trainer, tmp_path, issue):
+    world.factory.language = "zh-hans"
+    world.factory.save()
     certificate = issue(world.enrolment, trainer=trainer)
     path = tmp_path / "c.pdf"
     path.write_bytes(certificate.pdf.read())
@@ -277,7 +279,9 @@ def test_the_pdf_reads_back_in_chinese_with_every_fact(world, trainer, tmp_path,
     assert "东莞华美制衣有限公司" in text
     assert "Dongguan Huamei Garment" in text
     assert certificate.code in text
-    assert world.enrolment.module.title in text or "工作场所合作" in text
+    # The module's title in Chinese too (the catalogue's titles are translated).
+    assert world.enrolment.module.title == "Workplace Cooperation"
+    assert "工作场所合作" in text and "Workplace Cooperation" not in text
     assert "Brand A" in text  # funding partner
     assert "Provider P" in text
     assert f"/verify/{certificate.code}/" in text
@@ -299,6 +303,9 @@ def test_the_pdf_reads_back_in_turkish_and_embeds_its_fonts(world, tmp_path, iss
     assert "Özdemir Tekstil A.Ş." in text
     assert certificate.code in text
     assert "Türkiye" in text  # the country, in Turkish
+    with translation.override("tr"):
+        title = world.other_enrolment.module.display_title
+    assert title != world.other_enrolment.module.title and title in text
     fonts = pdf_fonts(path)
     assert fonts, "no fonts in the PDF"
     # Every font is embedded (emb column "yes") and none is a Type 3 fallback.

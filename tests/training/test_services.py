@@ -198,6 +198,11 @@ def test_enrolment_notifies_manager_and_provider(
         OutboundEmail.objects.filter(template="enrolment_notice").values_list("to", "language")
     )
     assert to == [("boss@notified.example.org", "zh-hans"), (provider_staff.email, "en")]
+    # Each in its reader's language, the module's title included.
+    notices = {e.to: e for e in OutboundEmail.objects.filter(template="enrolment_notice")}
+    chinese = notices["boss@notified.example.org"]
+    assert "工作场所合作" in chinese.subject and "Workplace Cooperation" not in chinese.body_text
+    assert "Workplace Cooperation" in notices[provider_staff.email].subject
 
 
 def test_factory_without_account_gets_an_invitation_and_joins_on_verification(

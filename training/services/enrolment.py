@@ -451,7 +451,7 @@ def record_kpi_reading(
         raise TrainingError(_("Only the factory and its trainer record KPI readings."))
     _require_running(enrolment)
     if not enrolment.module.kpis.filter(pk=kpi.pk).exists():
-        raise TrainingError(_("%(kpi)s is not a KPI of this module.") % {"kpi": kpi.name})
+        raise TrainingError(_("%(kpi)s is not a KPI of this module.") % {"kpi": kpi.display_name})
     if kind == KPIReading.Kind.BASELINE:
         reading, _created = KPIReading.objects.update_or_create(
             enrolment=enrolment,
@@ -461,7 +461,7 @@ def record_kpi_reading(
         )
         return reading
     if not enrolment.kpi_readings.filter(kpi=kpi, kind=KPIReading.Kind.BASELINE).exists():
-        raise TrainingError(_("Record the baseline of %(kpi)s first.") % {"kpi": kpi.name})
+        raise TrainingError(_("Record the baseline of %(kpi)s first.") % {"kpi": kpi.display_name})
     return KPIReading.objects.create(
         enrolment=enrolment,
         kpi=kpi,
