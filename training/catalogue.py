@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
+
+
+def translated(text: str) -> str:
+    """A catalogue text in the active language, or as written if it has no translation (an
+    ILO admin's own). ``gettext("")`` would be the translation catalogue's header."""
+    return gettext(text) if text else ""
+
 
 KPIS: list[dict[str, str]] = [
     {

@@ -9,11 +9,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from score_portal.models import StatusChange
+from training.catalogue import translated
 
 if TYPE_CHECKING:
     from score_portal.models import User
@@ -69,7 +69,7 @@ class Module(models.Model):
     def display_title(self) -> str:
         """The title in the active language (the catalogue's titles are translated; one an
         ILO admin wrote shows as written)."""
-        return gettext(self.title) if self.title else ""
+        return translated(self.title)
 
 
 class KPIDefinition(models.Model):
@@ -96,11 +96,11 @@ class KPIDefinition(models.Model):
     @property
     def display_name(self) -> str:
         """The name in the active language (see Module.display_title)."""
-        return gettext(self.name) if self.name else ""
+        return translated(self.name)
 
     @property
     def display_unit(self) -> str:
-        return gettext(self.unit) if self.unit else ""
+        return translated(self.unit)
 
 
 class TrainerCertification(models.Model):

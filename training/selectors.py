@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 
 from partners.models import Partnership
 from suppliers.models import BrandSupplier
+from training.catalogue import translated
 from training.models import (
     Cohort,
     ConsultingVisit,
@@ -308,7 +309,7 @@ def kpi_aggregates(user: User) -> list[dict[str, Any]]:
     for row in rows:
         entry = merged.setdefault(
             row["kpi__name"],
-            {"name": gettext(row["kpi__name"]), "unit": gettext(row["kpi__unit"])},
+            {"name": translated(row["kpi__name"]), "unit": translated(row["kpi__unit"])},
         )
         entry[row["kind"]] = {"factories": row["factories"], "average": row["average"]}
     return list(merged.values())

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
+from training.catalogue import translated
 from training.templatetags.training_format import reading
 
 
@@ -30,3 +31,11 @@ def test_a_reading_follows_the_language_number_format(settings):
     settings.USE_THOUSAND_SEPARATOR = False
     with translation.override("tr"):
         assert reading(Decimal("9.500")) == "9,5"
+
+
+def test_catalogue_texts_read_in_the_active_language():
+    with translation.override("zh-hans"):
+        assert translated("Workplace Cooperation") == "工作场所合作"
+        assert translated("per month") == "每月"
+        assert translated("A module an ILO admin added") == "A module an ILO admin added"
+        assert translated("") == ""  # not gettext's catalogue header
