@@ -7,7 +7,13 @@ manager, a trainer (and their provider's coordinator), and an anonymous visitor.
 from __future__ import annotations
 
 import datetime
+import os
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -234,6 +240,40 @@ def client_for(user: User | None) -> Client:
 # --- A live Celery worker on Redis -------------------------------------------------------
 
 
+def start_worker(log: Any, *, queue: str | None = None, **env: str) -> subprocess.Popen[bytes]:
+    """A real ``celery worker`` process (solo pool) on the PostgreSQL test database and Redis,
+    writing to ``log``; ``queue`` to consume only that queue, ``env`` to override settings.
+
+    Skips the calling test unless CELERY_LIVE_WORKER=1 with REDIS_URL and a PostgreSQL
+    DATABASE_URL (what .ci/run sets).
+    """
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if os.environ.get("CELERY_LIVE_WORKER") != "1" or not settings.REDIS_URL:
+        pytest.skip("needs CELERY_LIVE_WORKER=1 and REDIS_URL (run by .ci/run)")
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("the worker shares the PostgreSQL test database")
+    command = [sys.executable, "-m", "celery", "-A", "score_portal", "worker", "--pool=solo",
+               "--loglevel=INFO", "--without-gossip", "--without-mingle"]  # fmt: skip
+    if queue:
+        command += ["-Q", queue]
+    return subprocess.Popen(
+        command,
+        cwd=Path(__file__).resolve().parents[1],
+        env={
+            **os.environ,
+            "DATABASE_URL": (
+                f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+            ),
+            "DATABASE_CONN_MAX_AGE": "0",  # let the test's flush truncate tables between tests
+            **env,
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 @pytest.fixture(scope="session")
 def live_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real ``celery worker`` process consuming from Redis and writing to the test database.
@@ -242,48 +282,13 @@ def live_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     .ci/run sets); elsewhere the tests that need it are skipped. Its emails go to files in
     ``worker.outbox_dir`` so a test can read what was really sent.
     """
-    import os
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    if os.environ.get("CELERY_LIVE_WORKER") != "1" or not settings.REDIS_URL:
-        pytest.skip("needs CELERY_LIVE_WORKER=1 and REDIS_URL (run by .ci/run)")
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("the live worker shares the PostgreSQL test database")
-
     outbox_dir = tmp_path_factory.mktemp("worker-outbox")
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        "DATABASE_CONN_MAX_AGE": "0",  # let the test's flush truncate tables between tests
-        "EMAIL_URL": f"filemail://{outbox_dir}",
-    }
     log = (outbox_dir.parent / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "score_portal",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    try:
+        worker = start_worker(log, EMAIL_URL=f"filemail://{outbox_dir}")
+    except BaseException:
+        log.close()
+        raise
     deadline = time.monotonic() + 60
     while not celery_app.control.ping(timeout=1):
         if worker.poll() is not None or time.monotonic() > deadline:

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import os
 import signal
-import subprocess
-import sys
 import threading
 import uuid
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -21,7 +17,7 @@ from django.utils import timezone
 from score_portal import emails
 from score_portal.celery import app as celery_app
 from score_portal.models import OutboundEmail
-from tests.conftest import wait_for
+from tests.conftest import start_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -62,33 +58,14 @@ class HangingSmtp:
 
 
 def test_an_email_claimed_by_a_killed_worker_is_sent_once_by_the_sweep(tmp_path):
-    db = settings.DATABASES["default"]
-    if os.environ.get("CELERY_LIVE_WORKER") != "1" or not settings.REDIS_URL:
-        pytest.skip("needs CELERY_LIVE_WORKER=1 and REDIS_URL (run by .ci/run)")
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("the worker shares the PostgreSQL test database")
     from score_portal.tasks import deliver_email
 
     sink = HangingSmtp()
     queue = f"score-killed-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        "DATABASE_CONN_MAX_AGE": "0",
-        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
-        "EMAIL_TIMEOUT": "3600",
-    }
     log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "score_portal", "worker", "--pool=solo",
-         "-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    worker = start_worker(
+        log, queue=queue, EMAIL_URL=f"smtp://127.0.0.1:{sink.port}", EMAIL_TIMEOUT="3600"
+    )
     try:
         email = OutboundEmail.objects.create(
             to="manager@factory.example.org",

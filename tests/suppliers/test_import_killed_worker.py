@@ -4,12 +4,8 @@
 from __future__ import annotations
 
 import datetime
-import os
 import signal
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -19,7 +15,7 @@ from score_portal.celery import app as celery_app
 from suppliers import services
 from suppliers.models import SupplierImport
 from suppliers.tasks import analyse_supplier_import
-from tests.conftest import wait_for
+from tests.conftest import start_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ROWS = 60_000  # a few seconds of reading: long enough to kill the worker in the middle
@@ -28,39 +24,18 @@ ROWS = 60_000  # a few seconds of reading: long enough to kill the worker in the
 def test_an_import_whose_worker_is_killed_mid_read_is_read_once_by_the_sweep(
     brand, brand_staff, tmp_path, monkeypatch, settings
 ):
-    db = settings.DATABASES["default"]
-    if os.environ.get("CELERY_LIVE_WORKER") != "1" or not settings.REDIS_URL:
-        pytest.skip("needs CELERY_LIVE_WORKER=1 and REDIS_URL (run by .ci/run)")
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("the worker shares the PostgreSQL test database")
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SUPPLIER_IMPORT_INLINE_BYTES = 0
     monkeypatch.setattr(services, "_queue", lambda step, pk: True)  # published by hand below
-    lines = ["Factory name,Address,Country"] + [
-        f"Factory {n},{n} Industrial Road,VN" for n in range(ROWS)
-    ]
-    upload = SimpleUploadedFile("big.csv", "\n".join(lines).encode())
-    supplier_import = services.start_import(brand=brand, user=brand_staff, upload=upload)
-
     queue = f"score-killed-import-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        "DATABASE_CONN_MAX_AGE": "0",
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
     log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "score_portal", "worker", "--pool=solo",
-         "-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    worker = start_worker(log, queue=queue, MEDIA_ROOT=str(settings.MEDIA_ROOT))
     try:
+        lines = ["Factory name,Address,Country"] + [
+            f"Factory {n},{n} Industrial Road,VN" for n in range(ROWS)
+        ]
+        upload = SimpleUploadedFile("big.csv", "\n".join(lines).encode())
+        supplier_import = services.start_import(brand=brand, user=brand_staff, upload=upload)
         celery_app.conf.task_always_eager = False  # really publish, to that worker's queue
         try:
             analyse_supplier_import.apply_async(args=[supplier_import.pk], queue=queue)
