@@ -104,21 +104,16 @@ def _enqueue_many(email_ids: list[int]) -> bool:
 
 
 def _enqueue(email_ids: int | list[int]) -> bool:
+    """Publish the delivery of ``email_ids``; False if the broker is down (the rows are safe in
+    the outbox and the periodic sweep sends them once it is back)."""
+    from score_portal.celery import publish
     from score_portal.tasks import deliver_email, deliver_emails
 
-    try:
-        if isinstance(email_ids, int):
-            deliver_email.delay(email_ids)
-        elif len(email_ids) == 1:
-            deliver_email.delay(email_ids[0])
-        else:
-            deliver_emails.delay(email_ids)
-    except Exception:
-        # The rows are safe in the outbox; the periodic sweep sends them once the broker is
-        # back.
-        logger.exception("Could not queue outbound email(s) %s", email_ids)
-        return False
-    return True
+    if isinstance(email_ids, int):
+        return publish(deliver_email, email_ids)
+    if len(email_ids) == 1:
+        return publish(deliver_email, email_ids[0])
+    return publish(deliver_emails, email_ids)
 
 
 def _stale_before(now: datetime.datetime) -> datetime.datetime:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partners.models import Partner
+from score_portal.celery import publish
 from score_portal.emails import queue_email
 from score_portal.permissions import can_manage_supplier_list, forget_scope
 from suppliers.importing import ImportFileError
@@ -110,13 +111,9 @@ def _queue(step: str, import_id: int) -> bool:
     database either way: the periodic sweep queues it once the broker is back."""
     from suppliers.tasks import analyse_supplier_import, write_supplier_import
 
-    task = analyse_supplier_import if step == "analyse" else write_supplier_import
-    try:
-        task.delay(import_id)
-    except Exception:
-        logger.exception("Could not queue supplier import %s (%s)", import_id, step)
-        return False
-    return True
+    return publish(
+        analyse_supplier_import if step == "analyse" else write_supplier_import, import_id
+    )
 
 
 def _claim(import_id: int, *, status: str, to: str) -> datetime.datetime | None:

@@ -10,7 +10,6 @@ a stale claim that a later run (retry or the periodic sweep) takes over.
 from __future__ import annotations
 
 import datetime
-import logging
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from score_portal.celery import publish
 from score_portal.emails import queue_email
 from score_portal.permissions import can_manage_certificates
 from training import pdf
@@ -29,7 +29,6 @@ from training.models import Certificate, Cohort, Enrolment
 if TYPE_CHECKING:
     from score_portal.models import User
 
-logger = logging.getLogger(__name__)
 
 C = Certificate.Status
 LIVE = (C.PENDING, C.ISSUED)
@@ -196,15 +195,9 @@ def _queue_render(certificate: Certificate) -> None:
 
 
 def _enqueue_render(certificate_id: int) -> bool:
-    from training.tasks import render_certificate as task
+    from training.tasks import render_certificate
 
-    try:
-        task.delay(certificate_id)
-    except Exception:
-        # The row is pending in the database; the sweep queues it once the broker is back.
-        logger.exception("Could not queue the rendering of certificate %s", certificate_id)
-        return False
-    return True
+    return publish(render_certificate, certificate_id)  # the row stays pending if not
 
 
 def _notify_issued(certificate: Certificate) -> None:
