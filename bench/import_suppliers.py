@@ -5,12 +5,12 @@
 
 Creates its own database (score_bench), migrates it, and for 100,000 and 300,000 rows: loads
 30% of the file's factories beforehand (COPY, from this process), streams a CSV with mixed
-scripts and duplicates inside the file to disk, then imports it in a child process (so its
-peak RSS is the import's own) through the same services the web uses: upload, parse,
-validate, normalise, match, preview rows, confirm, write in one transaction. Then it
-measures COPY of the same rows into a bare table and django-import-export's default import
-of a 10,000-row sample through suppliers.resources.FactoryResource. Not a test: it prints
-figures.
+scripts, OS IDs on a tenth of the rows and duplicates inside the file to disk, then imports
+it in a child process (so its peak RSS is the import's own) through the same services the
+web uses: upload, parse, validate, normalise, match, preview rows, confirm, write in one
+transaction. Then it measures COPY of the same rows into a bare table and
+django-import-export's default import of a 10,000-row sample through
+suppliers.resources.FactoryResource. Not a test: it prints figures.
 """
 
 from __future__ import annotations
@@ -89,6 +89,11 @@ def factory_row(rng: random.Random, n: int) -> tuple[str, str, str]:
     return f"{syllables} {rng.choice(WORDS)} {n} Co., Ltd.", f"{n} Industrial Road", "BD"
 
 
+def os_id_of(n: int, country: str) -> str:
+    """Every tenth factory has an Open Supply Hub ID (unique, in the OS ID format)."""
+    return f"{country}{n % 10_000_000:07d}OS{n % 10_000:04d}" if n % 10 == 0 else ""
+
+
 COUNTRY = {
     "China": "CN",
     "CHN": "CN",
@@ -116,7 +121,9 @@ def setup(bench_url: str, rows: int, directory: Path) -> Path:
             "CASCADE"
         )
         # 30% of the file's factories are already in the portal (every third one, first 30%),
-        # with their stored match keys as the portal keeps them (save() and imports do).
+        # with their stored match keys as the portal keeps them (save() and imports do). Of
+        # those the file gives an OS ID for, half have it already (matched by it) and half
+        # not yet (the import fills it in).
         with cur.copy(
             "COPY suppliers_factory (name, name_latin, address, city, country, sector, "
             "product_type, os_id, registration_number, parent_company, language, "
@@ -134,7 +141,9 @@ def setup(bench_url: str, rows: int, directory: Path) -> Path:
                         address,
                         blank,
                         country,
-                        *[blank] * 5,
+                        *[blank] * 2,
+                        os_id_of(n, country) if n % 20 == 0 else blank,
+                        *[blank] * 2,
                         "en",
                         *[blank] * 3,
                         now,
@@ -149,11 +158,12 @@ def setup(bench_url: str, rows: int, directory: Path) -> Path:
     path = directory / f"suppliers-{rows}.csv"
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["Factory Name", "Address", "Country", "Supplier code", "Workers"])
+        writer.writerow(["Factory Name", "Address", "Country", "Supplier code", "Workers", "OS ID"])
         for i in range(rows):
             n = i if i % 20 else max(0, i - 7)  # 5% repeat a row a little earlier in the file
             name, address, country = factory_row(random.Random(n), n)
-            writer.writerow([name, address, country, f"S-{n}", str(50 + n % 400)])
+            os_id = os_id_of(n, COUNTRY.get(country, country))
+            writer.writerow([name, address, country, f"S-{n}", str(50 + n % 400), os_id])
     return path
 
 
@@ -230,7 +240,8 @@ def main() -> None:
     # CSV and sending its rows, the floor of moving these bytes into PostgreSQL.
     with psycopg.connect(bench_url) as conn, conn.cursor() as cur:
         cur.execute(
-            "CREATE TABLE bare (name text, address text, country text, code text, workers text)"
+            "CREATE TABLE bare (name text, address text, country text, code text, workers text, "
+            "os_id text)"
         )
         conn.commit()
         started = time.perf_counter()
@@ -257,7 +268,7 @@ def main() -> None:
     from suppliers.resources import FactoryResource
 
     sample = tablib.Dataset(headers=["id", "factory_name", "address", "country"])
-    for name, address, country, _code, _workers in data[:10_000]:
+    for name, address, country, _code, _workers, _os_id in data[:10_000]:
         sample.append(["", name, address, COUNTRY.get(country, country)])
     started = time.perf_counter()
     result = FactoryResource().import_data(sample, dry_run=False, raise_errors=True)

@@ -173,7 +173,14 @@ class MatchIndex:
         """OS IDs are global: look up a batch's unseen ones in one query."""
         missing = [o for o in os_ids if o not in self.os_ids]
         if missing:
-            found = dict(Factory.objects.filter(os_id__in=missing).values_list("os_id", "id"))
+            # The exclude lets PostgreSQL use the partial index on os_id for any number of
+            # ids (it proves "os_id <> ''" from a literal list of at most 100 only).
+            found = dict(
+                Factory.objects.filter(os_id__in=missing)
+                .exclude(os_id="")
+                .order_by()
+                .values_list("os_id", "id")
+            )
             for os_id in missing:
                 self.os_ids[os_id] = found.get(os_id, 0)
 

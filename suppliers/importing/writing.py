@@ -440,9 +440,11 @@ def _fill_blanks_sql(cursor: Any, names: dict[str, str], params: dict[str, Any])
     latin_filled = f"f.name_latin = '' AND {_text('name_latin')} <> ''"
     sets = [
         *(f"{f} = CASE WHEN f.{f} = '' THEN {_text(f)} ELSE f.{f} END" for f in plain),
+        # "g.os_id <> ''" lets the planner use the partial unique index on os_id: without
+        # it the lookup scans every factory, for each row that brings an OS ID.
         f"os_id = CASE WHEN f.os_id = '' AND {_text('os_id')} <> '' AND NOT EXISTS "
-        f"(SELECT 1 FROM {names['factory']} g WHERE g.os_id = r.data->>'os_id') "
-        "THEN r.data->>'os_id' ELSE f.os_id END",
+        f"(SELECT 1 FROM {names['factory']} g WHERE g.os_id = r.data->>'os_id' "
+        "AND g.os_id <> '') THEN r.data->>'os_id' ELSE f.os_id END",
         # A Latin name filled in changes the stored keys (still stale if they were).
         f"match_name_latin = CASE WHEN {latin_filled} THEN r.match_name_latin "
         "ELSE f.match_name_latin END",
