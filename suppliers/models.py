@@ -343,6 +343,12 @@ class SupplierImportRow(models.Model):
         REVIEW = "review", _("Possible match: your decision")
         ERROR = "error", _("Error")
 
+    # Preview rows are a staging table, filled by COPY a batch at a time while the file is
+    # read, so their references are not checked by the database (db_constraint=False):
+    # PostgreSQL checks foreign keys one row at a time when each COPY ends, and that wait was
+    # a tenth of a large import's time. Django still cascades and nulls them on delete, and
+    # the confirm writes only through Factory and BrandSupplier, whose constraints the
+    # database does check (a row naming a factory that has gone fails the confirm whole).
     # No index of its own: the (import, line) constraint's index serves it.
     supplier_import = models.ForeignKey(
         SupplierImport,
@@ -350,6 +356,7 @@ class SupplierImportRow(models.Model):
         related_name="rows",
         verbose_name=_("import"),
         db_index=False,
+        db_constraint=False,
     )
     line = models.PositiveIntegerField(_("line"))
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
@@ -364,6 +371,7 @@ class SupplierImportRow(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("factory"),
+        db_constraint=False,
     )
     candidate = models.ForeignKey(
         Factory,
@@ -372,6 +380,7 @@ class SupplierImportRow(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("possible match"),
+        db_constraint=False,
     )
     score = models.PositiveSmallIntegerField(_("similarity"), null=True, blank=True)
     # The first line of the file this row repeats (same factory twice in one list).
