@@ -335,3 +335,40 @@ def test_os_id_lookups_use_the_os_id_index(upload, brand_staff):
     for plan in plans:
         assert "factory_os_id_unique" in plan, plan
         assert "Seq Scan on suppliers_factory" not in plan, plan
+
+
+def test_preview_rows_follow_deletes_without_database_checks(path, upload):
+    """Preview rows' references are not checked by the database (a staging table), but a
+    deleted factory still leaves no row pointing at it, and a deleted import no rows."""
+    matched = Factory.objects.create(name="Huamei Garment", address="12 Road", country="CN")
+    candidate = Factory.objects.create(name="Huamei Garments", address="12 Road", country="TR")
+    supplier_import = upload(
+        csv_upload("Name,Address,Country\nHuamei Garment,12 Road,CN\nHuamei Garment,12 Road,TR\n")
+    )
+    rows = {r.line: r for r in supplier_import.rows.all()}
+    assert (rows[2].factory_id, rows[3].candidate_id) == (matched.pk, candidate.pk)
+    matched.delete()
+    candidate.delete()
+    rows = {r.line: r for r in supplier_import.rows.all()}
+    assert (rows[2].factory_id, rows[3].candidate_id) == (None, None)
+    supplier_import.delete()
+    assert not SupplierImportRow.objects.filter(supplier_import_id=supplier_import.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the links' foreign keys are checked at COMMIT
+def test_a_confirm_naming_a_factory_deleted_behind_djangos_back_writes_nothing(
+    path, upload, brand_staff
+):
+    gone = Factory.objects.create(name="Gone Mill", address="3 Road", country="TR")
+    supplier_import = upload(
+        csv_upload("Name,Address,Country\nGone Mill,3 Road,TR\nOther Mill,4 Road,TR\n")
+    )
+    assert supplier_import.rows.get(line=2).factory_id == gone.pk
+    with connection.cursor() as cursor:  # no cascade, no nulls
+        cursor.execute("DELETE FROM suppliers_factory WHERE id = %s", [gone.pk])
+    confirm_import(supplier_import=supplier_import, user=brand_staff)
+    supplier_import.refresh_from_db()
+    assert supplier_import.status == Status.FAILED
+    assert "Nothing was written" in supplier_import.error_message
+    assert not BrandSupplier.objects.exists()
+    assert not Factory.objects.exists()
