@@ -51,6 +51,19 @@ def _fresh_cache(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language. A request leaves its language active in the
+    thread (LocaleMiddleware activates, nothing deactivates), so a Turkish user's request in
+    one test once turned the messages of a later test, on the same xdist worker, Turkish."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
 DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 

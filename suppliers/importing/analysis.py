@@ -14,10 +14,13 @@ import unicodedata
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol, TypedDict
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from suppliers.importing import ImportFileError
@@ -32,9 +35,7 @@ _SEND_EVERY = 100  # rows read between two sends of the previous batch
 _OS_ID = re.compile(r"^[A-Z]{2}\d{7}[0-9A-Z]{6}$")
 _INTEGER = re.compile(r"^\d+$")
 _FORMULA_ESCAPE = re.compile(r"^'(?=[=+\-@\t\r])")
-_SECTORS: dict[str, str] = {
-    **{value: value for value in Factory.Sector.values},
-    **{str(label).lower(): value for value, label in Factory.Sector.choices},
+_SECTOR_ALIASES = {
     "garment": "garments",
     "apparel": "garments",
     "clothing": "garments",
@@ -50,6 +51,23 @@ _SECTORS: dict[str, str] = {
     "hotel": "hospitality",
     "tourism": "hospitality",
 }
+
+
+@cache
+def _sector_lookup() -> dict[str, str]:
+    """Sector codes, English labels, aliases, then the labels in each of the portal's
+    languages; built under fixed languages, never the one active when first needed."""
+    lookup = {value: value for value in Factory.Sector.values}
+    with translation.override("en"):
+        lookup.update({str(label).lower(): value for value, label in Factory.Sector.choices})
+    lookup.update(_SECTOR_ALIASES)
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for value, label in Factory.Sector.choices:
+                lookup.setdefault(str(label).lower(), value)
+    return lookup
+
+
 Outcome = SupplierImportRow.Outcome
 _MAX_LENGTH = {name: column.max_length for name, column in BY_FIELD.items()}
 
@@ -132,7 +150,7 @@ def clean_row(
         except ValidationError:
             errors.append(_error(header_of["contact_email"], _("not an email address")))
     if "sector" in values:
-        values["sector"] = _SECTORS.get(values["sector"].lower(), Factory.Sector.OTHER)
+        values["sector"] = _sector_lookup().get(values["sector"].lower(), Factory.Sector.OTHER)
     return values, errors
 
 

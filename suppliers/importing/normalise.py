@@ -12,6 +12,8 @@ import re
 from functools import cache, lru_cache
 
 from anyascii import anyascii
+from django.conf import settings
+from django.utils import translation
 from django_countries import countries
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -266,13 +268,23 @@ def _country_key(text: str) -> str:
 
 @cache
 def _country_lookup() -> dict[str, str]:
+    """Codes, English names, aliases, then the names in each of the portal's languages
+    ("Çin", "Trung Quốc", "中国"); a spelling two countries share keeps its first meaning.
+    Built under fixed languages: the lookup is cached for the process, and was once built in
+    whatever language the first request or task that needed it had active."""
     lookup: dict[str, str] = {}
-    for code, name in countries:
-        lookup[_country_key(code)] = code
-        lookup[_country_key(countries.alpha3(code))] = code
-        lookup[_country_key(str(name))] = code
+    with translation.override("en"):
+        for code, name in countries:
+            lookup[_country_key(code)] = code
+            lookup[_country_key(countries.alpha3(code))] = code
+            lookup[_country_key(str(name))] = code
     for alias, code in _COUNTRY_ALIASES.items():
         lookup[_country_key(alias)] = code
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for code, name in countries:
+                lookup.setdefault(_country_key(str(name)), code)
+    lookup.pop("", None)
     return lookup
 
 

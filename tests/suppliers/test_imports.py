@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.utils import translation
 
 from suppliers import services
-from suppliers.importing import writing
+from suppliers.importing import analysis, normalise, writing
 from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
 from suppliers.services import SupplierError, confirm_import
 from tests.suppliers.conftest import csv_upload, fixture_file
@@ -91,6 +92,37 @@ def test_headers_in_any_case_and_aliases(upload, brand):
 def test_countries_in_common_spellings(upload, country, code):
     supplier_import = upload(csv_upload(f'Name,Address,Country\nA Mill,1 Road,"{country}"\n'))
     assert supplier_import.rows.get().data["country"] == code
+
+
+@pytest.mark.parametrize("first_language", ["tr", "zh-hans", "en"])
+def test_country_and_sector_names_read_the_same_whatever_language_was_active_first(
+    upload, first_language
+):
+    """The lookups are built once per process. Built inside a Turkish request they once
+    knew only Turkish names, and every English "Bangladesh" after that was an error."""
+    normalise._country_lookup.cache_clear()
+    normalise.country_code.cache_clear()
+    analysis._sector_lookup.cache_clear()
+    with translation.override(first_language):
+        upload(csv_upload("Name,Address,Country\nA Mill,1 Road,TR\n"))
+    supplier_import = upload(
+        csv_upload(
+            "Name,Address,Country,Sector\n"
+            "A Mill,1 Road,Bangladesh,Garments\n"
+            "B Mill,2 Road,Çin,Tekstil\n"  # Turkish: China, textiles
+            "C Mill,3 Road,Trung Quốc,Footwear\n"  # Vietnamese
+            "D Mill,4 Road,中国,Electronics\n"  # Chinese
+            "E Mill,5 Road,Turquía,Food\n"  # Spanish
+        )
+    )
+    rows = supplier_import.rows.order_by("line")
+    assert [(r.data["country"], r.data["sector"]) for r in rows] == [
+        ("BD", "garments"),
+        ("CN", "textiles"),
+        ("CN", "footwear"),
+        ("CN", "electronics"),
+        ("TR", "food"),
+    ]
 
 
 @pytest.mark.parametrize(
