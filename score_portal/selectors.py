@@ -14,7 +14,7 @@ from suppliers.selectors import factories_managed_by, recent_imports
 from training.models import Enrolment, Participant
 from training.selectors import (
     certifications_of,
-    cohorts_for,
+    current_cohorts,
     enrolment_cards_for,
     enrolment_status_counts,
     enrolments_for,
@@ -77,14 +77,14 @@ def _provider_home(user: User) -> dict[str, Any]:
     scope = scope_of(user)
     return {
         "providers": list(Partner.objects.filter(pk__in=scope.provider_ids).order_by("name")),
-        "cohorts": list(cohorts_for(user)),
+        "cohorts": current_cohorts(user),
         "partnerships": list(partnerships_with_ledger(user)),
     }
 
 
 def _trainer_home(user: User) -> dict[str, Any]:
     return {
-        "cohorts": list(cohorts_for(user)),
+        "cohorts": current_cohorts(user),
         "certifications": list(certifications_of(user)),
     }
 

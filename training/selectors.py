@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from partners.models import Partnership
@@ -52,13 +54,39 @@ def enrolment_status_counts(user: User) -> dict[str, int]:
     return counts
 
 
+# A trainer's work on a cohort goes on after its classroom days: follow-up visits usually
+# come within about three months (DOMAIN.md), so a cohort stays "current" that long after.
+CURRENT_COHORT_DAYS = 120
+HOME_COHORTS = 20
+
+
+def current_cohorts(user: User, *, today: datetime.date | None = None) -> list[Cohort]:
+    """The cohorts a home page lists: classroom ahead, under way or ended less than
+    ``CURRENT_COHORT_DAYS`` ago, the soonest first, at most ``HOME_COHORTS`` (a provider's
+    whole history is on the paginated cohort list)."""
+    today = today or timezone.localdate()
+    since = today - datetime.timedelta(days=CURRENT_COHORT_DAYS)
+    return list(cohorts_for(user).filter(classroom_end__gte=since)[:HOME_COHORTS])
+
+
 def cohorts_for(user: User) -> QuerySet[Cohort]:
     return (
         Cohort.objects.visible_to(user)
         .select_related("module", "provider", "trainer")
+        # A subquery, not a join and GROUP BY: PostgreSQL then counts for the page's rows
+        # only, not for every cohort of the provider's history.
         .annotate(
-            enterprises=Count(
-                "enrolments", filter=Q(enrolments__status__in=Enrolment.ACTIVE_STATUSES)
+            enterprises=Coalesce(
+                Subquery(
+                    Enrolment.objects.filter(
+                        cohort=OuterRef("pk"), status__in=Enrolment.ACTIVE_STATUSES
+                    )
+                    .order_by()
+                    .values("cohort")
+                    .annotate(n=Count("pk"))
+                    .values("n")
+                ),
+                0,
             )
         )
         .order_by("classroom_start")

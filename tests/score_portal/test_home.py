@@ -1,10 +1,13 @@
+import datetime
+
 import pytest
 from django.urls import reverse
 
 from suppliers.services import add_factory_manager
 from tests.conftest import client_for
 from tests.factories import FactoryFactory, UserFactory
-from training.models import Participant
+from training.models import Cohort, Participant
+from training.selectors import CURRENT_COHORT_DAYS, HOME_COHORTS
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +68,53 @@ def test_trainer_home_shows_own_cohorts(world, trainer):
     assert [c.pk for c in response.context["cohorts"]] == [world.cohort.pk]
     assert "Dongguan" in response.text
     assert "Workplace Cooperation" in response.text  # the certification
+
+
+def _cohort_like(cohort, *, starts_in_days: int, city: str):
+    """A copy of ``cohort`` (same module, provider, trainer) on other dates."""
+    start = datetime.date.today() + datetime.timedelta(days=starts_in_days)
+    return Cohort.objects.create(
+        module=cohort.module,
+        provider=cohort.provider,
+        trainer=cohort.trainer,
+        venue_city=city,
+        venue_country="CN",
+        language="zh-hans",
+        classroom_start=start,
+        classroom_end=start + datetime.timedelta(days=1),
+    )
+
+
+@pytest.mark.parametrize("persona", ["trainer", "provider_staff"])
+def test_homes_list_current_cohorts_and_point_to_the_rest(world, persona, request):
+    """Classroom ahead, under way or ended within CURRENT_COHORT_DAYS: on the home page,
+    soonest first; older ones only on the paginated cohort list."""
+    user = request.getfixturevalue(persona)
+    recent = _cohort_like(world.cohort, starts_in_days=-(CURRENT_COHORT_DAYS - 10), city="Recent")
+    old = _cohort_like(world.cohort, starts_in_days=-(CURRENT_COHORT_DAYS + 10), city="Old")
+    response = client_for(user).get("/")
+    assert [c.pk for c in response.context["cohorts"]] == [recent.pk, world.cohort.pk]
+    assert "Recent" in response.text and "Old" not in response.text
+    assert reverse("training:cohort_list") in response.text
+    listed = client_for(user).get(reverse("training:cohort_list"))
+    assert old.pk in [c.pk for c in listed.context["page"].object_list]
+
+
+def test_home_lists_at_most_a_page_of_current_cohorts(world, trainer):
+    for n in range(HOME_COHORTS + 5):
+        _cohort_like(world.cohort, starts_in_days=30 + n, city=f"City {n}")
+    cohorts = client_for(trainer).get("/").context["cohorts"]
+    assert len(cohorts) == HOME_COHORTS
+    assert cohorts[0].pk == world.cohort.pk  # the soonest (in 20 days)
+
+
+def test_home_without_current_cohorts_says_so(world, trainer):
+    Cohort.objects.filter(pk=world.cohort.pk).update(
+        classroom_start=datetime.date(2020, 1, 6), classroom_end=datetime.date(2020, 1, 7)
+    )
+    response = client_for(trainer).get("/")
+    assert response.context["cohorts"] == []
+    assert "No current cohort." in response.text
 
 
 def test_provider_staff_home_shows_provider_cohorts(world, provider_staff):

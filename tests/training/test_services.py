@@ -107,7 +107,7 @@ def test_cohort_full(world, brand, brand_staff, module_1):
         cohort=world.cohort,
         actor=brand_staff,
     )
-    assert _refusal(results)["Late Comer"] == "The cohort is full (1 enterprises)."
+    assert _refusal(results)["Late Comer"] == "The cohort is full (1 enterprise)."
 
 
 def test_unapproved_partnership_refused(world, brand, brand_staff, module_1):

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from partners.models import Membership, Partner, Partnership
 from score_portal.emails import queue_email
@@ -156,7 +157,11 @@ def enrol_factory(
                 taken = cohort.enrolments.filter(status__in=Enrolment.ACTIVE_STATUSES).count()
                 if taken >= cohort.capacity:
                     raise TrainingError(
-                        _("The cohort is full (%(capacity)s enterprises).")
+                        ngettext(
+                            "The cohort is full (%(capacity)s enterprise).",
+                            "The cohort is full (%(capacity)s enterprises).",
+                            cohort.capacity,
+                        )
                         % {"capacity": cohort.capacity}
                     )
             enrolment = Enrolment.objects.create(
