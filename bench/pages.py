@@ -13,7 +13,8 @@ URLconf = the portal's + a bare 50-row list, the yardstick), drives each URL wit
 connections, checks every response is a 200 with the page's own content, and prints p50/p95/
 p99 and req/s per URL, the ratios to the bare list and the verdict against the targets
 (p95 <= 50 ms, throughput >= 50% of the bare list's). Last, a profile in-process: queries per
-page, SQL time against render time, and the slowest queries with their plans.
+page, SQL time against render time, the slowest queries with their plans, and the time of
+every other page each persona opens (a page that grows with the data shows there).
 
 Options (environment): BENCH_SECONDS (15), BENCH_WARMUP (3), BENCH_WORKERS (3 sync workers),
 BENCH_REDIS_URL (redis://127.0.0.1:6379/14, as production: cache and sessions in Redis; empty
@@ -753,6 +754,56 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
     }
 
 
+def page_survey(world: dict[str, Any], runs: int = 15) -> list[tuple[str, str, float, int]]:
+    """Every other page each persona opens, in-process on the same data: (persona, path,
+    median milliseconds, queries). Not the targets' pages: the place a page that grows with
+    the data (a whole history on a home page, a sort of everything a brand funds) shows."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from partners.models import Partnership
+    from score_portal.models import User
+    from training.models import Enrolment
+
+    staff, manager = world["staff"], world["manager"]
+    trainer = User.objects.get(email="trainer@provider.example.org")
+    enrolment = Enrolment.objects.filter(factory=world["factory"]).first()
+    partnership = Partnership.objects.filter(partner=world["brand"]).first()
+    assert enrolment is not None and partnership is not None
+    pages = [
+        ("brand staff", staff, "/"),
+        ("brand staff", staff, "/suppliers/"),
+        ("brand staff", staff, "/suppliers/?q=Garment"),
+        ("brand staff", staff, f"/suppliers/factories/{world['factory'].pk}/"),
+        ("brand staff", staff, "/suppliers/imports/"),
+        ("brand staff", staff, "/training/enrolments/"),
+        ("brand staff", staff, f"/training/enrolments/{enrolment.pk}/"),
+        ("brand staff", staff, "/training/impact/"),
+        ("brand staff", staff, "/training/enrol/"),
+        ("brand staff", staff, "/partners/partnerships/"),
+        ("brand staff", staff, f"/partners/partnerships/{partnership.pk}/"),
+        ("brand staff", staff, "/training/certificates/"),
+        ("factory manager", manager, f"/training/enrolments/{enrolment.pk}/"),
+        ("trainer", trainer, "/"),
+        ("trainer", trainer, "/training/cohorts/"),
+    ]
+    results = []
+    for persona, user, path in pages:
+        client = Client(SERVER_NAME="127.0.0.1")
+        client.force_login(user)
+        response = client.get(path)  # warm
+        assert response.status_code == 200, (persona, path, response.status_code)
+        times = []
+        for _ in range(runs):
+            with CaptureQueriesContext(connection) as ctx:
+                start = time.perf_counter()
+                client.get(path)
+                times.append(time.perf_counter() - start)
+        results.append((persona, path, statistics.median(times) * 1000, len(ctx.captured_queries)))
+    return results
+
+
 def profile(path: str, cookie: str, runs: int = 30) -> dict[str, Any]:
     """Queries per page, SQL time against the rest, the slowest queries and their plans."""
     from django.db import connection
@@ -924,6 +975,9 @@ def main() -> None:
     for label, pieces in page_pieces(world).items():
         for piece, ms in pieces.items():
             print(f"{label}: {piece}: {ms:.1f} ms")
+    print("\nother pages in-process (median of 15):")
+    for persona, path, ms, queries in page_survey(world):
+        print(f"{persona} {path}: {ms:.1f} ms, {queries} queries")
     print(f"\ntotal {time.monotonic() - began:.0f} s; gunicorn log in {workdir}")
     print(json.dumps({k: {m: round(v, 2) for m, v in r.items()} for k, r in results.items()}))
 
