@@ -6,13 +6,14 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from partners.models import Partnership
+from score_portal.widgets import CountrySelect
 
 
 class PartnershipFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Partnership.Kind.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Partnership.Status.choices)
     country = django_filters.ChoiceFilter(
-        label=_("Country"), choices=countries, method="covers_country"
+        label=_("Country"), choices=countries, method="covers_country", widget=CountrySelect
     )
 
     class Meta:
