@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from partners.models import Partner
 from score_portal.celery import publish
@@ -288,15 +289,56 @@ def decide_match(*, row: SupplierImportRow, is_same: bool, user: User | None) ->
 
 
 def decide_all_matches(*, supplier_import: SupplierImport, is_same: bool, user: User | None) -> int:
-    """Accept or reject every possible match still waiting in the import."""
-    rows = list(
-        SupplierImportRow.objects.filter(
-            supplier_import=supplier_import, outcome=Outcome.REVIEW
-        ).select_related("supplier_import")
+    """Accept or reject every possible match still waiting in the import: what
+    ``decide_match`` does row by row, in one transaction and a few statements whatever the
+    number of rows (row by row, thousands of them outlasted the request). A row whose
+    possible match has been deleted meanwhile becomes a new factory."""
+    if supplier_import.status != Status.PREVIEWED:
+        raise SupplierError(_("This import is no longer waiting for decisions."))
+    brand_id = supplier_import.brand_id
+    waiting = SupplierImportRow.objects.filter(
+        supplier_import=supplier_import, outcome=Outcome.REVIEW
     )
-    for row in rows:
-        decide_match(row=row, is_same=is_same, user=user)
-    return len(rows)
+    with transaction.atomic():
+        total = waiting.count()
+        accepted = waiting.filter(candidate__isnull=False)
+        SupplierMatchDecision.objects.bulk_create(
+            [
+                SupplierMatchDecision(
+                    brand_id=brand_id,
+                    row_key=row_key,
+                    factory_id=candidate_id,
+                    is_same=is_same,
+                    decided_by=user,
+                )
+                for row_key, candidate_id in accepted.values_list("row_key", "candidate_id")
+            ],
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["brand", "row_key", "factory"],
+            update_fields=["is_same", "decided_by", "decided_at"],
+        )
+        if is_same:
+            links = BrandSupplier.objects.filter(brand_id=brand_id)
+            # Not on the brand's list yet: matched.
+            accepted.exclude(candidate__in=links.values("factory_id")).update(
+                factory=F("candidate"), outcome=Outcome.MATCHED
+            )
+            # On it with another code than the row's: updated; on it otherwise: unchanged.
+            codes = dict(links.values_list("factory_id", "supplier_code"))
+            updated = [
+                pk
+                for pk, candidate_id, data in accepted.values_list("pk", "candidate_id", "data")
+                if data.get("supplier_code") and data["supplier_code"] != codes.get(candidate_id)
+            ]
+            for start in range(0, len(updated), 500):
+                SupplierImportRow.objects.filter(pk__in=updated[start : start + 500]).update(
+                    factory=F("candidate"), outcome=Outcome.UPDATED
+                )
+            accepted.update(factory=F("candidate"), outcome=Outcome.UNCHANGED)
+        waiting.update(factory=None, outcome=Outcome.NEW)  # rejected, or their match is gone
+        count_rows(supplier_import)
+    return total
 
 
 def confirm_import(*, supplier_import: SupplierImport, user: User | None) -> SupplierImport:
@@ -308,7 +350,11 @@ def confirm_import(*, supplier_import: SupplierImport, user: User | None) -> Sup
         )
     if supplier_import.rows_review:
         raise SupplierError(
-            _("%(count)s rows may be factories already in the portal: decide on each first.")
+            ngettext(
+                "%(count)s row may be a factory already in the portal: decide on it first.",
+                "%(count)s rows may be factories already in the portal: decide on each first.",
+                supplier_import.rows_review,
+            )
             % {"count": supplier_import.rows_review}
         )
     claimed = SupplierImport.objects.filter(pk=supplier_import.pk, status=Status.PREVIEWED).update(

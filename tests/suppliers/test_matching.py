@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from suppliers.importing.normalise import name_key
 from suppliers.models import BrandSupplier, Factory, SupplierImportRow, SupplierMatchDecision
-from suppliers.services import confirm_import, decide_match
+from suppliers.services import SupplierError, confirm_import, decide_all_matches, decide_match
 from tests.suppliers.conftest import csv_upload
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +111,9 @@ def test_confirm_waits_for_decisions(upload, brand_staff):
     supplier_import = upload(
         csv_upload("Name,Address,Country\nAnatolia Denim Tekstill,1 Fabrika Yolu,TR\n")
     )
-    with pytest.raises(SupplierError, match="1 rows may be factories already in the portal"):
+    with pytest.raises(
+        SupplierError, match="1 row may be a factory already in the portal: decide on it first"
+    ):
         confirm_import(supplier_import=supplier_import, user=brand_staff)
 
 
@@ -150,3 +152,94 @@ def test_ilo_admin_finds_and_deletes_a_wrong_match_decision(client, django_user_
     url = reverse("admin:suppliers_suppliermatchdecision_delete", args=[decision.pk])
     assert client.post(url, {"post": "yes"}).status_code == 302
     assert not SupplierMatchDecision.objects.exists()
+
+
+def _possible_matches(upload, count: int, *, codes: dict[int, str] | None = None):
+    """An upload whose ``count`` rows each look like (not exactly like) an existing factory."""
+    factories = [
+        Factory.objects.create(
+            name=f"Anatolia Denim Mill {n}", address=f"{n} Fabrika Yolu", country="TR"
+        )
+        for n in range(count)
+    ]
+    lines = ["Name,Address,Country,Supplier code"]
+    lines += [
+        f"Anatolia Denim Milll {n},{n} Fabrika Yolu,TR,{(codes or {}).get(n, '')}"
+        for n in range(count)
+    ]
+    supplier_import = upload(csv_upload("\n".join(lines) + "\n"))
+    assert supplier_import.rows_review == count
+    return supplier_import, factories
+
+
+def test_accepting_all_matches_decides_each_row_as_deciding_it_alone_would(
+    upload, brand, brand_staff
+):
+    supplier_import, factories = _possible_matches(upload, 3, codes={1: "NEW-1", 2: "SAME-2"})
+    BrandSupplier.objects.create(brand=brand, factory=factories[1], supplier_code="OLD-1")
+    BrandSupplier.objects.create(brand=brand, factory=factories[2], supplier_code="SAME-2")
+    assert decide_all_matches(supplier_import=supplier_import, is_same=True, user=brand_staff) == 3
+    rows = {r.line: (r.outcome, r.factory_id) for r in supplier_import.rows.all()}
+    assert rows == {
+        2: (Outcome.MATCHED, factories[0].pk),  # not on the list yet
+        3: (Outcome.UPDATED, factories[1].pk),  # on it, with another code
+        4: (Outcome.UNCHANGED, factories[2].pk),  # on it, with this code
+    }
+    supplier_import.refresh_from_db()
+    assert (supplier_import.rows_review, supplier_import.rows_matched) == (0, 1)
+    assert (supplier_import.rows_updated, supplier_import.rows_unchanged) == (1, 1)
+    assert set(
+        SupplierMatchDecision.objects.filter(brand=brand).values_list("factory_id", "is_same")
+    ) == {(f.pk, True) for f in factories}
+    confirm_import(supplier_import=supplier_import, user=brand_staff)
+    assert dict(
+        BrandSupplier.objects.filter(brand=brand).values_list("factory_id", "supplier_code")
+    ) == {factories[0].pk: "", factories[1].pk: "NEW-1", factories[2].pk: "SAME-2"}
+    assert Factory.objects.count() == 3
+
+
+def test_rejecting_all_matches_makes_new_factories_and_is_remembered(upload, brand, brand_staff):
+    supplier_import, factories = _possible_matches(upload, 2)
+    # One decided alone first: deciding all leaves it as it is.
+    decide_match(row=supplier_import.rows.first(), is_same=True, user=brand_staff)
+    supplier_import.refresh_from_db()
+    assert decide_all_matches(supplier_import=supplier_import, is_same=False, user=brand_staff) == 1
+    assert decide_all_matches(supplier_import=supplier_import, is_same=False, user=brand_staff) == 0
+    assert set(
+        SupplierMatchDecision.objects.filter(brand=brand).values_list("factory_id", "is_same")
+    ) == {(factories[0].pk, True), (factories[1].pk, False)}
+    again = upload(csv_upload("Name,Address,Country\nAnatolia Denim Milll 1,1 Fabrika Yolu,TR\n"))
+    assert again.rows.get().outcome == Outcome.NEW  # remembered: no question this time
+
+
+def test_a_possible_match_deleted_meanwhile_becomes_a_new_factory(upload, brand_staff):
+    supplier_import, factories = _possible_matches(upload, 2)
+    factories[0].delete()
+    assert decide_all_matches(supplier_import=supplier_import, is_same=True, user=brand_staff) == 2
+    rows = {r.line: (r.outcome, r.factory_id) for r in supplier_import.rows.all()}
+    assert rows == {2: (Outcome.NEW, None), 3: (Outcome.MATCHED, factories[1].pk)}
+
+
+def test_deciding_all_matches_takes_the_same_statements_for_3_rows_as_for_40(upload, brand_staff):
+    """Row by row it took five statements a row and a count of the whole import each time:
+    a list with thousands of possible matches outlasted the request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size in (3, 40):
+        supplier_import, _factories = _possible_matches(upload, size)
+        with CaptureQueriesContext(connection) as queries:
+            decide_all_matches(supplier_import=supplier_import, is_same=True, user=brand_staff)
+        counts.append(len(queries))
+        Factory.objects.all().delete()
+    assert counts[0] == counts[1], counts
+
+
+def test_deciding_all_is_refused_once_the_import_is_confirmed(upload, brand_staff):
+    supplier_import, _factories = _possible_matches(upload, 1)
+    decide_all_matches(supplier_import=supplier_import, is_same=True, user=brand_staff)
+    confirm_import(supplier_import=supplier_import, user=brand_staff)
+    supplier_import.refresh_from_db()
+    with pytest.raises(SupplierError, match="no longer waiting for decisions"):
+        decide_all_matches(supplier_import=supplier_import, is_same=False, user=brand_staff)
