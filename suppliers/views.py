@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -243,7 +243,7 @@ def import_decide_all(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
+def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The rows with errors, as the file had them, plus an Error column: fix and re-upload."""
     supplier_import = _visible_import(request, pk)
     rows = (
@@ -254,7 +254,7 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
         .only("line", "data", "errors")
     )
     width = len(supplier_import.headers)
-    body = exports.as_csv(
+    lines = exports.csv_lines(
         (
             [
                 *(
@@ -267,7 +267,7 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         [*supplier_import.headers, "Error"],
     )
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     name = supplier_import.original_filename.rsplit(".", 1)[0]
     response["Content-Disposition"] = f'attachment; filename="{name}-errors.csv"'
     return response
@@ -275,18 +275,21 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse:
+def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     """The user's own brands' supplier lists (never another brand's links or codes)."""
     if not scope_of(request.user).funding_ids and not scope_of(request.user).sees_everything:
         raise PermissionDenied
     links = BrandSupplier.objects.visible_to(request.user)
     rows = exports.supplier_rows(links)
+    response: HttpResponse | StreamingHttpResponse
     if fmt == "xlsx":
-        body = exports.as_xlsx(rows, exports.HEADERS)
-        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        body = exports.as_csv(rows, exports.HEADERS)
-        content_type = "text/csv; charset=utf-8"
-    response = HttpResponse(body, content_type=content_type)
+        response = HttpResponse(
+            exports.as_xlsx(rows, exports.HEADERS),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:  # streamed: memory stays flat however long the list
+        response = StreamingHttpResponse(
+            exports.csv_lines(rows, exports.HEADERS), content_type="text/csv; charset=utf-8"
+        )
     response["Content-Disposition"] = f'attachment; filename="suppliers.{fmt}"'
     return response

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -316,6 +317,9 @@ def impact(request: HttpRequest) -> HttpResponse:
     )
 
 
+MATRIX_CSV_CHUNK = 500  # suppliers read, and their enrolments looked up, at a time
+
+
 @login_required
 @require_GET
 def matrix_csv(request: HttpRequest) -> StreamingHttpResponse:
@@ -330,9 +334,11 @@ def matrix_csv(request: HttpRequest) -> StreamingHttpResponse:
         yield writer.writerow(
             [_("Supplier code"), _("Factory"), _("Country")] + [m.code for m in modules]
         )
-        paginator = Paginator(links, 500)
-        for number in paginator.page_range:
-            for row in matrix_rows(request.user, paginator.page(number).object_list, modules):
+        # Chunks of one pass over the list, not pages: an OFFSET page re-reads every row
+        # before it (100,000 suppliers took 29 s).
+        rows = links.iterator(chunk_size=MATRIX_CSV_CHUNK)
+        while chunk := list(itertools.islice(rows, MATRIX_CSV_CHUNK)):
+            for row in matrix_rows(request.user, chunk, modules):
                 yield writer.writerow(
                     [
                         _safe(row.link.supplier_code),
