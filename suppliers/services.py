@@ -325,7 +325,11 @@ def decide_all_matches(*, supplier_import: SupplierImport, is_same: bool, user: 
                 factory=F("candidate"), outcome=Outcome.MATCHED
             )
             # On it with another code than the row's: updated; on it otherwise: unchanged.
-            codes = dict(links.values_list("factory_id", "supplier_code"))
+            codes = dict(
+                links.filter(factory_id__in=accepted.values("candidate_id")).values_list(
+                    "factory_id", "supplier_code"
+                )
+            )
             updated = [
                 pk
                 for pk, candidate_id, data in accepted.values_list("pk", "candidate_id", "data")

@@ -61,12 +61,19 @@ HOME_COHORTS = 20
 
 
 def current_cohorts(user: User, *, today: datetime.date | None = None) -> list[Cohort]:
-    """The cohorts a home page lists: classroom ahead, under way or ended less than
-    ``CURRENT_COHORT_DAYS`` ago, the soonest first, at most ``HOME_COHORTS`` (a provider's
-    whole history is on the paginated cohort list)."""
+    """The cohorts a home page lists, at most ``HOME_COHORTS`` (a provider's whole history
+    is on the paginated cohort list): classroom under way or ahead, the soonest first; then,
+    if there is room, those ended less than ``CURRENT_COHORT_DAYS`` ago, the latest first."""
     today = today or timezone.localdate()
     since = today - datetime.timedelta(days=CURRENT_COHORT_DAYS)
-    return list(cohorts_for(user).filter(classroom_end__gte=since)[:HOME_COHORTS])
+    cohorts = cohorts_for(user)
+    ahead = list(cohorts.filter(classroom_end__gte=today)[:HOME_COHORTS])
+    if len(ahead) == HOME_COHORTS:
+        return ahead
+    ended = cohorts.filter(classroom_end__lt=today, classroom_end__gte=since).order_by(
+        "-classroom_end", "-pk"
+    )
+    return ahead + list(ended[: HOME_COHORTS - len(ahead)])
 
 
 def cohorts_for(user: User) -> QuerySet[Cohort]:

@@ -87,13 +87,20 @@ def _cohort_like(cohort, *, starts_in_days: int, city: str):
 
 @pytest.mark.parametrize("persona", ["trainer", "provider_staff"])
 def test_homes_list_current_cohorts_and_point_to_the_rest(world, persona, request):
-    """Classroom ahead, under way or ended within CURRENT_COHORT_DAYS: on the home page,
-    soonest first; older ones only on the paginated cohort list."""
+    """Classroom under way or ahead (soonest first), then ended within CURRENT_COHORT_DAYS
+    (latest first): on the home page; older ones only on the paginated cohort list."""
     user = request.getfixturevalue(persona)
     recent = _cohort_like(world.cohort, starts_in_days=-(CURRENT_COHORT_DAYS - 10), city="Recent")
+    latest = _cohort_like(world.cohort, starts_in_days=-30, city="Latest")
+    ongoing = _cohort_like(world.cohort, starts_in_days=0, city="Ongoing")
     old = _cohort_like(world.cohort, starts_in_days=-(CURRENT_COHORT_DAYS + 10), city="Old")
     response = client_for(user).get("/")
-    assert [c.pk for c in response.context["cohorts"]] == [recent.pk, world.cohort.pk]
+    assert [c.pk for c in response.context["cohorts"]] == [
+        ongoing.pk,
+        world.cohort.pk,
+        latest.pk,
+        recent.pk,
+    ]
     assert "Recent" in response.text and "Old" not in response.text
     assert reverse("training:cohort_list") in response.text
     listed = client_for(user).get(reverse("training:cohort_list"))
@@ -101,11 +108,13 @@ def test_homes_list_current_cohorts_and_point_to_the_rest(world, persona, reques
 
 
 def test_home_lists_at_most_a_page_of_current_cohorts(world, trainer):
+    _cohort_like(world.cohort, starts_in_days=-30, city="Ended")
     for n in range(HOME_COHORTS + 5):
         _cohort_like(world.cohort, starts_in_days=30 + n, city=f"City {n}")
     cohorts = client_for(trainer).get("/").context["cohorts"]
     assert len(cohorts) == HOME_COHORTS
     assert cohorts[0].pk == world.cohort.pk  # the soonest (in 20 days)
+    assert "Ended" not in [c.venue_city for c in cohorts]  # what is ahead comes first
 
 
 def test_home_without_current_cohorts_says_so(world, trainer):
