@@ -174,9 +174,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # Between tasks Django's own checks still close a broken or obsolete connection (tasks.py).
 CELERY_DB_REUSE_MAX = env.integer("CELERY_DB_REUSE_MAX", 500, minimum=0) or None
 # Recycle a worker child after this many tasks (certificate rendering keeps fonts and caches
-# in memory: a safety net that keeps worker memory flat; 0 turns it off).
+# in memory: a safety net that keeps worker memory flat; 0 turns it off). Not read from
+# CELERY_WORKER_MAX_TASKS_PER_CHILD: `celery worker` takes that variable as its own
+# --max-tasks-per-child option, which refuses 0 and stops the worker.
 CELERY_WORKER_MAX_TASKS_PER_CHILD = (
-    env.integer("CELERY_WORKER_MAX_TASKS_PER_CHILD", 1000, minimum=0) or None
+    env.integer("WORKER_MAX_TASKS_PER_CHILD", 1000, minimum=0) or None
 )
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -253,9 +253,12 @@ def client_for(user: User | None) -> Client:
 # --- A live Celery worker on Redis -------------------------------------------------------
 
 
-def start_worker(log: Any, *, queue: str | None = None, **env: str) -> subprocess.Popen[bytes]:
-    """A real ``celery worker`` process (solo pool) on the PostgreSQL test database and Redis,
-    writing to ``log``; ``queue`` to consume only that queue, ``env`` to override settings.
+def start_worker(
+    log: Any, *, queue: str | None = None, pool: str = "solo", **env: str
+) -> subprocess.Popen[bytes]:
+    """A real ``celery worker`` process (solo pool, or ``pool="prefork"`` with one child, as
+    in production) on the PostgreSQL test database and Redis, writing to ``log``; ``queue``
+    to consume only that queue, ``env`` to override settings.
 
     Skips the calling test unless CELERY_LIVE_WORKER=1 with REDIS_URL and a PostgreSQL
     DATABASE_URL (what .ci/run sets).
@@ -267,8 +270,9 @@ def start_worker(log: Any, *, queue: str | None = None, **env: str) -> subproces
         pytest.skip("needs CELERY_LIVE_WORKER=1 and REDIS_URL (run by .ci/run)")
     if db["ENGINE"] != "django.db.backends.postgresql":
         pytest.skip("the worker shares the PostgreSQL test database")
-    command = [sys.executable, "-m", "celery", "-A", "score_portal", "worker", "--pool=solo",
-               "--loglevel=INFO", "--without-gossip", "--without-mingle"]  # fmt: skip
+    command = [sys.executable, "-m", "celery", "-A", "score_portal", "worker", f"--pool={pool}",
+               "--concurrency=1", "--loglevel=INFO", "--without-gossip",
+               "--without-mingle"]  # fmt: skip
     if queue:
         command += ["-Q", queue]
     return subprocess.Popen(

@@ -575,8 +575,10 @@ def test_codes_are_unguessable_and_readable():
     assert set("".join(codes).replace("-", "")) == alphabet
 
 
-def test_worker_children_are_recycled_as_a_memory_safety_net():
+def test_worker_children_are_recycled_and_tasks_acknowledged_late_by_default():
+    """The settings (a real prefork worker recycling its child: tests/score_portal/
+    test_worker.py)."""
     from score_portal.celery import app
 
-    assert app.conf.worker_max_tasks_per_child
+    assert app.conf.worker_max_tasks_per_child == 1000
     assert app.conf.task_acks_late
