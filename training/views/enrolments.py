@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,6 +26,7 @@ from score_portal.permissions import (
     get_visible_or_404,
     scope_of,
 )
+from suppliers.exports import csv_lines, neutralise
 from suppliers.filters import FactoryFilter
 from suppliers.models import BrandSupplier, Factory
 from training import forms
@@ -323,32 +323,27 @@ MATRIX_CSV_CHUNK = 500  # suppliers read, and their enrolments looked up, at a t
 @login_required
 @require_GET
 def matrix_csv(request: HttpRequest) -> StreamingHttpResponse:
-    """The whole matrix as CSV, streamed in pages so a large list costs little memory."""
+    """The whole matrix as CSV, streamed in chunks so a large list costs little memory."""
     brand = _acting_brand_for_reading(request)
     links = _filtered_links(request, brand).only(*_MATRIX_LINK_FIELDS)
     modules = matrix_modules(request.user)
 
-    def lines() -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield "\ufeff"  # Excel reads UTF-8 when the file starts with a BOM
-        yield writer.writerow(
-            [_("Supplier code"), _("Factory"), _("Country")] + [m.code for m in modules]
-        )
+    def rows() -> Iterator[list[str]]:
         # Chunks of one pass over the list, not pages: an OFFSET page re-reads every row
         # before it (100,000 suppliers took 29 s).
-        rows = links.iterator(chunk_size=MATRIX_CSV_CHUNK)
-        while chunk := list(itertools.islice(rows, MATRIX_CSV_CHUNK)):
+        links_read = links.iterator(chunk_size=MATRIX_CSV_CHUNK)
+        while chunk := list(itertools.islice(links_read, MATRIX_CSV_CHUNK)):
             for row in matrix_rows(request.user, chunk, modules):
-                yield writer.writerow(
-                    [
-                        _safe(row.link.supplier_code),
-                        _safe(row.link.factory.name),
-                        row.link.factory.country.code,
-                    ]
-                    + [cell.get_status_display() if cell else "" for cell in row.cells]
-                )
+                yield [
+                    neutralise(row.link.supplier_code),
+                    neutralise(row.link.factory.name),
+                    row.link.factory.country.code,
+                ] + [cell.get_status_display() if cell else "" for cell in row.cells]
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    headers = [_("Supplier code"), _("Factory"), _("Country")] + [m.code for m in modules]
+    response = StreamingHttpResponse(
+        csv_lines(rows(), headers), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="score-matrix-{brand.pk}.csv"'
     return response
 
@@ -396,16 +391,6 @@ def _rows_html(rows: list[MatrixRow]) -> list[SafeString]:
         )
         for row in rows
     ]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _safe(value: str) -> str:
-    """Neutralise cells Excel would run as formulas."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _acting_brand_for_reading(request: HttpRequest) -> Partner:
