@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -289,6 +291,33 @@ def start_worker(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+
+
+@contextmanager
+def worker_running(log_path: Path, **options: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """``start_worker`` writing to ``log_path``; on the way out the worker is stopped (killed
+    if it will not stop) and its log closed, whatever the test did to it meanwhile."""
+    with log_path.open("w") as log:
+        worker = start_worker(log, **options)
+        try:
+            yield worker
+        finally:
+            if worker.poll() is None:
+                worker.terminate()
+                try:
+                    worker.wait(30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+
+
+def send_to_queue(task: Any, queue: str, *args: Any) -> None:
+    """Really publish ``task`` to ``queue`` (tests otherwise run tasks in-process)."""
+    celery_app.conf.task_always_eager = False
+    try:
+        task.apply_async(args=args, queue=queue)
+    finally:
+        celery_app.conf.task_always_eager = True
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,8 @@ from django.core import mail
 from django.utils import timezone
 
 from score_portal import emails
-from score_portal.celery import app as celery_app
 from score_portal.models import OutboundEmail
-from tests.conftest import start_worker, wait_for
+from tests.conftest import send_to_queue, wait_for, worker_running
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -62,11 +61,12 @@ def test_an_email_claimed_by_a_killed_worker_is_sent_once_by_the_sweep(tmp_path)
 
     sink = HangingSmtp()
     queue = f"score-killed-{uuid.uuid4().hex[:8]}"
-    log = (tmp_path / "worker.log").open("w")
-    worker = start_worker(
-        log, queue=queue, EMAIL_URL=f"smtp://127.0.0.1:{sink.port}", EMAIL_TIMEOUT="3600"
-    )
-    try:
+    with worker_running(
+        tmp_path / "worker.log",
+        queue=queue,
+        EMAIL_URL=f"smtp://127.0.0.1:{sink.port}",
+        EMAIL_TIMEOUT="3600",
+    ) as worker:
         email = OutboundEmail.objects.create(
             to="manager@factory.example.org",
             subject="Certificate ready",
@@ -74,11 +74,7 @@ def test_an_email_claimed_by_a_killed_worker_is_sent_once_by_the_sweep(tmp_path)
             template="test",
             language="en",
         )
-        celery_app.conf.task_always_eager = False  # really publish, to that worker's queue
-        try:
-            deliver_email.apply_async(args=[email.pk], queue=queue)
-        finally:
-            celery_app.conf.task_always_eager = True  # the sweep below delivers in-process
+        send_to_queue(deliver_email, queue, email.pk)  # the sweep below delivers in-process
         assert sink.data_started.wait(60), "the worker never started sending"
 
         def claimed():
@@ -88,10 +84,6 @@ def test_an_email_claimed_by_a_killed_worker_is_sent_once_by_the_sweep(tmp_path)
         assert wait_for(claimed)
         worker.send_signal(signal.SIGKILL)  # killed mid-send: the message is never acked
         worker.wait(30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-        log.close()
 
     # Not lost: the row is still SENDING and nothing was sent.
     email.refresh_from_db()

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from score_portal.models import OutboundEmail
-from tests.conftest import client_for, start_worker, wait_for
+from tests.conftest import client_for, send_to_queue, wait_for, worker_running
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -62,25 +62,15 @@ def test_a_prefork_worker_replaces_its_child_after_its_quota_of_tasks(tmp_path, 
     """WORKER_MAX_TASKS_PER_CHILD keeps a worker's memory flat (certificate rendering caches
     fonts): with a quota of one task, three tasks run in three successive children; 0 turns
     it off. (Named CELERY_..., `celery worker` read it as its own option and stopped on 0.)"""
-    from score_portal.celery import app as celery_app
     from suppliers.tasks import sweep_supplier_imports
 
     queue = f"score-recycle-{uuid.uuid4().hex[:8]}"
     path = tmp_path / "worker.log"
-    with path.open("w") as log:
-        worker = start_worker(log, queue=queue, pool="prefork", WORKER_MAX_TASKS_PER_CHILD=quota)
-        try:
-            celery_app.conf.task_always_eager = False  # really publish, to that worker's queue
-            try:
-                for _ in range(3):
-                    sweep_supplier_imports.apply_async(queue=queue)
-            finally:
-                celery_app.conf.task_always_eager = True
-            assert wait_for(lambda: path.read_text().count(" succeeded in ") == 3, timeout=60), (
-                path.read_text()[-3000:]
-            )
-        finally:
-            worker.terminate()
-            worker.wait(30)
+    with worker_running(path, queue=queue, pool="prefork", WORKER_MAX_TASKS_PER_CHILD=quota):
+        for _ in range(3):
+            send_to_queue(sweep_supplier_imports, queue)
+        assert wait_for(lambda: path.read_text().count(" succeeded in ") == 3, timeout=60), (
+            path.read_text()[-3000:]
+        )
     ran_in = re.findall(r"/(ForkPoolWorker-\d+)\].* succeeded in ", path.read_text())
     assert len(ran_in) == 3 and len(set(ran_in)) == children, ran_in

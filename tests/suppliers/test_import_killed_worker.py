@@ -11,11 +11,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from score_portal.celery import app as celery_app
 from suppliers import services
 from suppliers.models import SupplierImport
 from suppliers.tasks import analyse_supplier_import
-from tests.conftest import start_worker, wait_for
+from tests.conftest import send_to_queue, wait_for, worker_running
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ROWS = 60_000  # a few seconds of reading: long enough to kill the worker in the middle
@@ -28,19 +27,14 @@ def test_an_import_whose_worker_is_killed_mid_read_is_read_once_by_the_sweep(
     settings.SUPPLIER_IMPORT_INLINE_BYTES = 0
     monkeypatch.setattr(services, "_queue", lambda step, pk: True)  # published by hand below
     queue = f"score-killed-import-{uuid.uuid4().hex[:8]}"
-    log = (tmp_path / "worker.log").open("w")
-    worker = start_worker(log, queue=queue, MEDIA_ROOT=str(settings.MEDIA_ROOT))
-    try:
+    log = tmp_path / "worker.log"
+    with worker_running(log, queue=queue, MEDIA_ROOT=str(settings.MEDIA_ROOT)) as worker:
         lines = ["Factory name,Address,Country"] + [
             f"Factory {n},{n} Industrial Road,VN" for n in range(ROWS)
         ]
         upload = SimpleUploadedFile("big.csv", "\n".join(lines).encode())
         supplier_import = services.start_import(brand=brand, user=brand_staff, upload=upload)
-        celery_app.conf.task_always_eager = False  # really publish, to that worker's queue
-        try:
-            analyse_supplier_import.apply_async(args=[supplier_import.pk], queue=queue)
-        finally:
-            celery_app.conf.task_always_eager = True  # the sweep below reads in-process
+        send_to_queue(analyse_supplier_import, queue, supplier_import.pk)  # the sweep: in-process
 
         def reading_midway():
             supplier_import.refresh_from_db()
@@ -48,15 +42,9 @@ def test_an_import_whose_worker_is_killed_mid_read_is_read_once_by_the_sweep(
                 0 < supplier_import.rows.count() < ROWS
             )
 
-        assert wait_for(reading_midway, timeout=120, interval=0.05), (
-            tmp_path / "worker.log"
-        ).read_text()[-3000:]
+        assert wait_for(reading_midway, timeout=120, interval=0.05), log.read_text()[-3000:]
         worker.send_signal(signal.SIGKILL)  # killed mid-read: the message is never acked
         worker.wait(30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-        log.close()
 
     # Not lost, not finished: still claimed by the dead worker, with a partial preview.
     supplier_import.refresh_from_db()
