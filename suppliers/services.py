@@ -10,7 +10,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +24,7 @@ from suppliers.importing import ImportFileError
 from suppliers.importing.analysis import analyse_table
 from suppliers.importing.columns import map_headers
 from suppliers.importing.parsing import CSV_EXTENSIONS, XLSX_EXTENSIONS, open_table
-from suppliers.importing.writing import PreviewWriter, write_rows
+from suppliers.importing.writing import PreviewWriter, refresh_statistics, write_rows
 from suppliers.models import (
     BrandSupplier,
     Factory,
@@ -418,6 +418,12 @@ def write_import(*, import_id: int, notify: bool | None = None) -> bool:
             _finish(supplier_import, claimed_at, status=Status.FAILED, error=error, notify=notify)
         except ClaimLost:
             return False
+    else:
+        try:
+            refresh_statistics(supplier_import.rows_valid)
+        except DatabaseError:
+            # Only an optimisation: autovacuum analyses the tables a little later anyway.
+            logger.warning("Could not analyse the supplier tables after import %s", import_id)
     finally:
         cache.delete(progress_key(import_id))
     return True

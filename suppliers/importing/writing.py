@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from suppliers.importing.matching import FILLABLE
 from suppliers.importing.normalise import KEYS_VERSION, keys_source
@@ -203,6 +203,24 @@ def _copy(import_id: int) -> Iterator[Callable[[list[PreviewRow]], None]]:
         raw = cursor.cursor  # psycopg 3
         with raw.copy(f"COPY {table} ({', '.join(_ROW_COLUMNS)}) FROM STDIN") as copy:
             yield write
+
+
+# A large import leaves the planner's statistics behind until autovacuum analyses the tables
+# (about a minute later); meanwhile the brand's supplier list took 0.2 s instead of 59 ms
+# and the matrix 0.1 s instead of 19 ms. ANALYZE reads a fixed sample (30,000 rows a table
+# at the default statistics target), so it costs a fraction of a second at any size.
+ANALYZE_AFTER_ROWS = 5000
+
+
+def refresh_statistics(rows_written: int) -> bool:
+    """ANALYZE the tables a large import wrote to (PostgreSQL); True if it did."""
+    if connection.vendor != "postgresql" or rows_written < ANALYZE_AFTER_ROWS:
+        return False
+    # A savepoint: if ANALYZE fails, an enclosing transaction can go on.
+    with transaction.atomic(), connection.cursor() as cursor:
+        for model in (Factory, BrandSupplier):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    return True
 
 
 def _chunks(rows: Iterable[Any], size: int) -> Iterable[list[Any]]:

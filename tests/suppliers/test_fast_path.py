@@ -372,3 +372,34 @@ def test_a_confirm_naming_a_factory_deleted_behind_djangos_back_writes_nothing(
     assert "Nothing was written" in supplier_import.error_message
     assert not BrandSupplier.objects.exists()
     assert not Factory.objects.exists()
+
+
+@pytest.mark.parametrize("threshold", [1, 1000])
+def test_a_large_import_refreshes_the_planners_statistics(
+    threshold, monkeypatch, upload, brand_staff
+):
+    """After an import of ANALYZE_AFTER_ROWS or more, the supplier tables are analysed:
+    PostgreSQL's row estimate (pg_class.reltuples) then counts the rows it wrote."""
+    if connection.vendor != "postgresql":
+        pytest.skip("ANALYZE is PostgreSQL's")
+    monkeypatch.setattr(writing, "ANALYZE_AFTER_ROWS", threshold)
+    tables = [Factory._meta.db_table, BrandSupplier._meta.db_table]
+
+    def estimates():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)", [tables]
+            )
+            return dict(cursor.fetchall())
+
+    with connection.cursor() as cursor:  # a known starting point
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")
+    before = estimates()
+    rows = "".join(f"Analysed Mill {n},{n} Road,BD\n" for n in range(4))
+    done = confirm_import(
+        supplier_import=upload(csv_upload("Name,Address,Country\n" + rows)), user=brand_staff
+    )
+    assert done.status == Status.DONE
+    grown = 4 if threshold <= 4 else 0
+    assert estimates() == {table: before[table] + grown for table in tables}
