@@ -5,7 +5,8 @@ import io
 from typing import Any
 
 from django import forms
-from django.utils import timezone
+from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner, Partnership
@@ -20,6 +21,7 @@ from training.models import (
     Module,
     Participant,
 )
+from training.selectors import cohorts_open_for_enrolment
 
 
 class DateInput(forms.DateInput):
@@ -30,6 +32,27 @@ class DateInput(forms.DateInput):
 
 
 MAX_CODES_FILE_BYTES = 1024 * 1024
+
+
+class CohortChoiceField(forms.ModelChoiceField):
+    """Each cohort with what a brand chooses by: where, when, who, places left."""
+
+    def label_from_instance(self, obj: Cohort) -> str:
+        left = obj.capacity - getattr(obj, "enterprises", 0)
+        places = (
+            ngettext("%(n)s place left", "%(n)s places left", left) % {"n": left}
+            if left > 0
+            else gettext("full")
+        )
+        return " · ".join(
+            [
+                obj.module.display_title,
+                f"{obj.venue_city}, {obj.venue_country.code}",
+                f"{obj.classroom_start:%Y-%m-%d}",
+                obj.provider.name,
+                places,
+            ]
+        )
 
 
 class EnrolForm(forms.Form):
@@ -48,8 +71,12 @@ class EnrolForm(forms.Form):
     )
     module = forms.ModelChoiceField(label=_("Module"), queryset=Module.objects.none())
     partnership = forms.ModelChoiceField(label=_("Funded by"), queryset=Partnership.objects.none())
-    cohort = forms.ModelChoiceField(
-        label=_("Cohort (optional)"), queryset=Cohort.objects.none(), required=False
+    cohort = CohortChoiceField(
+        label=_("Cohort (optional)"),
+        queryset=Cohort.objects.none(),
+        required=False,
+        empty_label=_("None yet: the provider places the factory later"),
+        help_text=_("The chosen module’s upcoming cohorts."),
     )
 
     def __init__(self, *args: Any, brand: Partner, **kwargs: Any) -> None:
@@ -60,9 +87,29 @@ class EnrolForm(forms.Form):
         self.fields["partnership"].queryset = Partnership.objects.filter(
             partner=brand, status=Partnership.Status.APPROVED
         )
-        self.fields["cohort"].queryset = Cohort.objects.filter(
-            classroom_start__gte=timezone.localdate()
-        ).select_related("module", "provider")
+        # Only the chosen module's upcoming cohorts are offered: the page asks for them again
+        # when the module changes (or, without JavaScript, reloads with ?module=). A sent
+        # form is checked against every upcoming cohort, so one of another module gets its
+        # own message (clean); the form then shows the chosen module's.
+        if self.is_bound:
+            self.fields["cohort"].queryset = cohorts_open_for_enrolment()
+        elif (module_id := self.chosen_module_id()) is not None:
+            self.fields["cohort"].queryset = cohorts_open_for_enrolment(module_id)
+        self.fields["module"].widget.attrs.update(
+            {
+                "hx-get": reverse("training:enrol_cohorts"),
+                "hx-target": "#id_cohort",
+                "hx-swap": "outerHTML",
+            }
+        )
+
+    def chosen_module_id(self) -> int | None:
+        """The module the form was opened with (``?module=``), if it names one offered."""
+        raw = str(self.initial.get("module") or "")
+        if not raw.isdigit() or len(raw) > 18:
+            return None
+        module_id = int(raw)
+        return module_id if self.fields["module"].queryset.filter(pk=module_id).exists() else None
 
     def clean_codes_file(self) -> list[str]:
         upload = self.cleaned_data.get("codes_file")
@@ -106,6 +153,8 @@ class EnrolForm(forms.Form):
         cohort, module = data.get("cohort"), data.get("module")
         if cohort and module and cohort.module_id != module.pk:
             self.add_error("cohort", _("That cohort teaches a different module."))
+        if module:
+            self.fields["cohort"].queryset = cohorts_open_for_enrolment(module.pk)
         return data
 
 

@@ -76,27 +76,40 @@ def current_cohorts(user: User, *, today: datetime.date | None = None) -> list[C
     return ahead + list(ended[: HOME_COHORTS - len(ahead)])
 
 
+def _enterprises() -> Coalesce:
+    """How many enterprises a cohort holds (its active enrolments). A subquery, not a join
+    and GROUP BY: PostgreSQL then counts for the rows shown only, not for every cohort."""
+    return Coalesce(
+        Subquery(
+            Enrolment.objects.filter(cohort=OuterRef("pk"), status__in=Enrolment.ACTIVE_STATUSES)
+            .order_by()
+            .values("cohort")
+            .annotate(n=Count("pk"))
+            .values("n")
+        ),
+        0,
+    )
+
+
 def cohorts_for(user: User) -> QuerySet[Cohort]:
     return (
         Cohort.objects.visible_to(user)
         .select_related("module", "provider", "trainer")
-        # A subquery, not a join and GROUP BY: PostgreSQL then counts for the page's rows
-        # only, not for every cohort of the provider's history.
-        .annotate(
-            enterprises=Coalesce(
-                Subquery(
-                    Enrolment.objects.filter(
-                        cohort=OuterRef("pk"), status__in=Enrolment.ACTIVE_STATUSES
-                    )
-                    .order_by()
-                    .values("cohort")
-                    .annotate(n=Count("pk"))
-                    .values("n")
-                ),
-                0,
-            )
-        )
+        .annotate(enterprises=_enterprises())
         .order_by("classroom_start")
+    )
+
+
+def cohorts_open_for_enrolment(module_id: int | None = None) -> QuerySet[Cohort]:
+    """Cohorts a brand may enrol into: classroom not yet started, of one module if given
+    (the enrol form offers the chosen module's only), with how many places are taken."""
+    cohorts = Cohort.objects.filter(classroom_start__gte=timezone.localdate())
+    if module_id is not None:
+        cohorts = cohorts.filter(module_id=module_id)
+    return (
+        cohorts.select_related("module", "provider")
+        .annotate(enterprises=_enterprises())
+        .order_by("module__sort_order", "module__code", "classroom_start", "pk")
     )
 
 

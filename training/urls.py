@@ -9,6 +9,7 @@ urlpatterns = [
     path("cohorts/new/", cohorts.cohort_create, name="cohort_create"),
     path("cohorts/<int:pk>/", cohorts.cohort_detail, name="cohort_detail"),
     path("enrol/", enrolments.enrol, name="enrol"),
+    path("enrol/cohorts/", enrolments.enrol_cohorts, name="enrol_cohorts"),
     path("matrix/", enrolments.matrix, name="matrix"),
     path("matrix.csv", enrolments.matrix_csv, name="matrix_csv"),
     path("impact/", enrolments.impact, name="impact"),

@@ -5,4 +5,21 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
     select.addEventListener("change", () => select.form.submit());
   }
+  // A checkbox marked data-check-all="name" ticks or clears every checkbox of that name in
+  // its form, and shows a dash when only some are ticked.
+  for (const all of document.querySelectorAll("input[data-check-all]")) {
+    const boxes = () => all.form.querySelectorAll(`input[type=checkbox][name="${all.dataset.checkAll}"]`);
+    const reflect = () => {
+      const ticked = [...boxes()].filter((box) => box.checked).length;
+      all.checked = ticked > 0 && ticked === boxes().length;
+      all.indeterminate = ticked > 0 && ticked < boxes().length;
+    };
+    all.addEventListener("change", () => {
+      for (const box of boxes()) box.checked = all.checked;
+    });
+    all.form.addEventListener("change", (event) => {
+      if (event.target !== all) reflect();
+    });
+    reflect();
+  }
 });

@@ -8,9 +8,30 @@ from playwright.sync_api import expect
 from suppliers.services import link_supplier
 from tests.browser.test_partnership_journey import sign_in
 from tests.factories import FactoryFactory
-from training.models import Enrolment
+from training.models import Enrolment, Module
+from training.services import certify_trainer, create_cohort
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _cohort_of_module_2(world, trainer):
+    module_2 = Module.objects.get(code="M2")
+    certify_trainer(trainer=trainer, module=module_2, certified_on=datetime.date(2024, 1, 15))
+    return create_cohort(
+        module=module_2,
+        provider=world.cohort.provider,
+        trainer=trainer,
+        venue_city="Dhaka",
+        venue_country="BD",
+        language="en",
+        classroom_start=datetime.date.today() + datetime.timedelta(days=40),
+        classroom_end=datetime.date.today() + datetime.timedelta(days=41),
+    )
+
+
+def _cohort_label(cohort):
+    start = cohort.classroom_start.isoformat()
+    return f"Workplace Cooperation · Dongguan, CN · {start} · Provider P · 5 places left"
 
 
 def test_enrol_confirm_deliver_complete(
@@ -31,15 +52,23 @@ def test_enrol_confirm_deliver_complete(
         sign_in(page, user.email)
         return page
 
+    # Another module's cohort, which the enrol form must not offer for Module 1.
+    _cohort_of_module_2(world, trainer)
+
     # 1. The brand enrols two factories into Module 1, in the trainer's cohort.
     brand_page = session(brand_staff)
     brand_page.get_by_role("link", name="Progress").click()
     brand_page.get_by_role("link", name="Enrol suppliers").click()
     brand_page.get_by_label(world.factory.name).check()
     brand_page.get_by_label("宁波海天纺织有限公司").check()
+    # Choosing the module narrows the cohorts to that module's, in place.
+    cohort_choice = brand_page.get_by_label("Cohort (optional)")
+    expect(cohort_choice.locator("option")).to_have_count(1)  # "None yet"
     brand_page.get_by_label("Module").select_option(label="Workplace Cooperation")
+    expect(cohort_choice.locator("option", has_text="Dongguan")).to_have_count(1)
+    expect(cohort_choice.locator("option", has_text="Dhaka")).to_have_count(0)
     brand_page.get_by_label("Funded by").select_option(label="Brand A pilot")
-    brand_page.get_by_label("Cohort (optional)").select_option(index=1)
+    cohort_choice.select_option(label=_cohort_label(world.cohort))
     brand_page.get_by_role("button", name="Enrol").click()
     expect(brand_page.get_by_text("2 suppliers enrolled in Workplace Cooperation.")).to_be_visible()
 
@@ -112,3 +141,26 @@ def test_enrol_confirm_deliver_complete(
     expect(brand_page.get_by_role("link", name="Completed")).to_be_visible()
     for page in (brand_page, factory_page, trainer_page):
         page.context.close()
+
+
+def test_choose_every_listed_supplier_at_once(browser, live_server, world, brand, brand_staff):
+    for n in range(3):
+        link_supplier(brand=brand, factory=FactoryFactory(name=f"Listed Factory {n}"))
+    page = browser.new_context(base_url=live_server.url).new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, brand_staff.email)
+    page.goto("/training/enrol/")
+    boxes = page.locator("input[name=factories]")
+    expect(boxes).to_have_count(4)
+    every = page.get_by_label("Choose every supplier listed")
+    every.check()
+    for n in range(4):
+        expect(boxes.nth(n)).to_be_checked()
+    boxes.nth(2).uncheck()
+    expect(every).not_to_be_checked()
+    assert every.evaluate("box => box.indeterminate")
+    boxes.nth(2).check()
+    expect(every).to_be_checked()
+    every.uncheck()
+    for n in range(4):
+        expect(boxes.nth(n)).not_to_be_checked()

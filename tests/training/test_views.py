@@ -9,7 +9,7 @@ from django.urls import reverse
 from tests.conftest import client_for
 from tests.factories import FactoryFactory
 from tests.tenancy import status_for
-from training.models import KPIDefinition, KPIReading, Module
+from training.models import Cohort, KPIDefinition, KPIReading, Module
 from training.services import enrol_factory
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +190,124 @@ def test_enrol_refuses_another_brands_partnership(world, brand_staff, module_1):
 )
 def test_enrol_page_is_for_acting_brand_staff(request, world, persona, expected):
     assert status_for(request, persona, reverse("training:enrol")) == expected
+
+
+def _cohort(world, trainer, module, city, *, days=30, capacity=5):
+    from training.services import certify_trainer, create_cohort
+
+    certify_trainer(trainer=trainer, module=module, certified_on=_dt.date(2024, 1, 15))
+    return create_cohort(
+        module=module,
+        provider=world.cohort.provider,
+        trainer=trainer,
+        venue_city=city,
+        venue_country="BD",
+        language="en",
+        classroom_start=_dt.date.today() + _dt.timedelta(days=days),
+        classroom_end=_dt.date.today() + _dt.timedelta(days=days + 1),
+        capacity=capacity,
+    )
+
+
+def test_enrol_offers_the_chosen_modules_cohorts_only(world, brand_staff, trainer, module_1):
+    module_2 = Module.objects.get(code="M2")
+    dhaka = _cohort(world, trainer, module_2, "Dhaka")
+    _cohort(world, trainer, module_1, "Gazipur", days=-3)  # classroom already started
+    client = client_for(brand_staff)
+
+    def offered(response):
+        return {
+            int(v)
+            for v in response.context["form"].fields["cohort"].queryset.values_list("pk", flat=True)
+        }
+
+    # No module chosen yet, no cohort to choose; a module's upcoming ones, never one whose
+    # classroom has started. Without JavaScript the page is opened with ?module= (the
+    # module links); with it, the choice is swapped in place when the module changes.
+    page = client.get(reverse("training:enrol"))
+    assert offered(page) == set()
+    assert f'href="?brand={world.partnership.partner_id}&amp;module={module_2.pk}"' in page.text
+    assert offered(client.get(reverse("training:enrol") + f"?module={module_2.pk}")) == {dhaka.pk}
+    assert offered(client.get(reverse("training:enrol") + f"?module={module_1.pk}")) == {
+        world.cohort.pk
+    }
+    swapped = client.get(reverse("training:enrol_cohorts") + f"?module={module_1.pk}")
+    assert swapped.status_code == 200
+    assert swapped.text.startswith('<select name="cohort"')
+    assert 'id="id_cohort"' in swapped.text
+    assert "Dongguan" in swapped.text
+    assert "Dhaka" not in swapped.text
+    # The module choice asks for it.
+    page = client.get(reverse("training:enrol")).text
+    assert f'hx-get="{reverse("training:enrol_cohorts")}"' in page
+
+
+@pytest.mark.parametrize("garbage", ["", "abc", "-1", "99999999", "9" * 40, "1 OR 1=1"])
+def test_enrol_cohorts_with_garbage_offers_no_cohort(world, brand_staff, garbage):
+    response = client_for(brand_staff).get(reverse("training:enrol_cohorts"), {"module": garbage})
+    assert response.status_code == 200
+    assert response.text.count("<option") == 1  # "None yet"
+    assert "Dongguan" not in response.text
+
+
+def test_a_cohort_of_another_module_cannot_be_sent(world, brand, brand_staff, trainer, module_1):
+    dhaka = _cohort(world, trainer, Module.objects.get(code="M2"), "Dhaka")
+    fresh = FactoryFactory(name="Fresh Factory")
+    link_supplier(brand=brand, factory=fresh)
+    response = client_for(brand_staff).post(
+        reverse("training:enrol"),
+        {
+            "factories": [fresh.pk],
+            "module": module_1.pk,
+            "partnership": world.partnership.pk,
+            "cohort": dhaka.pk,
+        },
+    )
+    assert response.status_code == 400
+    assert "That cohort teaches a different module." in response.text
+    assert not Enrolment.objects.filter(factory=fresh).exists()
+    # Shown again, the form offers the chosen module's cohorts.
+    offered = response.context["form"].fields["cohort"].queryset
+    assert list(offered) == [world.cohort]
+
+
+def test_cohort_choices_say_where_when_who_and_places_left(world, brand_staff, trainer, module_1):
+    _cohort(world, trainer, module_1, "Gazipur", capacity=1)
+    full = Enrolment.objects.filter(pk=world.enrolment.pk)
+    full.update(cohort=Cohort.objects.get(venue_city="Gazipur"))  # its one place taken
+    text = (
+        client_for(brand_staff).get(reverse("training:enrol_cohorts"), {"module": module_1.pk}).text
+    )
+    start = world.cohort.classroom_start.isoformat()
+    assert f"Workplace Cooperation · Dongguan, CN · {start} · Provider P · 5 places left" in text
+    assert "· Gazipur, BD ·" in text
+    assert "Provider P · full" in text
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [("brand_viewer", 403), ("factory_manager", 403), ("trainer", 403), (None, 302)],
+)
+def test_enrol_cohorts_is_for_acting_brand_staff(request, world, persona, expected):
+    assert status_for(request, persona, reverse("training:enrol_cohorts")) == expected
+
+
+def test_enrol_page_says_when_it_lists_part_of_the_suppliers(
+    world, brand, brand_staff, monkeypatch
+):
+    from training.views import enrolments as views
+
+    for n in range(3):
+        link_supplier(brand=brand, factory=FactoryFactory(name=f"Listed {n}"))
+    client = client_for(brand_staff)
+    assert 'data-testid="picker-limit"' not in client.get(reverse("training:enrol")).text
+    monkeypatch.setattr(views, "ENROL_PICKER_ROWS", 2)
+    page = client.get(reverse("training:enrol"))
+    assert len(page.context["suppliers"]) == 2
+    assert "The first 2 of your 4 suppliers are listed." in page.text
+    # Filtered, the count is the filter's.
+    narrowed = client.get(reverse("training:enrol"), {"q": "Listed"})
+    assert "The first 2 of your 3 suppliers are listed." in narrowed.text
 
 
 def test_other_brand_cannot_pick_brand_a(world, other_brand_staff, brand):

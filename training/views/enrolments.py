@@ -243,6 +243,9 @@ def _acting_brand(request: HttpRequest) -> Partner:
     return brand
 
 
+ENROL_PICKER_ROWS = 500  # suppliers the enrol page lists to tick; the filter narrows them
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def enrol(request: HttpRequest) -> HttpResponse:
@@ -251,7 +254,13 @@ def enrol(request: HttpRequest) -> HttpResponse:
         request.GET, queryset=Factory.objects.filter(brand_links__brand=brand)
     )
     suppliers = _filtered_links(request, brand)
-    form = forms.EnrolForm(request.POST or None, request.FILES or None, brand=brand)
+    form = forms.EnrolForm(
+        request.POST or None,
+        request.FILES or None,
+        brand=brand,
+        # Opened with ?module= (without JavaScript, the module links), its cohorts are listed.
+        initial={"module": request.GET.get("module", "")},
+    )
     if request.method == "POST" and form.is_valid():
         results = services.enrol_suppliers(
             brand=brand,
@@ -271,12 +280,32 @@ def enrol(request: HttpRequest) -> HttpResponse:
                 "enrolled": sum(r.enrolled for r in results),
             },
         )
+    shown = list(suppliers[:ENROL_PICKER_ROWS])
     return render(
         request,
         "training/enrol.html",
-        {"brand": brand, "form": form, "filter": factory_filter, "suppliers": suppliers[:500]},
+        {
+            "brand": brand,
+            "form": form,
+            "filter": factory_filter,
+            "suppliers": shown,
+            # A list longer than the picker says so: nobody should think it ends there.
+            "suppliers_total": (
+                suppliers.count() if len(shown) == ENROL_PICKER_ROWS else len(shown)
+            ),
+        },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@login_required
+@require_GET
+def enrol_cohorts(request: HttpRequest) -> HttpResponse:
+    """The enrol form's cohort choice for the module in ``?module=``, to swap in place when
+    the module changes (no module, or one not offered: no cohort to choose)."""
+    brand = _acting_brand(request)
+    form = forms.EnrolForm(initial={"module": request.GET.get("module", "")}, brand=brand)
+    return HttpResponse(str(form["cohort"]))
 
 
 @login_required
