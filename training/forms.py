@@ -153,9 +153,15 @@ class EnrolForm(forms.Form):
         cohort, module = data.get("cohort"), data.get("module")
         if cohort and module and cohort.module_id != module.pk:
             self.add_error("cohort", _("That cohort teaches a different module."))
-        if module:
-            self.fields["cohort"].queryset = cohorts_open_for_enrolment(module.pk)
         return data
+
+    def _post_clean(self) -> None:
+        # Django's hook after every check (clean may stop early): shown again after a
+        # refusal, the form offers the chosen module's cohorts, or none without a module.
+        module = self.cleaned_data.get("module")
+        self.fields["cohort"].queryset = (
+            cohorts_open_for_enrolment(module.pk) if module else Cohort.objects.none()
+        )
 
 
 class CohortForm(forms.ModelForm):

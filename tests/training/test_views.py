@@ -242,6 +242,20 @@ def test_enrol_offers_the_chosen_modules_cohorts_only(world, brand_staff, traine
     assert f'hx-get="{reverse("training:enrol_cohorts")}"' in page
 
 
+@pytest.mark.parametrize(("with_module", "offered"), [(True, 1), (False, 0)])
+def test_a_refused_form_offers_the_chosen_modules_cohorts(
+    world, brand_staff, trainer, module_1, with_module, offered
+):
+    _cohort(world, trainer, Module.objects.get(code="M2"), "Dhaka")
+    data = {"partnership": world.partnership.pk}  # and no supplier chosen: refused
+    if with_module:
+        data["module"] = module_1.pk
+    response = client_for(brand_staff).post(reverse("training:enrol"), data)
+    assert response.status_code == 400
+    cohorts = response.context["form"].fields["cohort"].queryset
+    assert list(cohorts) == [world.cohort][:offered]
+
+
 @pytest.mark.parametrize("garbage", ["", "abc", "-1", "99999999", "9" * 40, "1 OR 1=1"])
 def test_enrol_cohorts_with_garbage_offers_no_cohort(world, brand_staff, garbage):
     response = client_for(brand_staff).get(reverse("training:enrol_cohorts"), {"module": garbage})
