@@ -104,12 +104,13 @@ class EnrolForm(forms.Form):
         )
 
     def chosen_module_id(self) -> int | None:
-        """The module the form was opened with (``?module=``), if it names one offered."""
-        raw = str(self.initial.get("module") or "")
-        if not raw.isdigit() or len(raw) > 18:
+        """The module the form was opened with (``?module=``), if it names one offered: the
+        module field's own check, which turns anything else away."""
+        try:
+            module = self.fields["module"].clean(self.initial.get("module"))
+        except forms.ValidationError:
             return None
-        module_id = int(raw)
-        return module_id if self.fields["module"].queryset.filter(pk=module_id).exists() else None
+        return module.pk
 
     def clean_codes_file(self) -> list[str]:
         upload = self.cleaned_data.get("codes_file")
