@@ -257,6 +257,12 @@ def can_manage_certificates(user: User | AnonymousUser) -> bool:
     return scope_of(user).is_ilo_decider
 
 
+def can_export_supplier_lists(user: User | AnonymousUser) -> bool:
+    """Brand people export their own brands' supplier lists; the ILO exports every list."""
+    scope = scope_of(user)
+    return scope.sees_everything or bool(scope.funding_ids)
+
+
 def can_download_certificates_zip(user: User | AnonymousUser) -> bool:
     """Brand staff (and the ILO) download their suppliers' certificates in one ZIP."""
     scope = scope_of(user)

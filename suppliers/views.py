@@ -14,7 +14,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from partners.models import Partner
-from score_portal.permissions import can_manage_supplier_list, get_visible_or_404, scope_of
+from score_portal.permissions import (
+    can_export_supplier_lists,
+    can_manage_supplier_list,
+    get_visible_or_404,
+    scope_of,
+)
 from suppliers import exports, services
 from suppliers.filters import FactoryFilter
 from suppliers.forms import SupplierImportForm
@@ -42,7 +47,9 @@ def factory_list(request: HttpRequest) -> HttpResponse:
         {
             "filter": factory_filter,
             "page": page,
-            "can_export": bool(scope_of(request.user).funding_ids),
+            "can_export": can_export_supplier_lists(request.user),
+            # The enrol page is for those who act for a brand (viewers only read).
+            "can_enrol": bool(scope_of(request.user).funding_acting_ids),
         },
     )
 
@@ -277,7 +284,7 @@ def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 @require_GET
 def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     """The user's own brands' supplier lists (never another brand's links or codes)."""
-    if not scope_of(request.user).funding_ids and not scope_of(request.user).sees_everything:
+    if not can_export_supplier_lists(request.user):
         raise PermissionDenied
     links = BrandSupplier.objects.visible_to(request.user)
     rows = exports.supplier_rows(links)

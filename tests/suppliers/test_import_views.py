@@ -187,6 +187,27 @@ def test_export_is_own_list_only_and_neutralises_formulas(world, brand, other_br
     assert all("B-SECRET" not in str(v) for row in values for v in row)
 
 
+@pytest.mark.parametrize(
+    ("persona", "enrol", "export"),
+    [
+        ("brand_staff", True, True),
+        ("brand_viewer", False, True),  # reads and exports, does not enrol
+        ("ilo_admin", False, True),  # exports every list, enrols for no brand
+        ("factory_manager", False, False),
+    ],
+)
+def test_supplier_list_offers_what_the_person_may_do(request, world, persona, enrol, export):
+    client = client_for(request.getfixturevalue(persona))
+    page = client.get(reverse("suppliers:factory_list")).text
+    assert (f'href="{reverse("training:enrol")}"' in page) is enrol
+    assert (f'href="{reverse("suppliers:export", args=["csv"])}"' in page) is export
+    # What the page offers works.
+    if enrol:
+        assert client.get(reverse("training:enrol")).status_code == 200
+    if export:
+        assert client.get(reverse("suppliers:export", args=["csv"])).status_code == 200
+
+
 def test_export_refused_to_factory_managers(world, factory_manager):
     assert (
         client_for(factory_manager).get(reverse("suppliers:export", args=["csv"])).status_code

@@ -324,6 +324,16 @@ def test_enrol_page_says_when_it_lists_part_of_the_suppliers(
     assert "The first 2 of your 3 suppliers are listed." in narrowed.text
 
 
+@pytest.mark.parametrize(("persona", "offered"), [("brand_staff", True), ("brand_viewer", False)])
+def test_matrix_offers_enrolling_to_those_who_may(request, world, brand, persona, offered):
+    client = client_for(request.getfixturevalue(persona))
+    page = client.get(reverse("training:matrix")).text
+    link = f'href="{reverse("training:enrol")}?brand={brand.pk}"'
+    assert (link in page) is offered
+    if offered:
+        assert client.get(reverse("training:enrol"), {"brand": brand.pk}).status_code == 200
+
+
 def test_other_brand_cannot_pick_brand_a(world, other_brand_staff, brand):
     url = reverse("training:enrol") + f"?brand={brand.pk}"
     assert client_for(other_brand_staff).get(url).status_code == 404

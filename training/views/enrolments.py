@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from partners.models import Partner
 from score_portal.permissions import (
+    can_act_for_partner,
     can_deliver,
     can_manage_factory,
     can_see_kpi_detail,
@@ -324,6 +325,7 @@ def matrix(request: HttpRequest) -> HttpResponse:
         "training/matrix.html",
         {
             "brand": brand,
+            "can_enrol": can_act_for_partner(request.user, brand),
             "filter": factory_filter,
             "modules": modules,
             "page": page,
