@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import connections, router
 from django.db.models import CharField, Model, QuerySet, Value
 from django.http import Http404
 
@@ -143,24 +145,14 @@ def scope_of(user: User | AnonymousUser | None) -> Scope:
     if cached is not None:
         return cached
 
-    from partners.models import Membership, Partner
-    from suppliers.models import FactoryManager
-    from training.models import Cohort
+    from partners.models import Partner
 
     ilo_roles: set[str] = set()
     funding: dict[int, str] = {}
     providers: dict[int, str] = {}
     factory_ids: set[int] = set()
     cohort_ids: set[int] = set()
-    # One round trip on every request: memberships, managed factories and trained cohorts.
-    memberships = (
-        Membership.objects.filter(user=user, partner__is_active=True)
-        .order_by()
-        .values_list("partner_id", "partner__kind", "role")
-    )
-    managed = _tagged(FactoryManager.objects.filter(user=user), "factory_id", _FACTORY)
-    trained = _tagged(Cohort.objects.filter(trainer=user), "pk", _COHORT)
-    for object_id, kind, role in memberships.union(managed, trained, all=True):
+    for object_id, kind, role in _scope_rows(user.pk):
         if kind == _FACTORY:
             factory_ids.add(object_id)
         elif kind == _COHORT:
@@ -182,6 +174,46 @@ def scope_of(user: User | AnonymousUser | None) -> Scope:
     )
     user._score_scope = scope  # type: ignore[union-attr, attr-defined]
     return scope
+
+
+# A user id no row has, standing for the real one in the scope query compiled once.
+_ANY_USER = -7_391_204_583
+
+
+@cache
+def _scope_query(alias: str) -> tuple[str, tuple[Any, ...]]:
+    """The scope's one round trip, compiled once per database: the user's memberships,
+    managed factories and trained cohorts as one UNION ALL.
+
+    It runs on every signed-in request, and building and compiling a three-part union
+    through the ORM cost about three times what PostgreSQL takes to answer it.
+    """
+    from partners.models import Membership
+    from suppliers.models import FactoryManager
+    from training.models import Cohort
+
+    memberships = (
+        Membership.objects.using(alias)
+        .filter(user_id=_ANY_USER, partner__is_active=True)
+        .order_by()
+        .values_list("partner_id", "partner__kind", "role")
+    )
+    managed = _tagged(FactoryManager.objects.filter(user_id=_ANY_USER), "factory_id", _FACTORY)
+    trained = _tagged(Cohort.objects.filter(trainer_id=_ANY_USER), "pk", _COHORT)
+    union = memberships.union(managed, trained, all=True)
+    sql, params = union.query.get_compiler(using=alias).as_sql()
+    return sql, tuple(params)
+
+
+def _scope_rows(user_id: int) -> list[tuple[int, str, str]]:
+    """(object id, partner kind or tag, role) rows of the user's scope."""
+    from partners.models import Membership
+
+    alias = router.db_for_read(Membership)
+    sql, params = _scope_query(alias)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [user_id if p == _ANY_USER else p for p in params])
+        return cursor.fetchall()
 
 
 def forget_scope(user: Any) -> None:
