@@ -711,14 +711,19 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
     from score_portal.selectors import home_context
     from suppliers.filters import FactoryFilter
     from suppliers.models import Factory
-    from training.selectors import kpi_aggregates, matrix_modules, matrix_rows
+    from training.selectors import (
+        MATRIX_SUPPLIER_FIELDS,
+        kpi_aggregates,
+        matrix_modules,
+        matrix_rows,
+    )
     from training.views.enrolments import _filtered_links, _rows_html
 
     staff, manager = world["staff"], world["manager"]
     request = RequestFactory().get("/training/matrix/")
     request.user = staff
     links = _filtered_links(request, world["brand"])
-    page = list(links[:50])
+    page = list(links.values_list(*MATRIX_SUPPLIER_FIELDS)[:50])
     modules = matrix_modules(staff)
     rows = matrix_rows(staff, page, modules)
     home = RequestFactory().get("/")
@@ -729,7 +734,9 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
             "kpi_aggregates (now on /training/impact/, not the matrix)": timed(
                 lambda: kpi_aggregates(staff)
             ),
-            "supplier page (ORDER BY factory name, 50)": timed(lambda: list(links[:50])),
+            "supplier page (ORDER BY factory name, 50)": timed(
+                lambda: list(links.values_list(*MATRIX_SUPPLIER_FIELDS)[:50])
+            ),
             "paginator count": timed(links.count),
             "matrix_modules": timed(lambda: matrix_modules(staff)),
             "matrix_rows (50 rows)": timed(lambda: matrix_rows(staff, page, modules)),

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from partners.models import Partnership
-from suppliers.models import BrandSupplier
 from training.catalogue import translated
 from training.models import (
     Cohort,
@@ -298,26 +297,49 @@ class MatrixCell:
         return str(Enrolment.Status(self.status).label)
 
 
+class MatrixSupplier(NamedTuple):
+    """A supplier-list row as the matrix shows it: read as plain values, not model instances
+    (a page of 50 would otherwise build 100 of them to read four columns)."""
+
+    factory_id: int
+    supplier_code: str
+    factory_name: str
+    country: str  # ISO 3166 code
+
+
+# The values a matrix supplier is read from, for ``QuerySet.values_list``.
+MATRIX_SUPPLIER_FIELDS = ("factory_id", "supplier_code", "factory__name", "factory__country")
+
+
 @dataclass(frozen=True)
 class MatrixRow:
-    link: BrandSupplier
+    supplier: MatrixSupplier
     cells: list[MatrixCell | None]
 
 
 def matrix_modules(user: User) -> list[Module]:
-    """Columns: the modules of the user's partnerships, else the whole active catalogue."""
-    columns = Module.objects.filter(is_active=True).only("pk", "code", "title", "sort_order")
-    covering = Partnership.modules.through.objects.filter(
-        partnership__in=Partnership.objects.visible_to(user).values("pk")
+    """Columns: the modules of the user's partnerships, else the whole active catalogue.
+
+    One query: the active catalogue (a few dozen rows at most), each module flagged if one
+    of the user's partnerships covers it.
+    """
+    from score_portal.permissions import scope_of
+
+    scope = scope_of(user)
+    covering = Partnership.modules.through.objects.filter(module_id=OuterRef("pk"))
+    if not scope.sees_everything:
+        covering = covering.filter(partnership__partner_id__in=scope.partner_ids)
+    catalogue = list(
+        Module.objects.filter(is_active=True)
+        .only("pk", "code", "title", "sort_order")
+        .annotate(covered=Exists(covering))
+        .order_by("sort_order", "code")
     )
-    covered = columns.filter(pk__in=covering.values("module_id"))  # a semi-join, no DISTINCT
-    return list(covered.order_by("sort_order", "code")) or list(
-        columns.order_by("sort_order", "code")
-    )
+    return [m for m in catalogue if m.covered] or catalogue
 
 
 def matrix_rows(
-    user: User, links: Sequence[BrandSupplier], modules: Sequence[Module]
+    user: User, suppliers: Sequence[tuple[int, str, str, str]], modules: Sequence[Module]
 ) -> list[MatrixRow]:
     """One row per supplier on the page, one cell per module: the enrolment the user sees.
 
@@ -327,7 +349,7 @@ def matrix_rows(
     by_cell: dict[tuple[int, int], MatrixCell] = {}
     enrolments = (
         Enrolment.objects.visible_to(user)
-        .filter(factory__in=[link.factory_id for link in links])
+        .filter(factory__in=[supplier[0] for supplier in suppliers])
         .order_by("created_at")
         .values_list("pk", "status", "factory_id", "module_id")
     )
@@ -337,9 +359,13 @@ def matrix_rows(
         # An active enrolment wins over an older declined or withdrawn one.
         if key not in by_cell or status in active:
             by_cell[key] = MatrixCell(pk, status)
-    return [
-        MatrixRow(link, [by_cell.get((link.factory_id, m.pk)) for m in modules]) for link in links
-    ]
+    module_ids = [m.pk for m in modules]
+    rows = []
+    for values in suppliers:
+        supplier = MatrixSupplier(*values)
+        factory_id = supplier.factory_id
+        rows.append(MatrixRow(supplier, [by_cell.get((factory_id, m)) for m in module_ids]))
+    return rows
 
 
 def kpi_aggregates(user: User) -> list[dict[str, Any]]:

@@ -439,6 +439,42 @@ def test_matrix_shows_own_suppliers_and_links_cells(world, brand_staff):
     assert world.enrolment.get_absolute_url() in response.text
 
 
+def test_matrix_rows_show_each_cell_escaped_and_labelled(world, brand, brand_staff):
+    """The rows are written in Python, not by the template: names and codes are escaped,
+    each cell carries its status's label and links to its enrolment, an empty one a dash."""
+    evil = FactoryFactory(name="<b>Ateliers & Fils</b>", country="TR")
+    link_supplier(brand=brand, factory=evil, supplier_code='"><script>x</script>')
+    html = client_for(brand_staff).get(reverse("training:matrix")).text
+    assert "<b>Ateliers" not in html and "<script>x" not in html
+    assert "&lt;b&gt;Ateliers &amp; Fils&lt;/b&gt;" in html
+    assert "&quot;&gt;&lt;script&gt;x&lt;/script&gt;" in html
+    assert "Türkiye" in html or "Turkey" in html  # the country by name, not its code
+    enrolment = world.enrolment
+    assert (
+        f'<a class="badge badge-{enrolment.status}" href="{enrolment.get_absolute_url()}">'
+        f"{enrolment.get_status_display()}</a>"
+    ) in html
+    row = next(line for line in html.splitlines() if "Ateliers" in line)
+    assert row.count('<span class="muted">\u2014</span>') == 1  # no enrolment in Module 1
+
+
+def test_matrix_columns_are_the_modules_of_the_users_partnerships(
+    world, brand_staff, ilo_admin, module_1
+):
+    """A brand sees the modules its partnerships cover; the ILO, every partnership's; a
+    brand whose partnerships cover none, the whole active catalogue."""
+    from training.selectors import matrix_modules
+
+    assert [m.code for m in matrix_modules(brand_staff)] == ["M1"]
+    module_2 = Module.objects.exclude(pk=module_1.pk).filter(is_active=True).first()
+    world.other_partnership.modules.add(module_2)
+    assert [m.code for m in matrix_modules(brand_staff)] == ["M1"]  # brand B's, not theirs
+    assert {m.code for m in matrix_modules(ilo_admin)} == {"M1", module_2.code}
+    world.partnership.modules.clear()
+    everything = Module.objects.filter(is_active=True).order_by("sort_order", "code")
+    assert [m.code for m in matrix_modules(brand_staff)] == [m.code for m in everything]
+
+
 def test_matrix_csv_export_is_safe_for_excel(world, brand, brand_staff):
     evil = FactoryFactory(name='=HYPERLINK("http://x")')
     link_supplier(brand=brand, factory=evil, supplier_code="+A-1")

@@ -12,10 +12,11 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_countries import countries
 
 from partners.models import Partner
 from score_portal.permissions import (
@@ -33,6 +34,8 @@ from suppliers.models import BrandSupplier, Factory
 from training import forms
 from training.models import Certificate, Enrolment
 from training.selectors import (
+    MATRIX_SUPPLIER_FIELDS,
+    MatrixCell,
     MatrixRow,
     enrolments_for,
     enrolments_with_progress,
@@ -315,8 +318,10 @@ def matrix(request: HttpRequest) -> HttpResponse:
     """Suppliers × modules: every cell the status of the enrolment, linking to it."""
     brand = _acting_brand_for_reading(request)
     factory_filter = _factory_filter(request, brand)
-    links = _filtered_links(request, brand, factory_filter).only(*_MATRIX_LINK_FIELDS)
-    page = Paginator(links, 50).get_page(request.GET.get("page"))
+    # Counted on the supplier list alone; only the page's rows are read, as plain values.
+    page = Paginator(_filtered_links(request, brand, factory_filter), 50).get_page(
+        request.GET.get("page")
+    )
     modules = matrix_modules(request.user)
     query = request.GET.copy()
     query.pop("page", None)
@@ -329,7 +334,11 @@ def matrix(request: HttpRequest) -> HttpResponse:
             "filter": factory_filter,
             "modules": modules,
             "page": page,
-            "rows": _rows_html(matrix_rows(request.user, page.object_list, modules)),
+            "rows": _rows_html(
+                matrix_rows(
+                    request.user, page.object_list.values_list(*MATRIX_SUPPLIER_FIELDS), modules
+                )
+            ),
             "query": query,
         },
     )
@@ -356,7 +365,7 @@ MATRIX_CSV_CHUNK = 500  # suppliers read, and their enrolments looked up, at a t
 def matrix_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The whole matrix as CSV, streamed in chunks so a large list costs little memory."""
     brand = _acting_brand_for_reading(request)
-    links = _filtered_links(request, brand).only(*_MATRIX_LINK_FIELDS)
+    links = _filtered_links(request, brand).values_list(*MATRIX_SUPPLIER_FIELDS)
     modules = matrix_modules(request.user)
 
     def rows() -> Iterator[list[str]]:
@@ -366,9 +375,9 @@ def matrix_csv(request: HttpRequest) -> StreamingHttpResponse:
         while chunk := list(itertools.islice(links_read, MATRIX_CSV_CHUNK)):
             for row in matrix_rows(request.user, chunk, modules):
                 yield [
-                    neutralise(row.link.supplier_code),
-                    neutralise(row.link.factory.name),
-                    row.link.factory.country.code,
+                    neutralise(row.supplier.supplier_code),
+                    neutralise(row.supplier.factory_name),
+                    row.supplier.country,
                 ] + [cell.get_status_display() if cell else "" for cell in row.cells]
 
     headers = [_("Supplier code"), _("Factory"), _("Country")] + [m.code for m in modules]
@@ -384,41 +393,43 @@ def _rows_html(rows: list[MatrixRow]) -> list[SafeString]:
 
     50 suppliers × 13 modules are 650 cells: through the template engine (a loop, an ``if``,
     a status label looked up through the model's choices each time, a translated country
-    name per row) they cost more than everything else on the page. Every value is escaped
-    by ``format_html``.
+    name per row) they cost more than everything else on the page. A cell's HTML is one of a
+    few strings, built and escaped once per page (status codes are fixed identifiers, labels
+    and the link escaped here); only the enrolment's id, an integer, goes into it per cell.
+    Names, codes and countries are escaped per row.
     """
-    labels = {value: str(label) for value, label in Enrolment.Status.choices}
-    empty = format_html('<td><span class="muted">{}</span></td>', "\u2014")
     # Enrolment.get_absolute_url, reversed once for the page instead of once per cell.
     marker = 987654321
-    detail_url = reverse("training:enrolment_detail", args=[marker]).replace(str(marker), "{}")
-    countries: dict[str, str] = {}
+    detail_url = escape(reverse("training:enrolment_detail", args=[marker]))
+    before, after = detail_url.split(str(marker))
 
-    def country_name(factory: Factory) -> str:
-        code = factory.country.code
-        if code not in countries:
-            countries[code] = str(factory.country.name)
-        return countries[code]
+    def badge(status: str, label: str) -> str:
+        """A cell's HTML with ``{}`` where the enrolment's id goes."""
+        link = f'<a class="badge badge-{escape(status)}" href="{before}{{}}{after}">'
+        return f"<td>{link}{escape(label)}</a></td>"
+
+    cell_html = {status: badge(status, label) for status, label in Enrolment.Status.choices}
+    empty = f'<td><span class="muted">{chr(0x2014)}</span></td>'
+    country_names: dict[str, str] = {}
+
+    def country_name(code: str) -> str:
+        if code not in country_names:
+            country_names[code] = escape(countries.name(code) or code)
+        return country_names[code]
+
+    def cell(cell: MatrixCell | None) -> str:
+        if cell is None:
+            return empty
+        template = cell_html.get(cell.status)
+        if template is None:  # a status without a label (none today): shown by its code
+            template = cell_html[cell.status] = badge(cell.status, cell.status)
+        return template.format(int(cell.pk))
 
     return [
-        format_html(
-            '<tr><th scope="row">{}<br><small>{} · {}</small></th>{}</tr>',
-            row.link.factory.name,
-            row.link.supplier_code or "",
-            country_name(row.link.factory),
-            mark_safe(
-                "".join(
-                    format_html(
-                        '<td><a class="badge badge-{}" href="{}">{}</a></td>',
-                        cell.status,
-                        detail_url.format(cell.pk),
-                        labels.get(cell.status, cell.status),
-                    )
-                    if cell
-                    else empty
-                    for cell in row.cells
-                )
-            ),
+        mark_safe(
+            f'<tr><th scope="row">{escape(row.supplier.factory_name)}<br><small>'
+            f"{escape(row.supplier.supplier_code)} · {country_name(row.supplier.country)}"
+            f"</small></th>{''.join(cell(c) for c in row.cells)}</tr>"
         )
         for row in rows
     ]
@@ -431,10 +442,6 @@ def _acting_brand_for_reading(request: HttpRequest) -> Partner:
     if brand is None:
         raise Http404
     return brand
-
-
-# What the matrix and its CSV read of a supplier-list row and its factory.
-_MATRIX_LINK_FIELDS = ("pk", "factory_id", "supplier_code", "factory__name", "factory__country")
 
 
 def _factory_filter(request: HttpRequest, brand: Partner) -> FactoryFilter:
