@@ -259,6 +259,28 @@ def enrolments_with_progress(user: User) -> QuerySet[Enrolment]:
     )
 
 
+# What a progress card and the factory's heading read of an enrolment and its relations:
+# the rest (the factory's contacts and match keys, the module's description, the
+# partnership's terms) stays in the database.
+_CARD_FIELDS = (
+    "pk",
+    "status",
+    "created_at",
+    "completed_at",
+    "factory__name",
+    "factory__name_latin",
+    "factory__city",
+    "factory__country",
+    "factory__language",
+    "module__code",
+    "module__title",
+    "module__classroom_days",
+    "module__followup_visits",
+    "partnership__partner__name",
+    "cohort__classroom_start",
+)
+
+
 def enrolment_cards_for(user: User) -> QuerySet[Enrolment]:
     """Enrolments with what their progress cards read (the factory's home), in 3 queries.
 
@@ -266,7 +288,7 @@ def enrolment_cards_for(user: User) -> QuerySet[Enrolment]:
     EXISTS columns of the enrolments query instead of two prefetches of every participant
     and action; visits and KPI readings are prefetched as ``progress_of`` needs them.
     """
-    enrolments = enrolments_for(user)
+    enrolments = enrolments_for(user).only(*_CARD_FIELDS)
     return enrolments.annotate(
         classroom_attended=Exists(
             Participant.objects.filter(enrolment=OuterRef("pk"), attended_classroom__isnull=False)
