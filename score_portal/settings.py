@@ -121,6 +121,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.integer("DATABASE_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env.string("DATABASE_TEST_NAME") or None
+    # Parameters bound by the server, and a statement run five times on a connection kept
+    # prepared there (psycopg's prepare_threshold): PostgreSQL then skips parsing and
+    # planning the queries every page repeats (the scope, a page of a list, its count).
+    # Behind PgBouncer in transaction mode older than 1.21, set DATABASE_PREPARED=false.
+    if env.boolean("DATABASE_PREPARED", True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": 5}
+        )
 else:
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # SQLite: wait for a writer instead of failing at once when the worker writes too.
