@@ -94,3 +94,35 @@ def test_env_bool_accepts_the_usual_spellings(raw, expected):
 def test_env_int_enforces_minimum():
     with pytest.raises(SettingsError, match="below the minimum"):
         Env({"N": "-1"}).integer("N", 5, minimum=0)
+
+
+@pytest.mark.parametrize(
+    ("flag", "expected"),
+    [("", "{'server_side_binding': True, 'prepare_threshold': 5}"), ("false", "{}")],
+)
+def test_postgresql_statements_are_prepared_unless_turned_off(flag, expected):
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS', {}))",
+        DATABASE_URL=PRODUCTION["DATABASE_URL"],
+        DATABASE_PREPARED=flag,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected  # after the shell's own notes
+
+
+@pytest.mark.django_db
+def test_a_statement_a_connection_repeats_is_prepared_on_the_server():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's (run by .ci/run)")
+    with connection.cursor() as cursor:
+        for _ in range(6):
+            cursor.execute("SELECT %s::int + 41", [1])
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = %s",
+            ["SELECT $1::int + 41"],
+        )
+        assert cursor.fetchone()[0] == 1
