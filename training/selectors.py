@@ -357,7 +357,9 @@ def matrix_modules(user: User) -> list[Module]:
         .annotate(covered=Exists(covering))
         .order_by("sort_order", "code")
     )
-    return [m for m in catalogue if m.covered] or catalogue
+    covered: list[Module] = [m for m in catalogue if m.covered]
+    everything: list[Module] = list(catalogue)
+    return covered or everything
 
 
 def matrix_rows(
