@@ -388,8 +388,8 @@ def matrix_csv(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-def _rows_html(rows: list[MatrixRow]) -> list[SafeString]:
-    """Each matrix row as HTML, written here rather than in the template.
+def _rows_html(rows: list[MatrixRow]) -> SafeString:
+    """The matrix's rows as HTML, written here rather than in the template.
 
     50 suppliers × 13 modules are 650 cells: through the template engine (a loop, an ``if``,
     a status label looked up through the model's choices each time, a translated country
@@ -425,14 +425,14 @@ def _rows_html(rows: list[MatrixRow]) -> list[SafeString]:
             template = cell_html[cell.status] = badge(cell.status, cell.status)
         return template.format(int(cell.pk))
 
-    return [
-        mark_safe(
+    return mark_safe(
+        "\n".join(
             f'<tr><th scope="row">{escape(row.supplier.factory_name)}<br><small>'
             f"{escape(row.supplier.supplier_code)} · {country_name(row.supplier.country)}"
             f"</small></th>{''.join(cell(c) for c in row.cells)}</tr>"
+            for row in rows
         )
-        for row in rows
-    ]
+    )
 
 
 def _acting_brand_for_reading(request: HttpRequest) -> Partner:
