@@ -336,7 +336,9 @@ def matrix(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": _rows_html(
                 matrix_rows(
-                    request.user, page.object_list.values_list(*MATRIX_SUPPLIER_FIELDS), modules
+                    request.user,
+                    list(page.object_list.values_list(*MATRIX_SUPPLIER_FIELDS)),
+                    modules,
                 )
             ),
             "query": query,
