@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -290,6 +292,17 @@ def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
     rows = exports.supplier_rows(links)
     response: HttpResponse | StreamingHttpResponse
     if fmt == "xlsx":
+        total, limit = links.count(), settings.SUPPLIER_EXPORT_XLSX_MAX_ROWS
+        if total > limit:
+            messages.warning(
+                request,
+                _(
+                    "Your list has %(total)s suppliers: an Excel export holds at most "
+                    "%(limit)s. Use “Export CSV”: it has them all, and Excel opens it too."
+                )
+                % {"total": intcomma(total), "limit": intcomma(limit)},
+            )
+            return redirect("suppliers:factory_list")
         response = HttpResponse(
             exports.as_xlsx(rows, exports.HEADERS),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -187,6 +187,28 @@ def test_export_is_own_list_only_and_neutralises_formulas(world, brand, other_br
     assert all("B-SECRET" not in str(v) for row in values for v in row)
 
 
+def test_a_list_too_long_for_excel_is_offered_as_csv(world, brand, brand_staff, settings):
+    """Above SUPPLIER_EXPORT_XLSX_MAX_ROWS the XLSX is not built (it would outlast the
+    server's timeout): the person is sent back to the list with a message; the CSV, which
+    streams, still has every supplier."""
+    link_supplier(brand=brand, factory=FactoryFactory(name="Second Mill"), supplier_code="A-2")
+    client = client_for(brand_staff)
+    settings.SUPPLIER_EXPORT_XLSX_MAX_ROWS = 2
+    response = client.get(reverse("suppliers:export", args=["xlsx"]))
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert len(list(load_workbook(io.BytesIO(response.content)).worksheets[0].rows)) == 3
+
+    settings.SUPPLIER_EXPORT_XLSX_MAX_ROWS = 1
+    response = client.get(reverse("suppliers:export", args=["xlsx"]), follow=True)
+    assert response.redirect_chain == [(reverse("suppliers:factory_list"), 302)]
+    assert (
+        "Your list has 2 suppliers: an Excel export holds at most 1. Use “Export CSV”: it has "
+        "them all, and Excel opens it too."
+    ) in response.content.decode()
+    body = b"".join(client.get(reverse("suppliers:export", args=["csv"])).streaming_content)
+    assert len(list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))) == 3
+
+
 @pytest.mark.parametrize(
     ("persona", "enrol", "export"),
     [
