@@ -75,3 +75,26 @@ def test_progress_bar_updates_in_place(signed_in, brand, brand_staff, tmp_path, 
     expect(page.get_by_text("Nothing is saved yet.")).to_be_visible()
     expect(page.locator("#import-progress-bar")).to_have_count(0)
     assert page.problems == []
+
+
+def test_export_downloads_and_a_list_too_long_for_excel_says_so(signed_in, brand, settings):
+    from suppliers.services import link_supplier
+    from tests.factories import FactoryFactory
+
+    page = signed_in
+    for n in range(2):
+        link_supplier(brand=brand, factory=FactoryFactory(name=f"Mill {n}"), supplier_code=f"M{n}")
+    page.goto("/suppliers/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export XLSX").click()
+    assert download.value.suggested_filename == "suppliers.xlsx"
+
+    settings.SUPPLIER_EXPORT_XLSX_MAX_ROWS = 1
+    page.get_by_role("link", name="Export XLSX").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Your list has 2 suppliers: an Excel export holds at most 1."
+    )
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    assert download.value.suggested_filename == "suppliers.csv"
+    assert page.problems == []
