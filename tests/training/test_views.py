@@ -460,17 +460,18 @@ def test_matrix_rows_show_each_cell_escaped_and_labelled(world, brand, brand_sta
 
 def test_matrix_cell_of_a_status_without_a_label_shows_its_code_escaped():
     """A status the labels do not know (none today: a status added to the database before
-    the code) still renders, by its code, escaped like every other value."""
+    the code) still renders, by its code, escaped like every other value; braces in it are
+    text, not places for the enrolment's id."""
     from training.selectors import MatrixCell, MatrixRow, MatrixSupplier
     from training.views.enrolments import _rows_html
 
     row = MatrixRow(
         MatrixSupplier(7, "A-7", "Mill & Co", "BD"),
-        [MatrixCell(41, "on_<hold>"), MatrixCell(42, "completed"), None],
+        [MatrixCell(41, "on_<hold>{0}"), MatrixCell(42, "completed"), None],
     )
     html = str(_rows_html([row]))
     assert (
-        'class="badge badge-on_&lt;hold&gt;" href="/training/enrolments/41/">on_&lt;hold&gt;'
+        'class="badge badge-on_&lt;hold&gt;{0}" href="/training/enrolments/41/">on_&lt;hold&gt;{0}'
         in html
     )
     assert 'href="/training/enrolments/42/">Completed</a>' in html

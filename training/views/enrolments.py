@@ -402,13 +402,17 @@ def _rows_html(rows: list[MatrixRow]) -> SafeString:
     """
     # Enrolment.get_absolute_url, reversed once for the page instead of once per cell.
     marker = 987654321
-    detail_url = escape(reverse("training:enrolment_detail", args=[marker]))
-    before, after = detail_url.split(str(marker))
+    before, after = reverse("training:enrolment_detail", args=[marker]).split(str(marker))
 
     def badge(status: str, label: str) -> str:
-        """A cell's HTML with ``{}`` where the enrolment's id goes."""
-        link = f'<a class="badge badge-{escape(status)}" href="{before}{{}}{after}">'
-        return f"<td>{link}{escape(label)}</a></td>"
+        """A cell's HTML with ``{}`` where the enrolment's id goes (any brace of the texts
+        doubled, so that ``str.format`` puts them back as they were)."""
+
+        def text(value: str) -> str:
+            return escape(value).replace("{", "{{").replace("}", "}}")
+
+        link = f'<a class="badge badge-{text(status)}" href="{text(before)}{{}}{text(after)}">'
+        return f"<td>{link}{text(label)}</a></td>"
 
     cell_html = {status: badge(status, label) for status, label in Enrolment.Status.choices}
     empty = f'<td><span class="muted">{chr(0x2014)}</span></td>'
