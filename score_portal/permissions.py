@@ -251,6 +251,12 @@ def can_act_for_partner(user: User | AnonymousUser, partner: Partner) -> bool:
     return role in Membership.ACTING_ROLES
 
 
+def acts_for_a_brand(user: User | AnonymousUser) -> bool:
+    """Admins or staff of some brand: they upload supplier lists and enrol suppliers (the
+    brand itself is chosen on the page, and checked there with ``can_act_for_partner``)."""
+    return bool(scope_of(user).funding_acting_ids)
+
+
 def can_manage_supplier_list(user: User | AnonymousUser, brand: Partner) -> bool:
     return brand.is_funding and can_act_for_partner(user, brand)
 

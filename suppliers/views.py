@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from partners.models import Partner
 from score_portal.permissions import (
+    acts_for_a_brand,
     can_export_supplier_lists,
     can_manage_supplier_list,
     get_visible_or_404,
@@ -51,7 +52,7 @@ def factory_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "can_export": can_export_supplier_lists(request.user),
             # The enrol page is for those who act for a brand (viewers only read).
-            "can_enrol": bool(scope_of(request.user).funding_acting_ids),
+            "can_enrol": acts_for_a_brand(request.user),
         },
     )
 
@@ -82,7 +83,7 @@ def _importable_brands(request: HttpRequest) -> list[Partner]:
 def import_list(request: HttpRequest) -> HttpResponse:
     imports = SupplierImport.objects.visible_to(request.user).select_related("brand", "uploaded_by")
     page = Paginator(imports.order_by("-created_at"), 50).get_page(request.GET.get("page"))
-    can_upload = bool(scope_of(request.user).funding_acting_ids)
+    can_upload = acts_for_a_brand(request.user)
     return render(request, "suppliers/import_list.html", {"page": page, "can_upload": can_upload})
 
 

@@ -345,12 +345,10 @@ def matrix_modules(user: User) -> list[Module]:
     One query: the active catalogue (a few dozen rows at most), each module flagged if one
     of the user's partnerships covers it.
     """
-    from score_portal.permissions import scope_of
-
-    scope = scope_of(user)
-    covering = Partnership.modules.through.objects.filter(module_id=OuterRef("pk"))
-    if not scope.sees_everything:
-        covering = covering.filter(partnership__partner_id__in=scope.partner_ids)
+    covering = Partnership.modules.through.objects.filter(
+        module_id=OuterRef("pk"),
+        partnership__in=Partnership.objects.visible_to(user).values("pk"),
+    )
     catalogue = list(
         Module.objects.filter(is_active=True)
         .only("pk", "code", "title", "sort_order")

@@ -395,24 +395,21 @@ def _rows_html(rows: list[MatrixRow]) -> SafeString:
 
     50 suppliers × 13 modules are 650 cells: through the template engine (a loop, an ``if``,
     a status label looked up through the model's choices each time, a translated country
-    name per row) they cost more than everything else on the page. A cell's HTML is one of a
-    few strings, built and escaped once per page (status codes are fixed identifiers, labels
-    and the link escaped here); only the enrolment's id, an integer, goes into it per cell.
+    name per row) they cost more than everything else on the page. A cell's HTML is built and
+    escaped once per status and page, in two parts; only the enrolment's id, an integer, goes
+    between them per cell.
     Names, codes and countries are escaped per row.
     """
     # Enrolment.get_absolute_url, reversed once for the page instead of once per cell.
     marker = 987654321
     before, after = reverse("training:enrolment_detail", args=[marker]).split(str(marker))
 
-    def badge(status: str, label: str) -> str:
-        """A cell's HTML with ``{}`` where the enrolment's id goes (any brace of the texts
-        doubled, so that ``str.format`` puts them back as they were)."""
-
-        def text(value: str) -> str:
-            return escape(value).replace("{", "{{").replace("}", "}}")
-
-        link = f'<a class="badge badge-{text(status)}" href="{text(before)}{{}}{text(after)}">'
-        return f"<td>{link}{text(label)}</a></td>"
+    def badge(status: str, label: str) -> tuple[str, str]:
+        """A cell's HTML before and after the enrolment's id, escaped once."""
+        return (
+            f'<td><a class="badge badge-{escape(status)}" href="{escape(before)}',
+            f'{escape(after)}">{escape(label)}</a></td>',
+        )
 
     cell_html = {status: badge(status, label) for status, label in Enrolment.Status.choices}
     empty = f'<td><span class="muted">{chr(0x2014)}</span></td>'
@@ -426,10 +423,10 @@ def _rows_html(rows: list[MatrixRow]) -> SafeString:
     def cell(cell: MatrixCell | None) -> str:
         if cell is None:
             return empty
-        template = cell_html.get(cell.status)
-        if template is None:  # a status without a label (none today): shown by its code
-            template = cell_html[cell.status] = badge(cell.status, cell.status)
-        return template.format(int(cell.pk))
+        parts = cell_html.get(cell.status)
+        if parts is None:  # a status without a label (none today): shown by its code
+            parts = cell_html[cell.status] = badge(cell.status, cell.status)
+        return f"{parts[0]}{int(cell.pk)}{parts[1]}"
 
     return mark_safe(
         "\n".join(
