@@ -2,8 +2,10 @@
 
 Nothing here touches Factory or BrandSupplier: the only writes are the preview rows, in
 batches, so the confirm step can later write everything in one transaction. Rows travel as
-small ``PreviewRow`` records (no model instances) and only a batch lives at a time; what
-is kept across the file is a few bytes per distinct factory, for duplicates inside it.
+small ``PreviewRow`` records (no model instances) and only a batch lives at a time. What a
+batch needs of the rows before it (the same factory, OS ID or supplier code given earlier)
+it asks of the stored preview rows, and fixed-size filters say which few to ask about: the
+memory a file needs is the same whatever its length.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
@@ -32,6 +34,9 @@ from suppliers.models import Factory, SupplierImportRow
 
 BATCH = 5000
 _SEND_EVERY = 100  # rows read between two sends of the previous batch
+# Bits in each filter of what earlier batches gave (2 MB each): below a million rows a
+# "maybe" is wrong less than one time in sixteen, and a wrong one costs only a lookup.
+FILTER_BITS = 1 << 24
 _OS_ID = re.compile(r"^[A-Z]{2}\d{7}[0-9A-Z]{6}$")
 _INTEGER = re.compile(r"^\d+$")
 _FORMULA_ESCAPE = re.compile(r"^'(?=[=+\-@\t\r])")
@@ -189,6 +194,7 @@ class Prepared:
     words: list[str]
     akey: str
     key: str
+    short: int  # the key's first 64 bits, as a number
     latin: list[str] | None  # the Latin name's words, if the row has a Latin name
 
     def match_keys(self) -> MatchKeys:
@@ -210,6 +216,33 @@ class PreviewWriter(Protocol):
 
     def close(self) -> None: ...
 
+    def earlier(
+        self, keys: Collection[str], os_ids: Collection[str], codes: Collection[str]
+    ) -> list[tuple[int, str, int | None, str | None, str | None]]: ...
+
+
+class SeenFilter:
+    """A fixed-size set of 64-bit hashes that answers "surely not" or "maybe" (a Bloom
+    filter with one hash): most rows give a factory, OS ID and code never seen before, and
+    only the few "maybe"s are asked of the stored rows."""
+
+    __slots__ = ("bits", "mask")
+
+    def __init__(self, size: int | None = None) -> None:
+        size = max(8, FILTER_BITS if size is None else size)
+        self.bits = bytearray(size >> 3)
+        self.mask = size - 1
+
+    def add_all(self, hashes: Iterable[int]) -> None:
+        bits, mask = self.bits, self.mask
+        for number in hashes:
+            number &= mask
+            bits[number >> 3] |= 1 << (number & 7)
+
+    def maybe(self, number: int) -> bool:
+        number &= self.mask
+        return bool(self.bits[number >> 3] >> (number & 7) & 1)
+
 
 @dataclass
 class Analysis:
@@ -218,23 +251,62 @@ class Analysis:
     index: MatchIndex
     headers: list[str]
     mapping: dict[int, str]
-    # What the file has shown so far, kept small (it grows with the distinct factories in
-    # the file): keys as 64-bit integers (the first half of the row key), lines as values.
+    # What this batch knows of the rows that count so far (neither errors nor repeats):
+    # its own, and those of earlier batches that share its keys, OS IDs or codes
+    # (``start_batch``). Keys as 64-bit integers (the first half of the row key), lines
+    # as values.
     seen_keys: dict[int, int] = field(default_factory=dict)
     seen_os_ids: dict[str, int] = field(default_factory=dict)
     # Supplier code -> the short key of the first row that gave it.
     seen_codes: dict[str, int] = field(default_factory=dict)
     # Which existing factory each in-file key went to (duplicates follow their first row).
     factory_of_key: dict[int, int] = field(default_factory=dict)
+    # Everything earlier batches gave, as filters: the same size for any file.
+    key_filter: SeenFilter = field(default_factory=SeenFilter)
+    os_id_filter: SeenFilter = field(default_factory=SeenFilter)
+    code_filter: SeenFilter = field(default_factory=SeenFilter)
 
     header_of: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.header_of = {f: self.headers[i] for i, f in self.mapping.items()}
 
-    def row(self, line: int, cells: list[str]) -> PreviewRow:
-        prepared = self.prepare(line, cells)
-        return prepared if isinstance(prepared, PreviewRow) else self.decide(prepared)
+    def start_batch(self, batch: Sequence[PreviewRow | Prepared], writer: PreviewWriter) -> None:
+        """Forget the last batch, then learn what the rows before this one gave of its keys,
+        OS IDs and supplier codes: the filters name the few that may have been seen, and
+        the stored rows say."""
+        self.seen_keys, self.seen_os_ids, self.seen_codes = {}, {}, {}
+        self.factory_of_key = {}
+        keys: set[str] = set()
+        os_ids: set[str] = set()
+        codes: set[str] = set()
+        key_maybe, os_id_maybe = self.key_filter.maybe, self.os_id_filter.maybe
+        code_maybe = self.code_filter.maybe
+        for prepared in batch:
+            if isinstance(prepared, PreviewRow):
+                continue
+            if key_maybe(prepared.short):
+                keys.add(prepared.key)
+            values = prepared.values
+            if (os_id := values.get("os_id")) and os_id_maybe(hash(os_id)):
+                os_ids.add(os_id)
+            if (code := values.get("supplier_code")) and code_maybe(hash(code)):
+                codes.add(code)
+        for line, row_key, factory_id, os_id, code in writer.earlier(keys, os_ids, codes):
+            short = int(row_key[:16], 16)
+            self.seen_keys[short] = line
+            if factory_id is not None:
+                self.factory_of_key[short] = factory_id
+            if os_id:
+                self.seen_os_ids[os_id] = line
+            if code:
+                self.seen_codes[code] = short
+
+    def end_batch(self) -> None:
+        """Put what this batch gave into the filters, for the batches after it."""
+        self.key_filter.add_all(self.seen_keys)
+        self.os_id_filter.add_all(map(hash, self.seen_os_ids))
+        self.code_filter.add_all(map(hash, self.seen_codes))
 
     def prepare(self, line: int, cells: list[str]) -> PreviewRow | Prepared:
         """Clean and normalise a row: no database, no state (an error row is final here)."""
@@ -245,13 +317,13 @@ class Analysis:
         akey = address_key(values["address"])
         key = key_of(country=values["country"], name_key="".join(words), address_key=akey)
         latin = name_words(values["name_latin"]) if "name_latin" in values else None
-        return Prepared(line, cells, values, words, akey, key, latin)
+        return Prepared(line, cells, values, words, akey, key, int(key[:16], 16), latin)
 
     def decide(self, prepared: Prepared) -> PreviewRow:
         """Duplicates inside the file, supplier codes, the match: the row's outcome."""
         line, cells, values = prepared.line, prepared.cells, prepared.values
         words, akey, key, latin = prepared.words, prepared.akey, prepared.key, prepared.latin
-        short = int(key[:16], 16)
+        short = prepared.short
         code = values.get("supplier_code", "")
         header_of = self.header_of
         # The same factory twice in one file: the first row counts, later ones are skipped.
@@ -409,7 +481,9 @@ def analyse_table(
         }
         if os_ids:
             analysis.index.load_os_ids(os_ids)
+        analysis.start_batch(prepared, writer)
         writer.add([p if isinstance(p, PreviewRow) else analysis.decide(p) for p in prepared])
+        analysis.end_batch()
         progress(table.position())
     writer.close()
     if not any_rows:

@@ -10,12 +10,13 @@ statements. Either way time grows linearly and memory stays flat.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from suppliers.importing.matching import FILLABLE
 from suppliers.importing.normalise import KEYS_VERSION, keys_source
@@ -23,6 +24,7 @@ from suppliers.models import (
     MATCH_FIELDS,
     BrandSupplier,
     Factory,
+    RowValue,
     SupplierImport,
     SupplierImportRow,
 )
@@ -101,6 +103,34 @@ class PreviewWriter:
     def close(self) -> None:
         with self.sending():
             pass
+
+    def earlier(
+        self, keys: Collection[str], os_ids: Collection[str], codes: Collection[str]
+    ) -> list[tuple[int, str, int | None, str | None, str | None]]:
+        """Stored rows of this import that count (neither an error nor a repeat) and give
+        one of these row keys, OS IDs or supplier codes: (line, row key, factory id, OS ID,
+        supplier code) each. Pending rows are sent first."""
+        if self.pending:
+            self.close()
+        if not (keys or os_ids or codes):
+            return []
+        given = Q()
+        if keys:
+            given |= Q(row_key__in=keys)
+        if os_ids:
+            given |= Q(given_os_id__in=os_ids)
+        if codes:
+            given |= Q(given_code__in=codes)
+        return list(
+            SupplierImportRow.objects.filter(
+                supplier_import_id=self.import_id, duplicate_of__isnull=True
+            )
+            .exclude(outcome=Outcome.ERROR)
+            .annotate(given_os_id=RowValue("os_id"), given_code=RowValue("supplier_code"))
+            .filter(given)
+            .order_by()
+            .values_list("line", "row_key", "factory_id", "given_os_id", "given_code")
+        )
 
 
 def save_rows(supplier_import: SupplierImport, rows: list[PreviewRow]) -> None:
