@@ -12,6 +12,7 @@ prefix the first time it is searched. Each block keeps its names in one list tha
 from __future__ import annotations
 
 import re
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,16 +45,18 @@ _FINE_PREFIX = 6
 @dataclass
 class CountryIndex:
     """One country's factories, compactly: every name once in parallel lists (a factory with
-    a Latin-script name too appears twice), blocks as lists of positions in them."""
+    a Latin-script name too appears twice), blocks as positions in them."""
 
     by_key: dict[tuple[str, str], int] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)
-    ids: list[int] = field(default_factory=list)
+    # Machine integers, not Python ones (8 and 2 bytes a name instead of about 36).
+    ids: array[int] = field(default_factory=lambda: array("q"))
     # Length of each name's first word: the rest of the name is its second blocking text.
-    first_lengths: list[int] = field(default_factory=list)
-    # Positions in the lists above; ~position when the name is there by its rest.
-    blocks: dict[str, list[int]] = field(default_factory=dict)
+    first_lengths: array[int] = field(default_factory=lambda: array("H"))
+    # Positions in the lists above; ~position when the name is there by its rest. Most
+    # blocks hold one name: that one is kept as a bare position, not a list of one.
+    blocks: dict[str, int | list[int]] = field(default_factory=dict)
     finer: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     # Which fields each factory still lacks (a handful of distinct sets, shared).
     blanks: dict[int, frozenset[str]] = field(default_factory=dict)
@@ -64,17 +67,25 @@ class CountryIndex:
         self.names.append(nkey)
         self.addresses.append(akey)
         self.ids.append(factory_id)
-        self.first_lengths.append(len(words[0]) if words else 0)
+        self.first_lengths.append(min(len(words[0]), 0xFFFF) if words else 0)
+        blocks = self.blocks
         for block, text in block_keys(words).items():
-            self.blocks.setdefault(block, []).append(
-                position if len(text) == len(nkey) else ~position
-            )
+            entry = position if len(text) == len(nkey) else ~position
+            entries = blocks.get(block)
+            if entries is None:
+                blocks[block] = entry
+            elif isinstance(entries, int):
+                blocks[block] = [entries, entry]
+            else:
+                entries.append(entry)
 
     def candidates(self, block: str, text: str) -> list[int]:
         """The block's positions; for an oversized one, those sharing a longer prefix."""
         entries = self.blocks.get(block)
-        if not entries:
+        if entries is None:
             return []
+        if isinstance(entries, int):
+            return [entries if entries >= 0 else ~entries]
         if len(entries) <= MAX_BLOCK:
             return [e if e >= 0 else ~e for e in entries]
         finer = self.finer.get(block)

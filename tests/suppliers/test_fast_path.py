@@ -212,6 +212,20 @@ def test_oversized_blocks_are_searched_by_a_longer_prefix(monkeypatch):
     assert index.candidates("|mil", "mill") == [4]
 
 
+def test_a_block_of_one_name_holds_its_bare_position_until_a_second_joins():
+    index = matching.CountryIndex()
+    index.add("dongguanhuamei", "12road", 7, ["dongguan", "huamei"])
+    # By its start, and by its rest after the first word (the position, inverted).
+    assert index.blocks == {"|don": 0, "|hua": ~0}
+    assert index.candidates("|hua", "huamei") == [0]
+    assert index.candidates("|don", "dongguanhuamei") == [0]
+    index.add("huameitextile", "3road", 8, ["huamei", "textile"])
+    assert index.blocks["|hua"] == [~0, 1]
+    assert index.candidates("|hua", "huamei") == [0, 1]
+    assert index.candidates("|xyz", "xyz") == []
+    assert (list(index.ids), list(index.first_lengths)) == ([7, 8], [8, 6])
+
+
 def test_names_with_digits_only_meet_names_with_the_same_digits():
     assert matching.block_keys(["mill", "12"]) == {"12|mil": "mill12", "12|12": "12"}
     assert matching.block_keys(["huamei", "garment"]) == {
