@@ -8,7 +8,10 @@ Creates its own database (score_bench), migrates it, and for 100,000 and 300,000
 scripts, OS IDs on a tenth of the rows and duplicates inside the file to disk, then imports
 it in a child process (so its peak RSS is the import's own) through the same services the
 web uses: upload, parse, validate, normalise, match, preview rows, confirm, write in one
-transaction. Then it measures COPY of the same rows into a bare table and
+transaction. To tell the file's length from the portal's size, it also imports the
+100,000-row file into the portal the 300,000-row run starts from (90,000 factories already
+there): peak memory then differs by the file alone. Then it measures COPY of the same rows
+into a bare table and
 django-import-export's default import of a 10,000-row sample through
 suppliers.resources.FactoryResource. Not a test: it prints figures.
 """
@@ -104,9 +107,10 @@ COUNTRY = {
 }
 
 
-def setup(bench_url: str, rows: int, directory: Path) -> Path:
-    """Empty the supplier tables, load the 30% of factories that already exist, write the
-    CSV (streamed: nothing here holds the whole list)."""
+def setup(bench_url: str, rows: int, directory: Path, *, portal: int = 0) -> Path:
+    """Empty the supplier tables, load the 30% of factories that already exist (of a
+    ``portal``-row file's factories, if given), write the CSV (streamed: nothing here holds
+    the whole list)."""
     import django
     import psycopg
 
@@ -130,7 +134,8 @@ def setup(bench_url: str, rows: int, directory: Path) -> Path:
             "contact_name, contact_email, contact_phone, created_at, updated_at, "
             "match_name, match_name_latin, match_address, match_source) FROM STDIN"
         ) as copy:
-            for n in range(0, rows, 3)[: int(rows * 0.3)]:
+            world = portal or rows
+            for n in range(0, world, 3)[: int(world * 0.3)]:
                 name, address, country = factory_row(random.Random(n), n)
                 country = COUNTRY.get(country, country)
                 blank = ""
@@ -218,10 +223,11 @@ def main() -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, check=True)
 
     directory = Path(tempfile.mkdtemp())
-    results: dict[int, dict[str, str]] = {}
+    results: dict[tuple[int, int], dict[str, str]] = {}
     files: dict[int, Path] = {}
-    for rows in (100_000, 300_000):
-        files[rows] = setup(bench_url, rows, directory)
+    # (rows in the file, rows whose 30% the portal holds beforehand)
+    for rows, portal in ((100_000, 100_000), (300_000, 300_000), (100_000, 300_000)):
+        files[rows] = setup(bench_url, rows, directory, portal=portal)
         out = (
             subprocess.run(
                 [sys.executable, __file__, "--child", str(files[rows])],
@@ -233,8 +239,8 @@ def main() -> None:
             .stdout.strip()
             .splitlines()[-1]
         )
-        results[rows] = dict(part.split("=", 1) for part in out.split())
-        print(f"# {out}")
+        results[rows, portal] = dict(part.split("=", 1) for part in out.split())
+        print(f"# portal={int(portal * 0.3)} {out}")
 
     # Raw COPY of the same file into a bare table (no indexes, no constraints): reading the
     # CSV and sending its rows, the floor of moving these bytes into PostgreSQL.
@@ -275,16 +281,24 @@ def main() -> None:
     ie_rate = len(sample) / (time.perf_counter() - started)
     assert not result.has_errors()
 
-    rate = {rows: rows / float(fields["seconds"]) for rows, fields in results.items()}
-    e2e = rate[100_000]
+    rate = {key: key[0] / float(fields["seconds"]) for key, fields in results.items()}
+    e2e = rate[100_000, 100_000]
     print(f"end-to-end: {e2e:,.0f} rows/s")
-    print(f"end-to-end 300k: {rate[300_000]:,.0f} rows/s")
+    print(f"end-to-end 300k: {rate[300_000, 300_000]:,.0f} rows/s")
     print(f"copy: {copy_rate:,.0f} rows/s")
     print(f"import-export default: {ie_rate:,.0f} rows/s")
     print(f"end-to-end / copy: {e2e / copy_rate:.2f}")
     print(f"end-to-end / import-export default: {e2e / ie_rate:.1f}")
-    for size, fields in results.items():
-        print(f"peak memory {size:,} rows: {float(fields['peak_mb']):,.0f} MB")
+    for (size, portal), fields in results.items():
+        print(
+            f"peak memory {size:,} rows, {int(portal * 0.3):,} factories in the portal: "
+            f"{float(fields['peak_mb']):,.0f} MB"
+        )
+    same_portal = [results[n, 300_000]["peak_mb"] for n in (100_000, 300_000)]
+    print(
+        "peak memory 300,000 / 100,000 rows, same portal: "
+        f"{float(same_portal[1]) / float(same_portal[0]):.2f}"
+    )
 
 
 if __name__ == "__main__":
