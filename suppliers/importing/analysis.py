@@ -224,7 +224,8 @@ class PreviewWriter(Protocol):
 class SeenFilter:
     """A fixed-size set of 64-bit hashes that answers "surely not" or "maybe" (a Bloom
     filter with one hash): most rows give a factory, OS ID and code never seen before, and
-    only the few "maybe"s are asked of the stored rows."""
+    only the few "maybe"s are asked of the stored rows. Texts go in by Python's ``hash``,
+    which differs between processes: a filter lives for one reading of one file."""
 
     __slots__ = ("bits", "mask")
 
