@@ -13,20 +13,20 @@ class AddIndexConcurrentlyOnPostgreSQL(AddIndexConcurrently):
     elsewhere (SQLite)."""
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.AddIndex.database_forwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+        self._kind(schema_editor).database_forwards(
+            self, app_label, schema_editor, from_state, to_state
+        )
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._kind(schema_editor).database_backwards(
+            self, app_label, schema_editor, from_state, to_state
+        )
+
+    @staticmethod
+    def _kind(schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.AddIndex.database_backwards(
-                self, app_label, schema_editor, from_state, to_state
-            )
+            return AddIndexConcurrently
+        return migrations.AddIndex
 
 
 class Migration(migrations.Migration):

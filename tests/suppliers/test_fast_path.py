@@ -39,14 +39,6 @@ LIST = (
 )
 
 
-@pytest.fixture(params=["copy", "orm"])
-def path(request, monkeypatch):
-    if request.param == "copy" and connection.vendor != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
-    monkeypatch.setattr(writing, "USE_COPY", request.param == "copy")
-    return request.param
-
-
 def test_both_paths_preview_and_write_the_same(path, upload, brand, other_brand, brand_staff):
     denim = Factory.objects.create(
         name="Anatolia Denim Tekstil", address="1 Fabrika Yolu, Bursa", country="TR"

@@ -31,14 +31,6 @@ REPEATS = (
 )
 
 
-@pytest.fixture(params=["copy", "orm"])
-def path(request, monkeypatch):
-    if request.param == "copy" and connection.vendor != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
-    monkeypatch.setattr(writing, "USE_COPY", request.param == "copy")
-    return request.param
-
-
 def _outcomes(supplier_import):
     return [
         (row.line, row.outcome, row.duplicate_of, row.factory_id, row.error_text)

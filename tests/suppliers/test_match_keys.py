@@ -33,14 +33,6 @@ def expected(name: str, name_latin: str, address: str) -> tuple[str, str, str, i
     return (*match_keys(name, name_latin, address), keys_source(name, name_latin, address))
 
 
-@pytest.fixture(params=["copy", "orm"])
-def path(request, monkeypatch):
-    if request.param == "copy" and connection.vendor != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
-    monkeypatch.setattr(writing, "USE_COPY", request.param == "copy")
-    return request.param
-
-
 def test_keys_are_computed_on_create_and_kept_current_on_save():
     factory = Factory.objects.create(name="东莞华美制衣有限公司", address="工业路1号", country="CN")
     assert stored(factory) == expected("东莞华美制衣有限公司", "", "工业路1号")
