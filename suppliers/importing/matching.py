@@ -67,7 +67,8 @@ class CountryIndex:
         self.names.append(nkey)
         self.addresses.append(akey)
         self.ids.append(factory_id)
-        self.first_lengths.append(len(words[0]) if words else 0)  # names: 300 characters at most
+        # A name has at most 300 characters (a few thousand letters transliterated): fits "H".
+        self.first_lengths.append(len(words[0]) if words else 0)
         blocks = self.blocks
         for block, text in block_keys(words).items():
             entry = position if len(text) == len(nkey) else ~position
