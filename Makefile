@@ -40,7 +40,7 @@ COMPOSE_CHECK_ENV := SECRET_KEY=compose-config-only-not-secret-0123456789abcdefg
 help:
 	@echo "make run           set up .venv, migrate, load demo data, serve on http://127.0.0.1:8000"
 	@echo "make test          run the test suite (PYTEST_ARGS='-k name' to narrow it)"
-	@echo "make lint          ruff format --check, ruff check, mypy"
+	@echo "make lint          ruff format --check, ruff check, mypy, lint-imports (the layers)"
 	@echo "make format        ruff format and ruff check --fix"
 	@echo "make worker        a Celery worker (needs REDIS_URL)"
 	@echo "make messages      update locale/*.po and compile them"
@@ -104,6 +104,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -708,6 +708,7 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
     from django.template.loader import render_to_string
     from django.test import RequestFactory
 
+    from score_portal.scope import scope_of
     from score_portal.selectors import home_context
     from suppliers.filters import FactoryFilter
     from suppliers.models import Factory
@@ -722,24 +723,25 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
     staff, manager = world["staff"], world["manager"]
     request = RequestFactory().get("/training/matrix/")
     request.user = staff
+    staff_scope = scope_of(staff)
     links = _filtered_links(request, world["brand"])
     page = list(links.values_list(*MATRIX_SUPPLIER_FIELDS)[:50])
-    modules = matrix_modules(staff)
-    rows = matrix_rows(staff, page, modules)
+    modules = matrix_modules(staff_scope)
+    rows = matrix_rows(staff_scope, page, modules)
     home = RequestFactory().get("/")
     home.user = manager
-    context = home_context(manager)
+    context = home_context(manager, scope_of(manager))
     return {
         "brand matrix": {
             "kpi_aggregates (now on /training/impact/, not the matrix)": timed(
-                lambda: kpi_aggregates(staff)
+                lambda: kpi_aggregates(staff_scope)
             ),
             "supplier page (ORDER BY factory name, 50)": timed(
                 lambda: list(links.values_list(*MATRIX_SUPPLIER_FIELDS)[:50])
             ),
             "paginator count": timed(links.count),
-            "matrix_modules": timed(lambda: matrix_modules(staff)),
-            "matrix_rows (50 rows)": timed(lambda: matrix_rows(staff, page, modules)),
+            "matrix_modules": timed(lambda: matrix_modules(staff_scope)),
+            "matrix_rows (50 rows)": timed(lambda: matrix_rows(staff_scope, page, modules)),
             "filter form (country select) as_div": timed(
                 lambda: str(
                     FactoryFilter(QueryDict(), queryset=Factory.objects.none()).form.as_div()
@@ -751,7 +753,7 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
             "home_context (scope, factories, enrolments + 2 prefetches)": timed(
                 lambda: (
                     delattr(manager, "_score_scope") if hasattr(manager, "_score_scope") else None,
-                    home_context(manager),
+                    home_context(manager, scope_of(manager)),
                 )
             ),
             "render home/factory.html": timed(

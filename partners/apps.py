@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class PartnersConfig(AppConfig):
     name = "partners"
     verbose_name = _("Partners and partnerships")
+
+    def ready(self) -> None:
+        from partners.models import membership_scope_rows
+        from score_portal.scope import register_scope_source
+
+        register_scope_source("partners", membership_scope_rows)

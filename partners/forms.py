@@ -10,7 +10,6 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner, Partnership
-from training.models import Module
 
 
 class DateInput(forms.DateInput):
@@ -26,9 +25,10 @@ class PartnershipForm(forms.ModelForm):
     partner = forms.ModelChoiceField(
         label=_("Applying organisation"), queryset=Partner.objects.none(), empty_label=None
     )
+    # The catalogue is training's: its queryset comes from the relation (see __init__).
     modules = forms.ModelMultipleChoiceField(
         label=_("Modules covered"),
-        queryset=Module.objects.filter(is_active=True),
+        queryset=None,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
@@ -60,6 +60,8 @@ class PartnershipForm(forms.ModelForm):
     def __init__(self, *args: Any, partners: QuerySet[Partner], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["partner"].queryset = partners
+        catalogue = Partnership.modules.field.related_model._default_manager
+        self.fields["modules"].queryset = catalogue.filter(is_active=True)
         if self.instance.pk:
             # An application stays with the organisation that started it.
             self.fields["partner"].disabled = True

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -13,20 +13,14 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from score_portal import access
 from score_portal.models import StatusChange
-
-if TYPE_CHECKING:
-    from score_portal.models import User
+from score_portal.scope import ACTING_ROLES, FUNDING_KINDS, MemberRole, PartnerKind, Scope
 
 
 class PartnerQuerySet(models.QuerySet["Partner"]):
-    def visible_to(self, user: User) -> PartnerQuerySet:
-        from score_portal.permissions import scope_of
-
-        scope = scope_of(user)
-        if scope.sees_everything:
-            return self
-        return self.filter(pk__in=scope.partner_ids)
+    def visible_to(self, scope: Scope) -> PartnerQuerySet:
+        return self.filter(access.partner_reach(scope))
 
     def funding(self) -> PartnerQuerySet:
         """Partners that fund their suppliers' training and keep supplier lists."""
@@ -36,14 +30,9 @@ class PartnerQuerySet(models.QuerySet["Partner"]):
 class Partner(models.Model):
     """An organisation: the ILO itself, a brand, a service provider or an initiative."""
 
-    class Kind(models.TextChoices):
-        ILO = "ilo", _("ILO")
-        BRAND = "brand", _("Brand / buyer")
-        SERVICE_PROVIDER = "service_provider", _("Service provider")
-        INITIATIVE = "initiative", _("Multi-stakeholder initiative")
-
-    # Brands and initiatives fund their (members') suppliers: they hold supplier lists.
-    FUNDING_KINDS = (Kind.BRAND, Kind.INITIATIVE)
+    # The vocabulary is the scope's (score_portal.scope), which reads memberships by kind.
+    Kind = PartnerKind
+    FUNDING_KINDS = FUNDING_KINDS
 
     name = models.CharField(_("name"), max_length=200, unique=True)
     short_name = models.CharField(_("short name"), max_length=50, blank=True)
@@ -81,13 +70,8 @@ class Partner(models.Model):
 class Membership(models.Model):
     """A person's role in an organisation."""
 
-    class Role(models.TextChoices):
-        ADMIN = "admin", _("Administrator")  # acts, and manages the organisation's people
-        STAFF = "staff", _("Staff")  # acts: imports, enrols, applies, decides (ILO)
-        VIEWER = "viewer", _("Viewer")  # reads only
-        TRAINER = "trainer", _("Trainer")  # service providers only: delivers cohorts
-
-    ACTING_ROLES = (Role.ADMIN, Role.STAFF)
+    Role = MemberRole
+    ACTING_ROLES = ACTING_ROLES
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -117,8 +101,6 @@ class Membership(models.Model):
         return f"{self.user} · {self.partner} ({self.get_role_display()})"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         if self.role == self.Role.TRAINER and self.partner.kind != Partner.Kind.SERVICE_PROVIDER:
             raise ValidationError(
                 {"role": _("Only service providers have trainers.")}, code="trainer_role"
@@ -126,13 +108,8 @@ class Membership(models.Model):
 
 
 class PartnershipQuerySet(models.QuerySet["Partnership"]):
-    def visible_to(self, user: User) -> PartnershipQuerySet:
-        from score_portal.permissions import scope_of
-
-        scope = scope_of(user)
-        if scope.sees_everything:
-            return self
-        return self.filter(partner_id__in=scope.partner_ids)
+    def visible_to(self, scope: Scope) -> PartnershipQuerySet:
+        return self.filter(access.partnership_reach(scope))
 
     def pending_review(self) -> PartnershipQuerySet:
         return self.filter(status=Partnership.Status.SUBMITTED)
@@ -297,3 +274,13 @@ class PartnershipEvent(StatusChange):
     class Meta(StatusChange.Meta):
         verbose_name = _("partnership event")
         verbose_name_plural = _("partnership events")
+
+
+def membership_scope_rows(user_id: int) -> models.QuerySet[Membership, tuple[int, str, str]]:
+    """The user's memberships of active organisations as scope rows (partner, kind, role):
+    the source ``score_portal.scope`` builds a scope from (registered in ``apps.py``)."""
+    return (
+        Membership.objects.filter(user_id=user_id, partner__is_active=True)
+        .order_by()
+        .values_list("partner_id", "partner__kind", "role")
+    )

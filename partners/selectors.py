@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 
 from partners.models import Partner, Partnership, PartnershipEvent
-from training.models import Enrolment
+from score_portal import access
+from score_portal.scope import Scope
 
-if TYPE_CHECKING:
-    from score_portal.models import User
-
-# A place is used by every factory the partnership funds in an enrolment that is not
-# declined or withdrawn; withdrawing releases the place.
-_FUNDED = Q(enrolments__status__in=Enrolment.ACTIVE_STATUSES)
+# A place is used by every factory the partnership funds in an enrolment that holds one (not
+# declined or withdrawn: training says which, in Enrolment.holds_place); withdrawing
+# releases the place. Partners count by that lookup and know nothing else of enrolments.
+_FUNDED = Q(enrolments__holds_place=True)
 CENT = Decimal("0.01")
 
 
@@ -63,10 +62,7 @@ def ledger_of(partnership: Partnership) -> Ledger:
     funded = getattr(partnership, "factories_funded", None)
     if funded is None:
         funded = (
-            partnership.enrolments.filter(status__in=Enrolment.ACTIVE_STATUSES)
-            .values("factory")
-            .distinct()
-            .count()
+            partnership.enrolments.filter(holds_place=True).values("factory").distinct().count()
         )
     return Ledger(
         quota=partnership.factory_quota,
@@ -76,32 +72,45 @@ def ledger_of(partnership: Partnership) -> Ledger:
     )
 
 
-def partnerships_with_ledger(user: User) -> QuerySet[Partnership]:
-    """The user's partnerships with the number of factories each funds, in one query."""
+def partnerships_with_ledger(scope: Scope) -> QuerySet[Partnership]:
+    """The person's partnerships with the number of factories each funds, in one query."""
     return (
-        Partnership.objects.visible_to(user)
+        Partnership.objects.visible_to(scope)
         .select_related("partner")
         .annotate(factories_funded=Count("enrolments__factory", filter=_FUNDED, distinct=True))
         .order_by("-created_at", "-pk")
     )
 
 
-def partnership_page(user: User, pk: int) -> QuerySet[Partnership]:
-    """One partnership with what its page shows: modules and the timeline with actors."""
-    return partnerships_with_ledger(user).prefetch_related(
+def partnership_page(scope: Scope) -> QuerySet[Partnership]:
+    """Partnerships with what one's page shows: modules and the timeline with actors."""
+    return partnerships_with_ledger(scope).prefetch_related(
         "modules",
         Prefetch("events", queryset=PartnershipEvent.objects.select_related("actor")),
     )
 
 
-def partners_of(user: User) -> QuerySet[Partner]:
-    return Partner.objects.visible_to(user).order_by("name")
+def applying_partners(scope: Scope) -> QuerySet[Partner]:
+    """Organisations the person may apply for: where they act, except the ILO itself."""
+    return Partner.objects.filter(
+        pk__in=access.applying_partner_ids(scope), is_active=True
+    ).order_by("name")
 
 
-def applying_partners(user: User) -> QuerySet[Partner]:
-    """Organisations the user may apply for: where they act, except the ILO itself."""
-    from score_portal.permissions import scope_of
+def brands_of(scope: Scope, *, acting: bool) -> QuerySet[Partner]:
+    """The brands one acts for (``acting``) or reads, by name."""
+    return Partner.objects.filter(pk__in=access.brand_ids(scope, acting=acting)).order_by("name")
 
-    scope = scope_of(user)
-    acting = scope.funding_acting_ids | scope.provider_acting_ids
-    return Partner.objects.filter(pk__in=acting, is_active=True).order_by("name")
+
+def chosen_brand(scope: Scope, wanted: object, *, acting: bool) -> Partner | None:
+    """The brand a page works for: ``wanted`` (``?brand=``) when given, else the first of
+    the person's brands by name; None when they have none. A wanted brand that is not
+    theirs (or not an id at all) is not found: 404, like any object out of reach."""
+    brands = brands_of(scope, acting=acting)
+    if wanted in (None, ""):
+        return brands.first()
+    brand_id = access.parse_id(wanted)
+    brand = None if brand_id is None else brands.filter(pk=brand_id).first()
+    if brand is None:
+        raise Http404
+    return brand

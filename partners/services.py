@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from partners.models import Membership, Partner, Partnership, PartnershipEvent
+from score_portal.access import can_act_for_partner, can_decide_partnerships
 from score_portal.emails import queue_email
 from score_portal.models import User
-from score_portal.permissions import can_act_for_partner, can_decide_partnerships, forget_scope
-
-if TYPE_CHECKING:
-    from suppliers.models import Factory
-    from training.models import Module
-
+from score_portal.scope import forget_scope, scope_of
 
 # The Django admin group of the ILO's acting people: the portal's own models, nothing else
 # (not users' passwords, not Django's internals). Kept in step with the apps on each grant.
@@ -111,8 +106,8 @@ def allowed_moves(partnership: Partnership, user: User) -> list[str]:
 
 def _may_act(user: User, partnership: Partnership, who: str) -> bool:
     if who == "ilo":
-        return can_decide_partnerships(user)
-    return can_act_for_partner(user, partnership.partner)
+        return can_decide_partnerships(scope_of(user))
+    return can_act_for_partner(scope_of(user), partnership.partner_id)
 
 
 @transaction.atomic
@@ -121,13 +116,13 @@ def save_draft(
     partner: Partner,
     actor: User,
     values: dict[str, Any],
-    modules: Iterable[Module] = (),
+    modules: Iterable[Any] = (),  # training's modules (partners import no training)
     partnership: Partnership | None = None,
 ) -> Partnership:
     """Create or update an application while it is a draft (or sent back for changes)."""
     if partner.kind == Partner.Kind.ILO:
         raise PartnershipError(_("The ILO does not apply for partnerships with itself."))
-    if not can_act_for_partner(actor, partner):
+    if not can_act_for_partner(scope_of(actor), partner.pk):
         raise PartnershipError(_("Only your organisation's administrators and staff may apply."))
     if partnership is None:
         partnership = Partnership(partner=partner, created_by=actor)
@@ -243,40 +238,3 @@ def _notify(event: PartnershipEvent) -> None:
             context={"partnership": partnership, "event": event, "recipient": recipient},
             language=recipient.language or None,
         )
-
-
-def funding_refusal(
-    *, partnership: Partnership, factory: Factory, module: Module, on: datetime.date
-) -> str | None:
-    """Why ``partnership`` cannot fund ``factory`` in ``module`` on that day, or None."""
-    from partners.selectors import ledger_of
-
-    if partnership.status != S.APPROVED:
-        return _("The partnership is %(status)s: it cannot fund new enrolments.") % {
-            "status": partnership.get_status_display().lower()
-        }
-    if not partnership.is_running_on(on):
-        return _("The partnership does not run on %(day)s.") % {"day": on.isoformat()}
-    if not partnership.modules.filter(pk=module.pk).exists():
-        return _("The partnership does not cover %(module)s.") % {"module": module}
-    if partnership.countries and factory.country not in partnership.countries:
-        from django_countries import countries
-
-        return _("The partnership does not cover %(country)s.") % {
-            "country": countries.name(factory.country)
-        }
-    ledger = ledger_of(partnership)
-    already_funded = partnership.enrolments.filter(
-        factory=factory, status__in=_active_enrolment_statuses()
-    ).exists()
-    if not already_funded and ledger.places_left <= 0:
-        return _("The partnership's quota of %(quota)s factories is used up.") % {
-            "quota": partnership.factory_quota
-        }
-    return None
-
-
-def _active_enrolment_statuses() -> tuple[str, ...]:
-    from training.models import Enrolment
-
-    return tuple(Enrolment.ACTIVE_STATUSES)

@@ -19,7 +19,7 @@ from partners.selectors import (
     partnership_page,
     partnerships_with_ledger,
 )
-from score_portal.permissions import can_act_for_partner, get_visible_or_404
+from score_portal.access import can_act_for_partner, get_visible_or_404
 
 
 @login_required
@@ -27,7 +27,7 @@ from score_portal.permissions import can_act_for_partner, get_visible_or_404
 def partnership_list(request: HttpRequest) -> HttpResponse:
     """Partnerships in the user's reach, newest first; for the ILO, the review queue."""
     partnership_filter = PartnershipFilter(
-        request.GET, queryset=partnerships_with_ledger(request.user)
+        request.GET, queryset=partnerships_with_ledger(request.scope)
     )
     page = Paginator(partnership_filter.qs, 50).get_page(request.GET.get("page"))
     return render(
@@ -36,7 +36,7 @@ def partnership_list(request: HttpRequest) -> HttpResponse:
         {
             "filter": partnership_filter,
             "page": page,
-            "may_apply": applying_partners(request.user).exists(),
+            "may_apply": applying_partners(request.scope).exists(),
         },
     )
 
@@ -44,7 +44,7 @@ def partnership_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def partnership_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    partnership = get_visible_or_404(partnership_page(request.user, pk), request.user, pk=pk)
+    partnership = get_visible_or_404(partnership_page(request.scope), request.scope, pk=pk)
     moves = services.allowed_moves(partnership, request.user)
     return render(
         request,
@@ -54,7 +54,7 @@ def partnership_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "ledger": ledger_of(partnership),
             "actions": [(to, ACTION_LABELS[to]) for to in moves],
             "may_edit": partnership.is_editable
-            and can_act_for_partner(request.user, partnership.partner),
+            and can_act_for_partner(request.scope, partnership.partner_id),
             "transition_form": TransitionForm(),
         },
     )
@@ -63,7 +63,7 @@ def partnership_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def partnership_apply(request: HttpRequest) -> HttpResponse:
-    partners = applying_partners(request.user)
+    partners = applying_partners(request.scope)
     if not partners.exists():
         raise PermissionDenied(_("Only a partner organisation's administrators and staff apply."))
     return _edit(
@@ -76,8 +76,8 @@ def partnership_apply(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def partnership_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    partnership = get_visible_or_404(Partnership.objects.all(), request.user, pk=pk)
-    if not can_act_for_partner(request.user, partnership.partner):
+    partnership = get_visible_or_404(Partnership.objects.all(), request.scope, pk=pk)
+    if not can_act_for_partner(request.scope, partnership.partner_id):
         raise PermissionDenied(_("You can read this application but not change it."))
     if not partnership.is_editable:
         messages.warning(request, _("This application is submitted and can no longer be edited."))
@@ -86,7 +86,7 @@ def partnership_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None,
         request.FILES or None,
         instance=partnership,
-        partners=applying_partners(request.user),
+        partners=applying_partners(request.scope),
     )
     return _edit(request, form, partnership=partnership)
 
@@ -129,7 +129,7 @@ def _edit(request: HttpRequest, form: PartnershipForm, *, partnership: Partnersh
 @login_required
 @require_POST
 def partnership_transition(request: HttpRequest, pk: int) -> HttpResponse:
-    partnership = get_visible_or_404(Partnership.objects.all(), request.user, pk=pk)
+    partnership = get_visible_or_404(Partnership.objects.all(), request.scope, pk=pk)
     form = TransitionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("That action is not available."))
@@ -155,7 +155,7 @@ def partnership_transition(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def partnership_document(request: HttpRequest, pk: int) -> FileResponse:
-    partnership = get_visible_or_404(Partnership.objects.all(), request.user, pk=pk)
+    partnership = get_visible_or_404(Partnership.objects.all(), request.scope, pk=pk)
     if not partnership.supporting_document:
         raise Http404
     return FileResponse(

@@ -6,41 +6,34 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from score_portal.permissions import Role, scope_of
+from score_portal.access import menu
+from score_portal.scope import ANONYMOUS
+
+# The menu's sections (score_portal.access.menu says who sees which): label and URL name.
+SECTIONS = {
+    "home": (_("Home"), "home"),
+    "partnerships": (_("Partnerships"), "partners:partnership_list"),
+    "suppliers": (_("Suppliers"), "suppliers:factory_list"),
+    "imports": (_("Imports"), "suppliers:import_list"),
+    "progress": (_("Progress"), "training:matrix"),
+    "cohorts": (_("Cohorts"), "training:cohort_list"),
+    "enrolments": (_("Enrolments"), "training:enrolment_list"),
+    "certificates": (_("Certificates"), "training:certificate_list"),
+    "modules": (_("Modules"), "training:module_list"),
+    "administration": (_("Administration"), "admin:index"),
+}
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """The navigation a person sees follows what they can reach."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    scope = getattr(request, "scope", ANONYMOUS)
+    if not scope.is_authenticated:
         return {"nav_items": [], "portal_role": None}
-    scope = scope_of(user)
-    role = scope.primary_role
-    items = [(_("Home"), reverse("home"))]
-    if scope.sees_everything or scope.partner_ids:
-        items.append((_("Partnerships"), reverse("partners:partnership_list")))
-    if scope.sees_everything or scope.funding_ids or scope.factory_ids:
-        items.append((_("Suppliers"), reverse("suppliers:factory_list")))
-    if scope.sees_everything or scope.funding_ids:
-        items.append((_("Imports"), reverse("suppliers:import_list")))
-    if scope.funding_ids:
-        items.append((_("Progress"), reverse("training:matrix")))
-    if scope.sees_everything or scope.provider_ids:
-        items.append((_("Cohorts"), reverse("training:cohort_list")))
-    if role != Role.NONE:
-        items.append((_("Enrolments"), reverse("training:enrolment_list")))
-    if scope.sees_everything or scope.funding_ids or scope.factory_ids:
-        items.append((_("Certificates"), reverse("training:certificate_list")))
-    items.append((_("Modules"), reverse("training:module_list")))
-    if user.is_staff:
-        items.append((_("Administration"), reverse("admin:index")))
     current = request.path
-    nav = [
-        {
-            "label": label,
-            "url": url,
-            "active": url == current or (url != "/" and current.startswith(url)),
-        }
-        for label, url in items
-    ]
-    return {"nav_items": nav, "portal_role": role.value}
+    nav = []
+    for section in menu(scope):
+        label, name = SECTIONS[section]
+        url = reverse(name)
+        active = url == current or (url != "/" and current.startswith(url))
+        nav.append({"label": label, "url": url, "active": active})
+    return {"nav_items": nav, "portal_role": scope.primary_role.value}

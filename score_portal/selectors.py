@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 
 from partners.models import Partner, Partnership
 from partners.selectors import partnerships_with_ledger
-from score_portal.permissions import Role, scope_of
+from score_portal.scope import Role, Scope
 from suppliers.models import BrandSupplier, Factory
 from suppliers.selectors import factories_managed_by, recent_imports
 from training.models import Enrolment, Participant
@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from score_portal.models import User
 
 
-def home_context(user: User) -> dict[str, Any]:
-    scope = scope_of(user)
+def home_context(user: User, scope: Scope) -> dict[str, Any]:
     role = scope.primary_role
     builders = {
         Role.ILO: _ilo_home,
@@ -37,12 +36,12 @@ def home_context(user: User) -> dict[str, Any]:
     }
     context: dict[str, Any] = {"role": role.value}
     if role in builders:
-        context.update(builders[role](user))
+        context.update(builders[role](user, scope))
     return context
 
 
-def _ilo_home(user: User) -> dict[str, Any]:
-    ledgers = partnerships_with_ledger(user)
+def _ilo_home(user: User, scope: Scope) -> dict[str, Any]:
+    ledgers = partnerships_with_ledger(scope)
     participants = Participant.objects.aggregate(
         total=Count("pk"),
         women=Count("pk", filter=Q(gender=Participant.Gender.WOMAN)),
@@ -55,51 +54,49 @@ def _ilo_home(user: User) -> dict[str, Any]:
         "partner_counts": dict(
             Partner.objects.order_by().values_list("kind").annotate(n=Count("pk"))
         ),
-        "status_counts": enrolment_status_counts(user),
+        "status_counts": enrolment_status_counts(scope),
         "participants": participants,
     }
 
 
-def _brand_home(user: User) -> dict[str, Any]:
-    scope = scope_of(user)
+def _brand_home(user: User, scope: Scope) -> dict[str, Any]:
     brands = list(Partner.objects.filter(pk__in=scope.funding_ids).order_by("name"))
     return {
         "brands": brands,
-        "supplier_count": BrandSupplier.objects.visible_to(user).count(),
-        "partnerships": list(partnerships_with_ledger(user)),
-        "status_counts": enrolment_status_counts(user),
-        "recent_enrolments": list(enrolments_for(user)[:10]),
-        "recent_imports": list(recent_imports(user)),
+        "supplier_count": BrandSupplier.objects.visible_to(scope).count(),
+        "partnerships": list(partnerships_with_ledger(scope)),
+        "status_counts": enrolment_status_counts(scope),
+        "recent_enrolments": list(enrolments_for(scope)[:10]),
+        "recent_imports": list(recent_imports(scope)),
     }
 
 
-def _provider_home(user: User) -> dict[str, Any]:
-    scope = scope_of(user)
+def _provider_home(user: User, scope: Scope) -> dict[str, Any]:
     return {
         "providers": list(Partner.objects.filter(pk__in=scope.provider_ids).order_by("name")),
-        "cohorts": current_cohorts(user),
-        "partnerships": list(partnerships_with_ledger(user)),
+        "cohorts": current_cohorts(scope),
+        "partnerships": list(partnerships_with_ledger(scope)),
     }
 
 
-def _trainer_home(user: User) -> dict[str, Any]:
+def _trainer_home(user: User, scope: Scope) -> dict[str, Any]:
     return {
-        "cohorts": current_cohorts(user),
+        "cohorts": current_cohorts(scope),
         "certifications": list(certifications_of(user)),
     }
 
 
-def _factory_home(user: User) -> dict[str, Any]:
-    enrolments = list(enrolment_cards_for(user))
+def _factory_home(user: User, scope: Scope) -> dict[str, Any]:
+    enrolments = list(enrolment_cards_for(scope))
     return {
-        "factories": _managed_factories(user, enrolments),
+        "factories": _managed_factories(user, scope, enrolments),
         "enrolments": [{"enrolment": e, "progress": progress_of(e)} for e in enrolments],
     }
 
 
-def _managed_factories(user: User, enrolments: list[Enrolment]) -> list[Factory]:
+def _managed_factories(user: User, scope: Scope, enrolments: list[Enrolment]) -> list[Factory]:
     """The user's factories; the one a manager usually has comes with its enrolments."""
-    managed = scope_of(user).factory_ids
+    managed = scope.factory_ids
     if len(managed) == 1:
         [factory_id] = managed
         factory = next((e.factory for e in enrolments if e.factory_id == factory_id), None)

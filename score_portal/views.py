@@ -14,7 +14,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """The public landing page, or the signed-in person's own home, by role."""
     if not request.user.is_authenticated:
         return render(request, "home/landing.html")
-    context = home_context(request.user)
+    context = home_context(request.user, request.scope)
     return render(request, f"home/{context['role']}.html", context)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -13,10 +13,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from score_portal import access
+from score_portal.scope import MANAGED_FACTORY, Scope, tagged
 from suppliers.importing.normalise import keys_source, match_keys
-
-if TYPE_CHECKING:
-    from score_portal.models import User
 
 # Open Supply Hub IDs: country code, year and day of registration, six characters.
 os_id_validator = RegexValidator(
@@ -30,19 +29,8 @@ MATCH_FIELDS = ("match_name", "match_name_latin", "match_address", "match_source
 
 
 class FactoryQuerySet(models.QuerySet["Factory"]):
-    def visible_to(self, user: User) -> FactoryQuerySet:
-        from score_portal.permissions import scope_of
-        from training.models import Enrolment
-
-        scope = scope_of(user)
-        if scope.sees_everything:
-            return self
-        reach = Q(pk__in=scope.factory_ids) | Q(
-            pk__in=BrandSupplier.objects.filter(brand_id__in=scope.funding_ids).values("factory_id")
-        )
-        if scope.provider_ids or scope.is_trainer:
-            reach |= Q(pk__in=Enrolment.objects.visible_to(user).values("factory_id"))
-        return self.filter(reach)
+    def visible_to(self, scope: Scope) -> FactoryQuerySet:
+        return self.filter(access.factory_reach(scope, self.model))
 
 
 class Factory(models.Model):
@@ -181,13 +169,8 @@ class FactoryManager(models.Model):
 
 
 class BrandSupplierQuerySet(models.QuerySet["BrandSupplier"]):
-    def visible_to(self, user: User) -> BrandSupplierQuerySet:
-        from score_portal.permissions import scope_of
-
-        scope = scope_of(user)
-        if scope.sees_everything:
-            return self
-        return self.filter(brand_id__in=scope.funding_ids)
+    def visible_to(self, scope: Scope) -> BrandSupplierQuerySet:
+        return self.filter(access.supplier_link_reach(scope))
 
 
 class BrandSupplier(models.Model):
@@ -235,13 +218,8 @@ class BrandSupplier(models.Model):
 
 
 class SupplierImportQuerySet(models.QuerySet["SupplierImport"]):
-    def visible_to(self, user: User) -> SupplierImportQuerySet:
-        from score_portal.permissions import scope_of
-
-        scope = scope_of(user)
-        if scope.sees_everything:
-            return self
-        return self.filter(brand_id__in=scope.funding_ids)
+    def visible_to(self, scope: Scope) -> SupplierImportQuerySet:
+        return self.filter(access.supplier_import_reach(scope))
 
 
 class SupplierImport(models.Model):
@@ -488,3 +466,9 @@ class SupplierMatchDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.row_key} {'=' if self.is_same else '≠'} {self.factory_id}"
+
+
+def managed_factory_scope_rows(user_id: int) -> models.QuerySet[Any]:
+    """The factories the user manages as scope rows: the source ``score_portal.scope``
+    builds a scope from (registered in ``apps.py``)."""
+    return tagged(FactoryManager.objects.filter(user_id=user_id), "factory_id", MANAGED_FACTORY)

@@ -6,33 +6,25 @@ from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
+from score_portal.scope import Scope
 from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
 
 if TYPE_CHECKING:
     from score_portal.models import User
 
 
-def supplier_list(user: User) -> QuerySet[BrandSupplier]:
-    """The supplier-list rows the user may see: their own brands' links, with factory."""
-    return (
-        BrandSupplier.objects.visible_to(user)
-        .select_related("factory", "brand")
-        .order_by("factory__name", "brand__name")
-    )
-
-
 def factories_managed_by(user: User) -> QuerySet[Factory]:
     return Factory.objects.filter(managers__user=user).order_by("name")
 
 
-def brand_codes_for(user: User, factory: Factory) -> QuerySet[BrandSupplier]:
+def brand_codes_for(scope: Scope, factory: Factory) -> QuerySet[BrandSupplier]:
     """The brand links of one factory that the user may see (never another brand's codes)."""
-    return BrandSupplier.objects.visible_to(user).filter(factory=factory).select_related("brand")
+    return BrandSupplier.objects.visible_to(scope).filter(factory=factory).select_related("brand")
 
 
-def recent_imports(user: User, limit: int = 5) -> QuerySet[SupplierImport]:
+def recent_imports(scope: Scope, limit: int = 5) -> QuerySet[SupplierImport]:
     return (
-        SupplierImport.objects.visible_to(user)
+        SupplierImport.objects.visible_to(scope)
         .select_related("brand", "uploaded_by")
         .order_by("-created_at")[:limit]
     )

@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from partners.models import Partner
+from score_portal.access import can_manage_supplier_list
 from score_portal.celery import publish
 from score_portal.emails import queue_email
-from score_portal.permissions import can_manage_supplier_list, forget_scope
+from score_portal.scope import forget_scope, scope_of
 from suppliers.importing import ImportFileError
 from suppliers.importing.analysis import analyse_table
 from suppliers.importing.columns import map_headers
@@ -79,7 +80,7 @@ def start_import(
 ) -> SupplierImport:
     """Store an uploaded list and read it into a preview: at once for a small file, by the
     worker for a large one (the import page then shows progress). Writes no factory."""
-    if user is not None and not can_manage_supplier_list(user, brand):
+    if user is not None and not can_manage_supplier_list(scope_of(user), brand.pk):
         raise SupplierError(_("You may not import suppliers for %(brand)s.") % {"brand": brand})
     filename = (upload.name or "suppliers.csv").rsplit("/", 1)[-1][:255]
     if not filename.lower().endswith(CSV_EXTENSIONS + XLSX_EXTENSIONS):
@@ -348,7 +349,7 @@ def decide_all_matches(*, supplier_import: SupplierImport, is_same: bool, user: 
 def confirm_import(*, supplier_import: SupplierImport, user: User | None) -> SupplierImport:
     """Write the previewed rows: in this request for a short list, by the worker for a long
     one. Either way all valid rows are written in one transaction, or none."""
-    if user is not None and not can_manage_supplier_list(user, supplier_import.brand):
+    if user is not None and not can_manage_supplier_list(scope_of(user), supplier_import.brand_id):
         raise SupplierError(
             _("You may not import suppliers for %(brand)s.") % {"brand": supplier_import.brand}
         )

@@ -15,13 +15,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from partners.models import Partner
-from score_portal.permissions import (
+from partners.selectors import brands_of
+from score_portal.access import (
     acts_for_a_brand,
     can_export_supplier_lists,
     can_manage_supplier_list,
     get_visible_or_404,
-    scope_of,
 )
 from suppliers import exports, services
 from suppliers.filters import FactoryFilter
@@ -29,7 +28,6 @@ from suppliers.forms import SupplierImportForm
 from suppliers.importing.columns import COLUMNS
 from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
 from suppliers.selectors import brand_codes_for, import_rows
-from training.selectors import enrolments_for
 
 
 @login_required
@@ -38,10 +36,10 @@ def factory_list(request: HttpRequest) -> HttpResponse:
     """The supplier list: the factories the user may see, with their own brands' codes."""
     own_links = Prefetch(
         "brand_links",
-        queryset=BrandSupplier.objects.visible_to(request.user).select_related("brand"),
+        queryset=BrandSupplier.objects.visible_to(request.scope).select_related("brand"),
         to_attr="visible_links",
     )
-    factories = Factory.objects.visible_to(request.user).prefetch_related(own_links)
+    factories = Factory.objects.visible_to(request.scope).prefetch_related(own_links)
     factory_filter = FactoryFilter(request.GET, queryset=factories)
     page = Paginator(factory_filter.qs.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
     return render(
@@ -50,9 +48,9 @@ def factory_list(request: HttpRequest) -> HttpResponse:
         {
             "filter": factory_filter,
             "page": page,
-            "can_export": can_export_supplier_lists(request.user),
+            "can_export": can_export_supplier_lists(request.scope),
             # The enrol page is for those who act for a brand (viewers only read).
-            "can_enrol": acts_for_a_brand(request.user),
+            "can_enrol": acts_for_a_brand(request.scope),
         },
     )
 
@@ -60,30 +58,30 @@ def factory_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def factory_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    factory = get_visible_or_404(Factory.objects.all(), request.user, pk=pk)
+    factory = get_visible_or_404(Factory.objects.all(), request.scope, pk=pk)
     return render(
         request,
         "suppliers/factory_detail.html",
         {
             "factory": factory,
-            "brand_links": brand_codes_for(request.user, factory),
-            "enrolments": enrolments_for(request.user).filter(factory=factory),
+            "brand_links": brand_codes_for(request.scope, factory),
+            # Training's enrolments of this factory, by the relation (suppliers sit below
+            # training and do not import it).
+            "enrolments": factory.enrolments.visible_to(request.scope)
+            .select_related("factory", "module", "partnership__partner", "cohort")
+            .order_by("-created_at"),
         },
     )
-
-
-def _importable_brands(request: HttpRequest) -> list[Partner]:
-    scope = scope_of(request.user)
-    brands = Partner.objects.filter(pk__in=scope.funding_acting_ids).order_by("name")
-    return [b for b in brands if can_manage_supplier_list(request.user, b)]
 
 
 @login_required
 @require_GET
 def import_list(request: HttpRequest) -> HttpResponse:
-    imports = SupplierImport.objects.visible_to(request.user).select_related("brand", "uploaded_by")
+    imports = SupplierImport.objects.visible_to(request.scope).select_related(
+        "brand", "uploaded_by"
+    )
     page = Paginator(imports.order_by("-created_at"), 50).get_page(request.GET.get("page"))
-    can_upload = acts_for_a_brand(request.user)
+    can_upload = acts_for_a_brand(request.scope)
     return render(request, "suppliers/import_list.html", {"page": page, "can_upload": can_upload})
 
 
@@ -91,11 +89,10 @@ def import_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def import_new(request: HttpRequest) -> HttpResponse:
     """Upload a supplier list; it is read into a preview, nothing is written yet."""
-    brands = _importable_brands(request)
-    if not brands:
+    brands = brands_of(request.scope, acting=True)
+    if not brands.exists():
         raise PermissionDenied
-    queryset = Partner.objects.filter(pk__in=[b.pk for b in brands]).order_by("name")
-    form = SupplierImportForm(request.POST or None, request.FILES or None, brands=queryset)
+    form = SupplierImportForm(request.POST or None, request.FILES or None, brands=brands)
     if request.method == "POST" and form.is_valid():
         try:
             supplier_import = services.start_import(
@@ -134,7 +131,7 @@ def import_template(request: HttpRequest) -> HttpResponse:
 
 def _visible_import(request: HttpRequest, pk: int) -> SupplierImport:
     return get_visible_or_404(
-        SupplierImport.objects.select_related("brand", "uploaded_by"), request.user, pk=pk
+        SupplierImport.objects.select_related("brand", "uploaded_by"), request.scope, pk=pk
     )
 
 
@@ -156,7 +153,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "page": page,
         "outcome": outcome,
         "outcomes": OUTCOME_FILTERS,
-        "can_act": can_manage_supplier_list(request.user, supplier_import.brand),
+        "can_act": can_manage_supplier_list(request.scope, supplier_import.brand_id),
         "query": f"outcome={outcome}" if outcome else "",
         "progress": _progress(supplier_import),
     }
@@ -186,7 +183,7 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _acting_import(request: HttpRequest, pk: int) -> SupplierImport:
     supplier_import = _visible_import(request, pk)
-    if not can_manage_supplier_list(request.user, supplier_import.brand):
+    if not can_manage_supplier_list(request.scope, supplier_import.brand_id):
         raise PermissionDenied
     return supplier_import
 
@@ -287,9 +284,9 @@ def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 @require_GET
 def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     """The user's own brands' supplier lists (never another brand's links or codes)."""
-    if not can_export_supplier_lists(request.user):
+    if not can_export_supplier_lists(request.scope):
         raise PermissionDenied
-    links = BrandSupplier.objects.visible_to(request.user)
+    links = BrandSupplier.objects.visible_to(request.scope)
     rows = exports.supplier_rows(links)
     response: HttpResponse | StreamingHttpResponse
     if fmt == "xlsx":

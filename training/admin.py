@@ -12,6 +12,7 @@ from training.models import (
     Participant,
     TrainerCertification,
 )
+from training.services.certificates import retry_rendering
 
 
 @admin.register(Module)
@@ -112,7 +113,5 @@ class CertificateAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Render the selected pending certificates again"))
     def render_again(self, request, queryset):  # type: ignore[no-untyped-def]
-        from training.services.certificates import retry_rendering
-
         count = sum(retry_rendering(certificate=c) for c in queryset.filter(status="pending"))
         self.message_user(request, _("%(count)d certificate(s) queued.") % {"count": count})

@@ -7,16 +7,9 @@ class TrainingConfig(AppConfig):
     verbose_name = _("Training")
 
     def ready(self) -> None:
-        from allauth.account.signals import email_confirmed
+        from score_portal.scope import register_scope_source
+        from training import signals
+        from training.models import trained_cohort_scope_rows
 
-        email_confirmed.connect(_accept_factory_invitations, dispatch_uid="factory-invitations")
-
-
-def _accept_factory_invitations(request, email_address, **kwargs):  # type: ignore[no-untyped-def]
-    """A factory contact who verifies the invited address becomes the factory's manager.
-
-    Only a verified address counts: whoever signs up with someone else's email gets nothing.
-    """
-    from training.services.enrolment import accept_invitation
-
-    accept_invitation(user=email_address.user, email=email_address.email)
+        register_scope_source("training", trained_cohort_scope_rows)
+        signals.connect()

@@ -10,6 +10,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner, Partnership
+from score_portal.models import User
 from suppliers.models import BrandSupplier, Factory
 from training.models import (
     Cohort,
@@ -182,8 +183,6 @@ class CohortForm(forms.ModelForm):
 
     def __init__(self, *args: Any, provider: Partner, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from score_portal.models import User
-
         self.fields["module"].queryset = Module.objects.filter(is_active=True)
         self.fields["trainer"].queryset = User.objects.filter(
             memberships__partner=provider, memberships__role="trainer"

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import ExpressionWrapper, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from score_portal import access
 from score_portal.models import StatusChange
+from score_portal.scope import TRAINED_COHORT, Scope, tagged
 from training.catalogue import translated
-
-if TYPE_CHECKING:
-    from score_portal.models import User
 
 
 class Module(models.Model):
@@ -136,13 +135,8 @@ class TrainerCertification(models.Model):
 
 
 class CohortQuerySet(models.QuerySet["Cohort"]):
-    def visible_to(self, user: User) -> CohortQuerySet:
-        from score_portal.permissions import scope_of
-
-        scope = scope_of(user)
-        if scope.sees_everything:
-            return self
-        return self.filter(Q(provider_id__in=scope.provider_staff_ids) | Q(trainer_id=user.pk))
+    def visible_to(self, scope: Scope) -> CohortQuerySet:
+        return self.filter(access.cohort_reach(scope))
 
 
 class Cohort(models.Model):
@@ -193,34 +187,8 @@ class Cohort(models.Model):
 
 
 class EnrolmentQuerySet(models.QuerySet["Enrolment"]):
-    def visible_to(self, user: User) -> EnrolmentQuerySet:
-        from score_portal.permissions import scope_of
-
-        scope = scope_of(user)
-        if scope.sees_everything:
-            return self
-        # Each branch a condition on the enrolment's own columns, never a join: an OR across
-        # joined tables makes PostgreSQL hash every cohort and plan the joins on every list.
-        # Literal id lists (factories, trained cohorts) keep their indexes (a BitmapOr).
-        from partners.models import Partnership
-
-        branches = []
-        if scope.factory_ids:
-            branches.append(Q(factory_id__in=scope.factory_ids))
-        if scope.trained_cohort_ids:
-            branches.append(Q(cohort_id__in=scope.trained_cohort_ids))
-        if scope.funding_ids:
-            funded = Partnership.objects.filter(partner_id__in=scope.funding_ids)
-            branches.append(Q(partnership_id__in=funded.values("pk")))
-        if scope.provider_staff_ids:
-            organised = Cohort.objects.filter(provider_id__in=scope.provider_staff_ids)
-            branches.append(Q(cohort_id__in=organised.values("pk")))
-        if not branches:
-            return self.none()
-        reach = branches[0]
-        for branch in branches[1:]:
-            reach |= branch
-        return self.filter(reach)
+    def visible_to(self, scope: Scope) -> EnrolmentQuerySet:
+        return self.filter(access.enrolment_reach(scope, self.model))
 
 
 class Enrolment(models.Model):
@@ -283,6 +251,18 @@ class Enrolment(models.Model):
     created_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
     status_changed_at = models.DateTimeField(_("status changed at"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # An active enrolment holds a place of its partnership's quota (declining or withdrawing
+    # releases it). Stored, so that partners count places by this lookup without knowing
+    # what an enrolment's statuses mean.
+    holds_place = models.GeneratedField(
+        expression=ExpressionWrapper(
+            Q(status__in=["pending", "confirmed", "in_progress", "completed"]),
+            output_field=models.BooleanField(),
+        ),
+        output_field=models.BooleanField(),
+        db_persist=True,
+        verbose_name=_("holds a place"),
+    )
 
     objects = EnrolmentQuerySet.as_manager()
 
@@ -528,17 +508,9 @@ def new_certificate_code() -> str:
 
 
 class CertificateQuerySet(models.QuerySet["Certificate"]):
-    def visible_to(self, user: User) -> CertificateQuerySet:
+    def visible_to(self, scope: Scope) -> CertificateQuerySet:
         """Certificates a user may download: their factory's, those their organisation funded."""
-        from score_portal.permissions import scope_of
-
-        scope = scope_of(user)
-        if scope.sees_everything:
-            return self
-        return self.filter(
-            Q(enrolment__partnership__partner_id__in=scope.funding_ids)
-            | Q(enrolment__factory_id__in=scope.factory_ids)
-        )
+        return self.filter(access.certificate_reach(scope))
 
 
 class Certificate(models.Model):
@@ -623,3 +595,9 @@ class Certificate(models.Model):
     @property
     def verify_path(self) -> str:
         return reverse("verify_certificate", args=[self.code])
+
+
+def trained_cohort_scope_rows(user_id: int) -> models.QuerySet[Any]:
+    """The cohorts the user delivers as their trainer, as scope rows: the source
+    ``score_portal.scope`` builds a scope from (registered in ``apps.py``)."""
+    return tagged(Cohort.objects.filter(trainer_id=user_id), "pk", TRAINED_COHORT)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from partners.models import Partnership
+from score_portal.scope import Scope
 from training.catalogue import translated
 from training.models import (
     Cohort,
@@ -35,18 +36,18 @@ def active_modules() -> QuerySet[Module]:
     return Module.objects.filter(is_active=True).select_related("prerequisite")
 
 
-def enrolments_for(user: User) -> QuerySet[Enrolment]:
+def enrolments_for(scope: Scope) -> QuerySet[Enrolment]:
     return (
-        Enrolment.objects.visible_to(user)
+        Enrolment.objects.visible_to(scope)
         .select_related("factory", "module", "partnership__partner", "cohort")
         .order_by("-created_at")
     )
 
 
-def enrolment_status_counts(user: User) -> dict[str, int]:
+def enrolment_status_counts(scope: Scope) -> dict[str, int]:
     """Enrolments per status (every status present, zero where none), in one query."""
     rows = (
-        Enrolment.objects.visible_to(user).order_by().values_list("status").annotate(n=Count("pk"))
+        Enrolment.objects.visible_to(scope).order_by().values_list("status").annotate(n=Count("pk"))
     )
     counts = dict.fromkeys(Enrolment.Status.values, 0)
     counts.update(dict(rows))
@@ -59,13 +60,13 @@ CURRENT_COHORT_DAYS = 120
 HOME_COHORTS = 20
 
 
-def current_cohorts(user: User, *, today: datetime.date | None = None) -> list[Cohort]:
+def current_cohorts(scope: Scope, *, today: datetime.date | None = None) -> list[Cohort]:
     """The cohorts a home page lists, at most ``HOME_COHORTS`` (a provider's whole history
     is on the paginated cohort list): classroom under way or ahead, the soonest first; then,
     if there is room, those ended less than ``CURRENT_COHORT_DAYS`` ago, the latest first."""
     today = today or timezone.localdate()
     since = today - datetime.timedelta(days=CURRENT_COHORT_DAYS)
-    cohorts = cohorts_for(user)
+    cohorts = cohorts_for(scope)
     ahead = list(cohorts.filter(classroom_end__gte=today)[:HOME_COHORTS])
     if len(ahead) == HOME_COHORTS:
         return ahead
@@ -90,9 +91,9 @@ def _enterprises() -> Coalesce:
     )
 
 
-def cohorts_for(user: User) -> QuerySet[Cohort]:
+def cohorts_for(scope: Scope) -> QuerySet[Cohort]:
     return (
-        Cohort.objects.visible_to(user)
+        Cohort.objects.visible_to(scope)
         .select_related("module", "provider", "trainer")
         .annotate(enterprises=_enterprises())
         .order_by("classroom_start")
@@ -249,9 +250,9 @@ def _kpi_progress(enrolment: Enrolment) -> list[KPIProgress]:
     ]
 
 
-def enrolments_with_progress(user: User) -> QuerySet[Enrolment]:
+def enrolments_with_progress(scope: Scope) -> QuerySet[Enrolment]:
     """Enrolments with everything ``progress_of`` reads, in a fixed number of queries."""
-    return enrolments_for(user).prefetch_related(
+    return enrolments_for(scope).prefetch_related(
         "participants",
         "visits",
         "improvement_actions",
@@ -281,14 +282,14 @@ _CARD_FIELDS = (
 )
 
 
-def enrolment_cards_for(user: User) -> QuerySet[Enrolment]:
+def enrolment_cards_for(scope: Scope) -> QuerySet[Enrolment]:
     """Enrolments with what their progress cards read (the factory's home), in 3 queries.
 
     Whether anyone attended the classroom and whether the plan has an action come as two
     EXISTS columns of the enrolments query instead of two prefetches of every participant
     and action; visits and KPI readings are prefetched as ``progress_of`` needs them.
     """
-    enrolments = enrolments_for(user).only(*_CARD_FIELDS)
+    enrolments = enrolments_for(scope).only(*_CARD_FIELDS)
     return enrolments.annotate(
         classroom_attended=Exists(
             Participant.objects.filter(enrolment=OuterRef("pk"), attended_classroom__isnull=False)
@@ -339,7 +340,7 @@ class MatrixRow:
     cells: list[MatrixCell | None]
 
 
-def matrix_modules(user: User) -> list[Module]:
+def matrix_modules(scope: Scope) -> list[Module]:
     """Columns: the modules of the user's partnerships, else the whole active catalogue.
 
     One query: the active catalogue (a few dozen rows at most), each module flagged if one
@@ -347,7 +348,7 @@ def matrix_modules(user: User) -> list[Module]:
     """
     covering = Partnership.modules.through.objects.filter(
         module_id=OuterRef("pk"),
-        partnership__in=Partnership.objects.visible_to(user).values("pk"),
+        partnership__in=Partnership.objects.visible_to(scope).values("pk"),
     )
     catalogue = list(
         Module.objects.filter(is_active=True)
@@ -361,7 +362,7 @@ def matrix_modules(user: User) -> list[Module]:
 
 
 def matrix_rows(
-    user: User, suppliers: Sequence[tuple[int, str, str, str]], modules: Sequence[Module]
+    scope: Scope, suppliers: Sequence[tuple[int, str, str, str]], modules: Sequence[Module]
 ) -> list[MatrixRow]:
     """One row per supplier on the page, one cell per module: the enrolment the user sees.
 
@@ -370,7 +371,7 @@ def matrix_rows(
     """
     by_cell: dict[tuple[int, int], MatrixCell] = {}
     enrolments = (
-        Enrolment.objects.visible_to(user)
+        Enrolment.objects.visible_to(scope)
         .filter(factory__in=[supplier[0] for supplier in suppliers])
         .order_by("created_at")
         .values_list("pk", "status", "factory_id", "module_id")
@@ -390,13 +391,13 @@ def matrix_rows(
     return rows
 
 
-def kpi_aggregates(user: User) -> list[dict[str, Any]]:
+def kpi_aggregates(scope: Scope) -> list[dict[str, Any]]:
     """Per KPI, over the user's funded enrolments: how many factories report, average change.
 
     This is what a funder sees without the factory's consent: totals, never a reading.
     """
     rows = (
-        KPIReading.objects.filter(enrolment__in=Enrolment.objects.visible_to(user))
+        KPIReading.objects.filter(enrolment__in=Enrolment.objects.visible_to(scope))
         .values("kpi__name", "kpi__unit", "kind")
         .annotate(factories=Count("enrolment__factory", distinct=True), average=Avg("value"))
         .order_by("kpi__name", "kind")

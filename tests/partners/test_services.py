@@ -11,7 +11,6 @@ from partners.services import (
     TRANSITIONS,
     PartnershipError,
     allowed_moves,
-    funding_refusal,
     save_draft,
     transition,
 )
@@ -20,6 +19,7 @@ from score_portal.tasks import deliver_email
 from tests.factories import FactoryFactory
 from training.models import Enrolment
 from training.services import TrainingError, enrol_factory
+from training.services.enrolment import funding_refusal
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from partners.models import Membership
 from partners.services import add_member
-from score_portal.permissions import forget_scope, scope_of
+from score_portal.scope import forget_scope, scope_of
 from suppliers.services import add_factory_manager
 from tests.factories import UserFactory
 from training.models import Enrolment
@@ -56,7 +56,10 @@ def test_a_person_with_every_kind_of_tie_has_them_all(world, brand, provider, mo
     assert scope.factory_ids == {world.other_factory.pk}
     assert scope.trained_cohort_ids == {cohort.pk}
     # Brand A's enrolment (funded) and brand B's (their own factory's) are both in reach.
-    assert set(Enrolment.objects.visible_to(person)) == {world.enrolment, world.other_enrolment}
+    assert set(Enrolment.objects.visible_to(scope_of(person))) == {
+        world.enrolment,
+        world.other_enrolment,
+    }
 
 
 def test_a_new_cohort_is_in_the_trainers_reach_at_once(world, trainer, provider, module_1):
@@ -69,4 +72,4 @@ def test_a_new_cohort_is_in_the_trainers_reach_at_once(world, trainer, provider,
 def test_someone_with_no_tie_sees_no_enrolment(world):
     nobody = UserFactory(email="nobody@example.org")
     assert scope_of(nobody).trained_cohort_ids == frozenset()
-    assert not Enrolment.objects.visible_to(nobody).exists()
+    assert not Enrolment.objects.visible_to(scope_of(nobody)).exists()

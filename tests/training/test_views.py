@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from score_portal.scope import scope_of
 from tests.conftest import client_for
 from tests.factories import FactoryFactory
 from tests.tenancy import status_for
@@ -485,14 +486,16 @@ def test_matrix_columns_are_the_modules_of_the_users_partnerships(
     brand whose partnerships cover none, the whole active catalogue."""
     from training.selectors import matrix_modules
 
-    assert [m.code for m in matrix_modules(brand_staff)] == ["M1"]
+    assert [m.code for m in matrix_modules(scope_of(brand_staff))] == ["M1"]
     module_2 = Module.objects.exclude(pk=module_1.pk).filter(is_active=True).first()
     world.other_partnership.modules.add(module_2)
-    assert [m.code for m in matrix_modules(brand_staff)] == ["M1"]  # brand B's, not theirs
-    assert {m.code for m in matrix_modules(ilo_admin)} == {"M1", module_2.code}
+    assert [m.code for m in matrix_modules(scope_of(brand_staff))] == [
+        "M1"
+    ]  # brand B's, not theirs
+    assert {m.code for m in matrix_modules(scope_of(ilo_admin))} == {"M1", module_2.code}
     world.partnership.modules.clear()
     everything = Module.objects.filter(is_active=True).order_by("sort_order", "code")
-    assert [m.code for m in matrix_modules(brand_staff)] == [m.code for m in everything]
+    assert [m.code for m in matrix_modules(scope_of(brand_staff))] == [m.code for m in everything]
 
 
 def test_matrix_csv_export_is_safe_for_excel(world, brand, brand_staff):

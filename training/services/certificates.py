@@ -20,9 +20,10 @@ from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from score_portal.access import can_manage_certificates
 from score_portal.celery import publish
 from score_portal.emails import queue_email
-from score_portal.permissions import can_manage_certificates
+from score_portal.scope import scope_of
 from training import pdf
 from training.models import Certificate, Cohort, Enrolment
 
@@ -137,7 +138,7 @@ def sweep_certificates(*, now: datetime.datetime | None = None) -> int:
 @transaction.atomic
 def revoke_certificate(*, certificate: Certificate, actor: User, reason: str) -> Certificate:
     """The ILO revokes a certificate; its code then verifies as revoked."""
-    if not can_manage_certificates(actor):
+    if not can_manage_certificates(scope_of(actor)):
         raise CertificateError(_("Only ILO administrators may revoke a certificate."))
     if not reason.strip():
         raise CertificateError(_("Please give the reason for the revocation."))
@@ -159,7 +160,7 @@ def revoke_certificate(*, certificate: Certificate, actor: User, reason: str) ->
 def reissue_certificate(*, certificate: Certificate, actor: User) -> Certificate:
     """The ILO reissues a certificate: a new one with a new code is rendered and emailed; the
     old code verifies as replaced."""
-    if not can_manage_certificates(actor):
+    if not can_manage_certificates(scope_of(actor)):
         raise CertificateError(_("Only ILO administrators may reissue a certificate."))
     old = Certificate.objects.select_for_update().get(pk=certificate.pk)
     if old.status not in (C.ISSUED, C.REVOKED):

@@ -10,24 +10,28 @@ import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django_countries import countries
 
 from partners.models import Membership, Partner, Partnership
-from score_portal.emails import queue_email
-from score_portal.permissions import (
+from partners.selectors import ledger_of
+from score_portal.access import (
     can_act_for_partner,
     can_deliver,
     can_manage_factory,
     can_withdraw_enrolment,
-    forget_scope,
 )
+from score_portal.emails import queue_email
+from score_portal.models import User
+from score_portal.scope import forget_scope, scope_of
 from suppliers.models import BrandSupplier, Factory
+from suppliers.services import add_factory_manager
 from training.models import (
     Cohort,
     ConsultingVisit,
@@ -41,9 +45,8 @@ from training.models import (
     Participant,
     TrainerCertification,
 )
-
-if TYPE_CHECKING:
-    from score_portal.models import User
+from training.selectors import progress_of
+from training.services.certificates import request_certificate
 
 E = Enrolment.Status
 REMINDER_DAYS_BEFORE = 3
@@ -140,8 +143,6 @@ def enrol_factory(
     two requests cannot take the last place. The database refuses a second active enrolment
     in the same module even under concurrent requests; that comes back as a TrainingError.
     """
-    from partners.services import funding_refusal
-
     if cohort is not None and cohort.module_id != module.pk:
         raise TrainingError(_("That cohort teaches a different module."))
     try:
@@ -183,6 +184,32 @@ def enrol_factory(
         ) from None
 
 
+def funding_refusal(
+    *, partnership: Partnership, factory: Factory, module: Module, on: datetime.date
+) -> str | None:
+    """Why ``partnership`` cannot fund ``factory`` in ``module`` on that day, or None: only
+    an approved partnership, on a day within its dates, covering the module and the
+    factory's country, with a place left, funds a new enrolment."""
+    if partnership.status != Partnership.Status.APPROVED:
+        return _("The partnership is %(status)s: it cannot fund new enrolments.") % {
+            "status": partnership.get_status_display().lower()
+        }
+    if not partnership.is_running_on(on):
+        return _("The partnership does not run on %(day)s.") % {"day": on.isoformat()}
+    if not partnership.modules.filter(pk=module.pk).exists():
+        return _("The partnership does not cover %(module)s.") % {"module": module}
+    if partnership.countries and factory.country not in partnership.countries:
+        return _("The partnership does not cover %(country)s.") % {
+            "country": countries.name(factory.country)
+        }
+    already_funded = partnership.enrolments.filter(factory=factory, holds_place=True).exists()
+    if not already_funded and ledger_of(partnership).places_left <= 0:
+        return _("The partnership's quota of %(quota)s factories is used up.") % {
+            "quota": partnership.factory_quota
+        }
+    return None
+
+
 def _prerequisite_refusal(factory: Factory, module: Module) -> str | None:
     """Module 1 comes first: the factory must have taken or started the prerequisite."""
     if module.prerequisite_id is None:
@@ -211,7 +238,7 @@ def enrol_suppliers(
 
     Each factory is its own transaction: one refusal never undoes another's enrolment.
     """
-    if not can_act_for_partner(actor, brand):
+    if not can_act_for_partner(scope_of(actor), brand.pk):
         raise TrainingError(_("Only the brand's administrators and staff may enrol suppliers."))
     if partnership.partner_id != brand.pk:
         raise TrainingError(_("That partnership belongs to another organisation."))
@@ -267,8 +294,6 @@ def _notify_enrolled(enrolment: Enrolment, actor: User | None) -> None:
 @transaction.atomic
 def accept_invitation(*, user: User, email: str) -> list[Factory]:
     """On a verified ``email``, give ``user`` the factories that address was invited to manage."""
-    from suppliers.services import add_factory_manager
-
     factories = []
     for invitation in FactoryInvitation.objects.select_for_update().filter(
         email__iexact=email, accepted_at__isnull=True
@@ -356,7 +381,7 @@ def add_improvement_action(
     due_date: datetime.date,
 ) -> ImprovementAction:
     """The factory's improvement team adds an action to its plan (the trainer may help)."""
-    if not (can_manage_factory(actor, enrolment.factory) or _is_trainer(actor, enrolment)):
+    if not (_is_factory(actor, enrolment) or _is_trainer(actor, enrolment)):
         raise TrainingError(_("Only the factory and its trainer write the improvement plan."))
     _require_running(enrolment)
     return ImprovementAction.objects.create(
@@ -366,9 +391,7 @@ def add_improvement_action(
 
 @transaction.atomic
 def update_action_status(*, action: ImprovementAction, actor: User, status: str) -> None:
-    if not (
-        can_manage_factory(actor, action.enrolment.factory) or _is_trainer(actor, action.enrolment)
-    ):
+    if not (_is_factory(actor, action.enrolment) or _is_trainer(actor, action.enrolment)):
         raise TrainingError(_("Only the factory and its trainer update the improvement plan."))
     if status not in ImprovementAction.Status.values:
         raise TrainingError(_("Unknown status."))
@@ -452,7 +475,7 @@ def record_kpi_reading(
     measured_on: datetime.date,
 ) -> KPIReading:
     """The trainer or the factory records a KPI value (baseline once, follow-ups as a series)."""
-    if not (_is_trainer(actor, enrolment) or can_manage_factory(actor, enrolment.factory)):
+    if not (_is_trainer(actor, enrolment) or _is_factory(actor, enrolment)):
         raise TrainingError(_("Only the factory and its trainer record KPI readings."))
     _require_running(enrolment)
     if not enrolment.module.kpis.filter(pk=kpi.pk).exists():
@@ -479,8 +502,6 @@ def record_kpi_reading(
 
 def missing_steps(enrolment: Enrolment) -> list[str]:
     """The steps of the cycle not done yet, in words (empty: ready to complete)."""
-    from training.selectors import progress_of
-
     return [step.label for step in progress_of(enrolment).steps if not step.done and not step.final]
 
 
@@ -494,15 +515,13 @@ def complete_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
             _("Not all steps are done yet: %(missing)s.") % {"missing": ", ".join(missing)}
         )
     enrolment = _move(enrolment, E.COMPLETED, actor, allowed_from=(E.IN_PROGRESS,))
-    from training.services.certificates import request_certificate  # its own module, no cycle
-
     request_certificate(enrolment=enrolment)
     return enrolment
 
 
 def withdraw_enrolment(*, enrolment: Enrolment, actor: User, reason: str) -> Enrolment:
     """The funding brand (or the ILO) withdraws; the partnership's place is released."""
-    if not can_withdraw_enrolment(actor, enrolment):
+    if not can_withdraw_enrolment(scope_of(actor), enrolment.partnership.partner_id):
         raise TrainingError(_("Only the funding partner or the ILO may withdraw an enrolment."))
     if not reason.strip():
         raise TrainingError(_("Please give the reason for the withdrawal."))
@@ -612,21 +631,17 @@ def _email(person: User, template: str, enrolment: Enrolment, **extra: Any) -> N
 
 
 def _factory_managers(factory: Factory) -> Iterable[User]:
-    from score_portal.models import User
-
     return User.objects.filter(managed_factories__factory=factory, is_active=True).order_by("pk")
 
 
 def _people_of(partner: Partner, roles: Sequence[str]) -> Iterable[User]:
-    from score_portal.models import User
-
     return User.objects.filter(
         memberships__partner=partner, memberships__role__in=roles, is_active=True
     ).order_by("pk")
 
 
 def _is_trainer(user: User, enrolment: Enrolment) -> bool:
-    return enrolment.cohort is not None and can_deliver(user, enrolment.cohort)
+    return enrolment.cohort is not None and can_deliver(scope_of(user), enrolment.cohort.trainer_id)
 
 
 def _require_trainer(user: User, enrolment: Enrolment) -> None:
@@ -634,8 +649,12 @@ def _require_trainer(user: User, enrolment: Enrolment) -> None:
         raise TrainingError(_("Only the cohort's trainer records the delivery."))
 
 
+def _is_factory(user: User, enrolment: Enrolment) -> bool:
+    return can_manage_factory(scope_of(user), enrolment.factory_id)
+
+
 def _require_factory(user: User, enrolment: Enrolment) -> None:
-    if not can_manage_factory(user, enrolment.factory):
+    if not _is_factory(user, enrolment):
         raise TrainingError(_("Only the factory's managers answer for the factory."))
 
 

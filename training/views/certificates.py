@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from score_portal.permissions import (
+from score_portal.access import (
     can_download_certificates_zip,
     can_manage_certificates,
     get_visible_or_404,
@@ -75,7 +75,7 @@ class RevokeForm(forms.Form):
 
 
 def _certificates(request: HttpRequest) -> QuerySet[Certificate]:
-    return Certificate.objects.visible_to(request.user).select_related(  # type: ignore[arg-type]
+    return Certificate.objects.visible_to(request.scope).select_related(
         "enrolment__factory", "enrolment__module", "enrolment__partnership__partner"
     )
 
@@ -94,7 +94,7 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "can_zip": can_download_certificates_zip(request.user),  # type: ignore[arg-type]
+            "can_zip": can_download_certificates_zip(request.scope),
             "query": _without_page(request),
         },
     )
@@ -109,8 +109,8 @@ def _without_page(request: HttpRequest) -> str:
 @login_required
 @require_GET
 def certificate_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    certificate = get_visible_or_404(_certificates(request), request.user, pk=pk)
-    manages = can_manage_certificates(request.user)  # type: ignore[arg-type]
+    certificate = get_visible_or_404(_certificates(request), request.scope, pk=pk)
+    manages = can_manage_certificates(request.scope)
     return render(
         request,
         "training/certificates/certificate_detail.html",
@@ -133,9 +133,9 @@ def certificate_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def certificate_pdf(request: HttpRequest, pk: int) -> FileResponse:
-    certificate = get_visible_or_404(_certificates(request), request.user, pk=pk)
+    certificate = get_visible_or_404(_certificates(request), request.scope, pk=pk)
     if not certificate.pdf or not (
-        certificate.status == C.ISSUED or can_manage_certificates(request.user)  # type: ignore[arg-type]
+        certificate.status == C.ISSUED or can_manage_certificates(request.scope)
     ):
         raise Http404
     return FileResponse(
@@ -149,7 +149,7 @@ def certificate_pdf(request: HttpRequest, pk: int) -> FileResponse:
 @login_required
 @require_GET
 def certificates_zip(request: HttpRequest) -> StreamingHttpResponse:
-    if not can_download_certificates_zip(request.user):  # type: ignore[arg-type]
+    if not can_download_certificates_zip(request.scope):
         raise Http404
     form = CertificateFilterForm(request.GET)
     certificates = form.filter(_certificates(request).filter(status=C.ISSUED).exclude(pdf=""))
@@ -165,8 +165,8 @@ def certificates_zip(request: HttpRequest) -> StreamingHttpResponse:
 @login_required
 @require_POST
 def certificate_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    certificate = get_visible_or_404(_certificates(request), request.user, pk=pk)
-    if not can_manage_certificates(request.user):  # type: ignore[arg-type]
+    certificate = get_visible_or_404(_certificates(request), request.scope, pk=pk)
+    if not can_manage_certificates(request.scope):
         raise Http404
     form = RevokeForm(request.POST)
     if not form.is_valid():
@@ -188,8 +188,8 @@ def certificate_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def certificate_reissue(request: HttpRequest, pk: int) -> HttpResponse:
-    certificate = get_visible_or_404(_certificates(request), request.user, pk=pk)
-    if not can_manage_certificates(request.user):  # type: ignore[arg-type]
+    certificate = get_visible_or_404(_certificates(request), request.scope, pk=pk)
+    if not can_manage_certificates(request.scope):
         raise Http404
     try:
         new = services.reissue_certificate(certificate=certificate, actor=request.user)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from partners.models import Partner
-from score_portal.permissions import can_organise_cohorts, get_visible_or_404, scope_of
+from score_portal.access import get_visible_or_404, organising_provider_ids
 from training.forms import CohortForm
 from training.models import Cohort
 from training.selectors import cohorts_for
@@ -20,7 +20,7 @@ from training.services.enrolment import TrainingError, create_cohort
 @login_required
 @require_GET
 def cohort_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(cohorts_for(request.user), 50).get_page(request.GET.get("page"))
+    page = Paginator(cohorts_for(request.scope), 50).get_page(request.GET.get("page"))
     return render(request, "training/cohort_list.html", {"page": page})
 
 
@@ -28,7 +28,7 @@ def cohort_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def cohort_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cohort = get_visible_or_404(
-        Cohort.objects.select_related("module", "provider", "trainer"), request.user, pk=pk
+        Cohort.objects.select_related("module", "provider", "trainer"), request.scope, pk=pk
     )
     enrolments = cohort.enrolments.select_related("factory", "partnership__partner")
     return render(
@@ -41,11 +41,11 @@ def cohort_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def cohort_create(request: HttpRequest) -> HttpResponse:
     """Service-provider staff open a cohort for one of their certified trainers."""
     provider = (
-        Partner.objects.filter(pk__in=scope_of(request.user).provider_acting_ids)
+        Partner.objects.filter(pk__in=organising_provider_ids(request.scope))
         .order_by("name")
         .first()
     )
-    if provider is None or not can_organise_cohorts(request.user, provider):
+    if provider is None:
         raise PermissionDenied(_("Only a service provider's staff open cohorts."))
     form = CohortForm(request.POST or None, provider=provider)
     if request.method == "POST" and form.is_valid():

@@ -19,15 +19,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_countries import countries
 
 from partners.models import Partner
-from score_portal.permissions import (
+from partners.selectors import chosen_brand
+from score_portal.access import (
     can_act_for_partner,
     can_deliver,
     can_manage_factory,
     can_see_kpi_detail,
     can_withdraw_enrolment,
     get_visible_or_404,
-    scope_of,
 )
+from score_portal.scope import Scope
 from suppliers.exports import csv_lines, neutralise
 from suppliers.filters import FactoryFilter
 from suppliers.models import BrandSupplier, Factory
@@ -50,19 +51,28 @@ from training.services import enrolment as services
 @login_required
 @require_GET
 def enrolment_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(enrolments_for(request.user), 50).get_page(request.GET.get("page"))
+    page = Paginator(enrolments_for(request.scope), 50).get_page(request.GET.get("page"))
     return render(request, "training/enrolment_list.html", {"page": page})
 
 
 @login_required
 @require_GET
 def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    enrolment = get_visible_or_404(enrolments_with_progress(request.user), request.user, pk=pk)
-    user = request.user
-    is_factory = can_manage_factory(user, enrolment.factory)
-    is_trainer = enrolment.cohort is not None and can_deliver(user, enrolment.cohort)
+    enrolment = get_visible_or_404(enrolments_with_progress(request.scope), request.scope, pk=pk)
+    scope = request.scope
+    cohort = enrolment.cohort
+    is_factory = can_manage_factory(scope, enrolment.factory_id)
+    is_trainer = cohort is not None and can_deliver(scope, cohort.trainer_id)
     running = enrolment.status in (Enrolment.Status.CONFIRMED, Enrolment.Status.IN_PROGRESS)
-    shows_kpis = can_see_kpi_detail(user, enrolment) or enrolment.kpi_shared_with_funder
+    shows_kpis = (
+        can_see_kpi_detail(
+            scope,
+            factory_id=enrolment.factory_id,
+            trainer_id=cohort.trainer_id if cohort else None,
+            provider_id=cohort.provider_id if cohort else None,
+        )
+        or enrolment.kpi_shared_with_funder
+    )
     participants = list(enrolment.participants.all())
     context: dict[str, Any] = {
         "enrolment": enrolment,
@@ -76,10 +86,10 @@ def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_factory": is_factory,
         "is_trainer": is_trainer,
         "running": running,
-        "may_withdraw": _may_withdraw(user, enrolment),
+        "may_withdraw": _may_withdraw(scope, enrolment),
         "missing_steps": services.missing_steps(enrolment) if is_trainer else [],
         # The issued certificate, for the people who may download it (not the trainer).
-        "certificate": Certificate.objects.visible_to(user)  # type: ignore[arg-type]
+        "certificate": Certificate.objects.visible_to(scope)
         .filter(enrolment=enrolment, status=Certificate.Status.ISSUED)
         .first(),
     }
@@ -105,12 +115,12 @@ def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "training/enrolment_detail.html", context)
 
 
-def _may_withdraw(user: Any, enrolment: Enrolment) -> bool:
+def _may_withdraw(scope: Scope, enrolment: Enrolment) -> bool:
     return enrolment.status in (
         Enrolment.Status.PENDING,
         Enrolment.Status.CONFIRMED,
         Enrolment.Status.IN_PROGRESS,
-    ) and can_withdraw_enrolment(user, enrolment)
+    ) and can_withdraw_enrolment(scope, enrolment.partnership.partner_id)
 
 
 # Each action on an enrolment: the form that reads the request, the service that acts, and
@@ -221,7 +231,7 @@ def enrolment_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     handler = ACTIONS.get(action)
     if handler is None:
         raise Http404
-    enrolment = get_visible_or_404(enrolments_for(request.user), request.user, pk=pk)
+    enrolment = get_visible_or_404(enrolments_for(request.scope), request.scope, pk=pk)
     try:
         messages.success(request, handler(request, enrolment))
     except services.TrainingError as error:
@@ -233,15 +243,9 @@ def enrolment_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 def _acting_brand(request: HttpRequest) -> Partner:
-    """The brand the person acts for (``?brand=`` when they act for several)."""
-    acting = Partner.objects.filter(pk__in=scope_of(request.user).funding_acting_ids)
+    """The brand the person enrols for (``?brand=`` when they act for several)."""
     wanted = request.GET.get("brand") or request.POST.get("brand")
-    if wanted:
-        brand = acting.filter(pk=wanted if str(wanted).isdigit() else 0).first()
-        if brand is None:
-            raise Http404
-        return brand
-    brand = acting.order_by("name").first()
+    brand = chosen_brand(request.scope, wanted, acting=True)
     if brand is None:
         raise PermissionDenied(_("Only a brand's administrators and staff enrol suppliers."))
     return brand
@@ -322,7 +326,7 @@ def matrix(request: HttpRequest) -> HttpResponse:
     page = Paginator(_filtered_links(request, brand, factory_filter), 50).get_page(
         request.GET.get("page")
     )
-    modules = matrix_modules(request.user)
+    modules = matrix_modules(request.scope)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -330,13 +334,13 @@ def matrix(request: HttpRequest) -> HttpResponse:
         "training/matrix.html",
         {
             "brand": brand,
-            "can_enrol": can_act_for_partner(request.user, brand),
+            "can_enrol": can_act_for_partner(request.scope, brand.pk),
             "filter": factory_filter,
             "modules": modules,
             "page": page,
             "rows": _rows_html(
                 matrix_rows(
-                    request.user,
+                    request.scope,
                     list(page.object_list.values_list(*MATRIX_SUPPLIER_FIELDS)),
                     modules,
                 )
@@ -355,7 +359,7 @@ def impact(request: HttpRequest) -> HttpResponse:
     """
     brand = _acting_brand_for_reading(request)
     return render(
-        request, "training/impact.html", {"brand": brand, "kpis": kpi_aggregates(request.user)}
+        request, "training/impact.html", {"brand": brand, "kpis": kpi_aggregates(request.scope)}
     )
 
 
@@ -368,14 +372,14 @@ def matrix_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The whole matrix as CSV, streamed in chunks so a large list costs little memory."""
     brand = _acting_brand_for_reading(request)
     links = _filtered_links(request, brand).values_list(*MATRIX_SUPPLIER_FIELDS)
-    modules = matrix_modules(request.user)
+    modules = matrix_modules(request.scope)
 
     def rows() -> Iterator[list[str]]:
         # Chunks of one pass over the list, not pages: an OFFSET page re-reads every row
         # before it (100,000 suppliers took 29 s).
         links_read = links.iterator(chunk_size=MATRIX_CSV_CHUNK)
         while chunk := list(itertools.islice(links_read, MATRIX_CSV_CHUNK)):
-            for row in matrix_rows(request.user, chunk, modules):
+            for row in matrix_rows(request.scope, chunk, modules):
                 yield [
                     neutralise(row.supplier.supplier_code),
                     neutralise(row.supplier.factory_name),
@@ -439,9 +443,8 @@ def _rows_html(rows: list[MatrixRow]) -> SafeString:
 
 
 def _acting_brand_for_reading(request: HttpRequest) -> Partner:
-    brands = Partner.objects.filter(pk__in=scope_of(request.user).funding_ids).order_by("name")
-    wanted = request.GET.get("brand", "")
-    brand = brands.filter(pk=wanted).first() if wanted.isdigit() else brands.first()
+    """The brand whose progress the person reads (``?brand=`` when they read several)."""
+    brand = chosen_brand(request.scope, request.GET.get("brand"), acting=False)
     if brand is None:
         raise Http404
     return brand

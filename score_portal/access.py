@@ -1,0 +1,263 @@
+"""Who may see and do what: the one module that answers it.
+
+Every question takes the person's ``Scope`` (``request.scope`` in a view, ``scope_of(user)``
+elsewhere) and plain ids, and imports no app: rules that reach across apps name the relation
+by its lookup path (``enrolments__cohort_id``), or take the related model from the relation
+itself, never from an import.
+
+- *Reach* (``*_reach``): which rows of a model the person sees, as a ``Q`` for the model's
+  ``QuerySet.visible_to(scope)``, the one entry point of every tenant-owned read.
+- *Actions* (``can_*``): may the person do this to that? Views and services ask; templates
+  are handed the answers.
+- The acting brand, the organisations one may apply for, and the menu are answers too.
+
+An object outside a person's reach answers 404, exactly like a missing one
+(``get_visible_or_404``), so no id-guessing tells anyone what exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from score_portal.scope import ACTING_ROLES, Role, Scope
+
+# A condition no row meets (Django answers it without a query).
+NOTHING = Q(pk__in=[])
+EVERYTHING = Q()
+
+
+def parse_id(value: object) -> int | None:
+    """A database id typed in a URL or form (``?brand=12``), or None. Only ASCII digits count:
+    ``str.isdigit`` also accepts "²", which ``int`` refuses."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
+M = TypeVar("M", bound=Model)
+
+
+def get_visible_or_404(queryset: QuerySet[M], scope: Scope, **lookup: Any) -> M:
+    """Fetch one object from the person's reach; anything outside it is simply not found."""
+    visible = queryset.visible_to(scope)  # type: ignore[attr-defined]
+    try:
+        obj: M = visible.get(**lookup)
+    except (visible.model.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404 from None
+    return obj
+
+
+def _related(model: type[Model], relation: str) -> type[Model]:
+    """The model at the other end of ``relation`` (no import of the other app needed)."""
+    related = model._meta.get_field(relation).related_model
+    assert isinstance(related, type)
+    return related
+
+
+def _any(branches: list[Q]) -> Q:
+    if not branches:
+        return NOTHING
+    reach = branches[0]
+    for branch in branches[1:]:
+        reach |= branch
+    return reach
+
+
+# --- Reach: what each model's visible_to(scope) filters on ---------------------------------
+
+
+def partner_reach(scope: Scope) -> Q:
+    """Organisations: one's own; the ILO sees all."""
+    return EVERYTHING if scope.sees_everything else Q(pk__in=scope.partner_ids)
+
+
+def partnership_reach(scope: Scope) -> Q:
+    """Partnerships of one's own organisations; the ILO sees all."""
+    return EVERYTHING if scope.sees_everything else Q(partner_id__in=scope.partner_ids)
+
+
+def supplier_link_reach(scope: Scope) -> Q:
+    """A brand's supplier list (and its imports) is the brand's own."""
+    return EVERYTHING if scope.sees_everything else Q(brand_id__in=scope.funding_ids)
+
+
+supplier_import_reach = supplier_link_reach
+
+
+def cohort_reach(scope: Scope) -> Q:
+    """Cohorts one's provider organises, or that one delivers as their trainer."""
+    if scope.sees_everything:
+        return EVERYTHING
+    return Q(provider_id__in=scope.provider_staff_ids) | Q(trainer_id=scope.user_id)
+
+
+def enrolment_reach(scope: Scope, model: type[Model]) -> Q:
+    """Enrolments of one's factory, of the cohorts one delivers or organises, and those one's
+    brand funds.
+
+    Each branch is a condition on the enrolment's own columns, never a join: an OR across
+    joined tables makes PostgreSQL hash every cohort and plan the joins on every list.
+    Literal id lists (factories, trained cohorts) keep their indexes (a BitmapOr).
+    """
+    if scope.sees_everything:
+        return EVERYTHING
+    branches = []
+    if scope.factory_ids:
+        branches.append(Q(factory_id__in=scope.factory_ids))
+    if scope.trained_cohort_ids:
+        branches.append(Q(cohort_id__in=scope.trained_cohort_ids))
+    if scope.funding_ids:
+        funded = _related(model, "partnership")._default_manager.filter(
+            partner_id__in=scope.funding_ids
+        )
+        branches.append(Q(partnership_id__in=funded.values("pk")))
+    if scope.provider_staff_ids:
+        organised = _related(model, "cohort")._default_manager.filter(
+            provider_id__in=scope.provider_staff_ids
+        )
+        branches.append(Q(cohort_id__in=organised.values("pk")))
+    return _any(branches)
+
+
+def factory_reach(scope: Scope, model: type[Model]) -> Q:
+    """Factories one manages, on one's brands' lists, or in enrolments one can see as a
+    provider or trainer."""
+    if scope.sees_everything:
+        return EVERYTHING
+    branches = []
+    if scope.factory_ids:
+        branches.append(Q(pk__in=scope.factory_ids))
+    if scope.funding_ids:
+        listed = _related(model, "brand_links")._default_manager.filter(
+            brand_id__in=scope.funding_ids
+        )
+        branches.append(Q(pk__in=listed.values("factory_id")))
+    if scope.provider_ids or scope.is_trainer:
+        enrolment = _related(model, "enrolments")
+        seen = enrolment._default_manager.filter(enrolment_reach(scope, enrolment))
+        branches.append(Q(pk__in=seen.values("factory_id")))
+    return _any(branches)
+
+
+def certificate_reach(scope: Scope) -> Q:
+    """Certificates one may download: one's factory's, and those one's brand funded."""
+    if scope.sees_everything:
+        return EVERYTHING
+    return Q(enrolment__partnership__partner_id__in=scope.funding_ids) | Q(
+        enrolment__factory_id__in=scope.factory_ids
+    )
+
+
+# --- Actions ---------------------------------------------------------------------------
+
+
+def can_decide_partnerships(scope: Scope) -> bool:
+    """ILO admins and staff approve, reject, suspend and close partnerships."""
+    return scope.is_ilo_decider
+
+
+def can_act_for_partner(scope: Scope, partner_id: int) -> bool:
+    """Admins and staff act for their organisation; viewers only read."""
+    return scope.role_in(partner_id) in ACTING_ROLES
+
+
+def applying_partner_ids(scope: Scope) -> frozenset[int]:
+    """Organisations one may apply for a partnership for: where one acts (not the ILO)."""
+    return scope.funding_acting_ids | scope.provider_acting_ids
+
+
+def brand_ids(scope: Scope, *, acting: bool) -> frozenset[int]:
+    """The brands (and initiatives) one acts for (uploads, enrols) or, ``acting=False``,
+    whose supplier lists and progress one reads."""
+    return scope.funding_acting_ids if acting else scope.funding_ids
+
+
+def acts_for_a_brand(scope: Scope) -> bool:
+    """Admins or staff of some brand: they upload supplier lists and enrol suppliers (the
+    brand itself is chosen on the page, and checked with ``can_manage_supplier_list``)."""
+    return bool(scope.funding_acting_ids)
+
+
+def can_manage_supplier_list(scope: Scope, brand_id: int) -> bool:
+    """Upload a brand's supplier list, confirm its imports, enrol its suppliers."""
+    return brand_id in scope.funding_acting_ids
+
+
+def can_export_supplier_lists(scope: Scope) -> bool:
+    """Brand people export their own brands' supplier lists; the ILO exports every list."""
+    return scope.sees_everything or bool(scope.funding_ids)
+
+
+def can_manage_factory(scope: Scope, factory_id: int) -> bool:
+    """The factory's own managers answer for it (confirm enrolments, record KPIs)."""
+    return factory_id in scope.factory_ids
+
+
+def can_deliver(scope: Scope, trainer_id: int | None) -> bool:
+    """The cohort's trainer (``cohort.trainer_id``) logs attendance and visits."""
+    return scope.user_id is not None and trainer_id == scope.user_id
+
+
+def organising_provider_ids(scope: Scope) -> frozenset[int]:
+    """Providers for which one plans cohorts: their admins and staff."""
+    return scope.provider_staff_ids & scope.provider_acting_ids
+
+
+def can_organise_cohorts(scope: Scope, provider_id: int) -> bool:
+    return provider_id in organising_provider_ids(scope)
+
+
+def can_see_kpi_detail(
+    scope: Scope, *, factory_id: int, trainer_id: int | None, provider_id: int | None
+) -> bool:
+    """KPI data belongs to the factory: its people, its trainer (and the trainer's provider)
+    and the ILO see each reading. Pass the enrolment's factory and its cohort's trainer and
+    provider (None without a cohort)."""
+    return (
+        scope.sees_everything
+        or factory_id in scope.factory_ids
+        or can_deliver(scope, trainer_id)
+        or (provider_id is not None and provider_id in scope.provider_ids)
+    )
+
+
+def can_withdraw_enrolment(scope: Scope, funding_partner_id: int) -> bool:
+    """The funding partner's acting people, or ILO admins, withdraw an enrolment."""
+    return scope.is_ilo_decider or can_act_for_partner(scope, funding_partner_id)
+
+
+def can_manage_certificates(scope: Scope) -> bool:
+    """ILO admins and staff revoke and reissue certificates."""
+    return scope.is_ilo_decider
+
+
+def can_download_certificates_zip(scope: Scope) -> bool:
+    """Brand staff (and the ILO) download their suppliers' certificates in one ZIP."""
+    return scope.sees_everything or bool(scope.funding_ids)
+
+
+# --- The menu ------------------------------------------------------------------------------
+
+
+def menu(scope: Scope) -> list[str]:
+    """The sections a person's navigation shows, in order (the labels are the menu's)."""
+    if not scope.is_authenticated:
+        return []
+    everything = scope.sees_everything
+    shown = {
+        "home": True,
+        "partnerships": everything or bool(scope.partner_ids),
+        "suppliers": everything or bool(scope.funding_ids or scope.factory_ids),
+        "imports": everything or bool(scope.funding_ids),
+        "progress": bool(scope.funding_ids),
+        "cohorts": everything or bool(scope.provider_ids),
+        "enrolments": scope.primary_role != Role.NONE,
+        "certificates": everything or bool(scope.funding_ids or scope.factory_ids),
+        "modules": True,
+        "administration": scope.is_staff,
+    }
+    return [section for section, show in shown.items() if show]

@@ -1,0 +1,127 @@
+"""The access layer: ids typed in URLs, the menu per person, what an enrolment's place is."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from score_portal.access import menu, parse_id
+from score_portal.scope import ANONYMOUS, scope_of
+from tests.conftest import client_for
+from training.models import Enrolment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("12", 12),
+        (" 7 ", 7),
+        (12, 12),
+        ("²", None),  # str.isdigit() says yes, int() says no
+        ("٣", None),  # an Arabic-Indic three
+        ("-1", None),
+        ("1.0", None),
+        ("", None),
+        (None, None),
+        ("9" * 19, None),  # past a bigint
+    ],
+)
+def test_only_ascii_digits_are_an_id(typed, expected):
+    assert parse_id(typed) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        reverse("training:matrix"),
+        reverse("training:matrix_csv"),
+        reverse("training:impact"),
+        reverse("training:enrol"),
+        reverse("training:enrol_cohorts"),
+    ],
+)
+@pytest.mark.parametrize("wanted", ["²", "abc", "999999"])
+def test_a_brand_that_is_not_ones_own_is_not_found(world, brand_staff, url, wanted):
+    response = client_for(brand_staff).get(url, {"brand": wanted})
+    assert response.status_code == 404
+
+
+def test_another_brands_id_is_not_found_either(world, brand_staff, other_brand):
+    response = client_for(brand_staff).get(reverse("training:matrix"), {"brand": other_brand.pk})
+    assert response.status_code == 404
+
+
+def test_ones_own_brand_by_id(world, brand_staff, brand):
+    response = client_for(brand_staff).get(reverse("training:matrix"), {"brand": str(brand.pk)})
+    assert response.status_code == 200
+    assert response.context["brand"] == brand
+
+
+def test_the_menu_follows_what_each_person_can_reach(
+    world, ilo_admin, brand_staff, brand_viewer, trainer, provider_staff, factory_manager
+):
+    assert menu(ANONYMOUS) == []
+    assert menu(scope_of(ilo_admin)) == [
+        "home",
+        "partnerships",
+        "suppliers",
+        "imports",
+        "cohorts",
+        "enrolments",
+        "certificates",
+        "modules",
+        "administration",
+    ]
+    brand_menu = [
+        "home",
+        "partnerships",
+        "suppliers",
+        "imports",
+        "progress",
+        "enrolments",
+        "certificates",
+        "modules",
+    ]
+    assert menu(scope_of(brand_staff)) == brand_menu
+    assert menu(scope_of(brand_viewer)) == brand_menu
+    provider_menu = ["home", "partnerships", "cohorts", "enrolments", "modules"]
+    assert menu(scope_of(trainer)) == provider_menu
+    assert menu(scope_of(provider_staff)) == provider_menu
+    assert menu(scope_of(factory_manager)) == [
+        "home",
+        "suppliers",
+        "enrolments",
+        "certificates",
+        "modules",
+    ]
+
+
+def test_the_page_shows_that_menu(world, factory_manager):
+    response = client_for(factory_manager).get(reverse("home"))
+    labels = [item["label"] for item in response.context["nav_items"]]
+    assert labels == ["Home", "Suppliers", "Enrolments", "Certificates", "Modules"]
+
+
+HOLDS_A_PLACE = {
+    "pending": True,
+    "confirmed": True,
+    "in_progress": True,
+    "completed": True,
+    "declined": False,
+    "withdrawn": False,
+}
+
+
+def test_every_status_says_whether_it_holds_a_place(world):
+    """The partnership's ledger counts places by ``holds_place``, which the database derives
+    from the status: a new status must be placed here by hand."""
+    assert set(HOLDS_A_PLACE) == set(Enrolment.Status.values)
+    assert {s for s, holds in HOLDS_A_PLACE.items() if holds} == set(Enrolment.ACTIVE_STATUSES)
+    enrolment = world.enrolment
+    for status, holds in HOLDS_A_PLACE.items():
+        Enrolment.objects.filter(pk=enrolment.pk).update(
+            status=status, completed_at=enrolment.created_at, withdrawal_reason="Test"
+        )
+        assert Enrolment.objects.get(pk=enrolment.pk).holds_place is holds, status

@@ -1,0 +1,21 @@
+"""What training does when something happens elsewhere (connected in ``apps.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.signals import email_confirmed
+
+from training.services.enrolment import accept_invitation
+
+
+def _accept_factory_invitations(request: Any, email_address: Any, **kwargs: Any) -> None:
+    """A factory contact who verifies the invited address becomes the factory's manager.
+
+    Only a verified address counts: whoever signs up with someone else's email gets nothing.
+    """
+    accept_invitation(user=email_address.user, email=email_address.email)
+
+
+def connect() -> None:
+    email_confirmed.connect(_accept_factory_invitations, dispatch_uid="factory-invitations")
