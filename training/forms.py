@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from django import forms
@@ -10,6 +8,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner, Partnership
+from score_portal.uploads import UploadError, open_table
 from suppliers.models import BrandSupplier, Factory
 from training.models import (
     Cohort,
@@ -68,6 +67,7 @@ class EnrolForm(forms.Form):
         label=_("…or a CSV of your supplier codes"),
         required=False,
         help_text=_("One supplier code per line (a header line is fine)."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.xlsm"}),
     )
     module = forms.ModelChoiceField(label=_("Module"), queryset=Module.objects.none())
     partnership = forms.ModelChoiceField(label=_("Funded by"), queryset=Partnership.objects.none())
@@ -118,16 +118,12 @@ class EnrolForm(forms.Form):
             return []
         if upload.size > MAX_CODES_FILE_BYTES:
             raise forms.ValidationError(_("The file is larger than 1 MB."))
-        raw = upload.read()
-        for encoding in ("utf-8-sig", "cp1252"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        if "\x00" in text:
-            raise forms.ValidationError(_("This is not a text (CSV) file."))
-        codes = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
+        try:
+            table = open_table(upload, filename=upload.name or "codes.csv")
+            first_cells = [table.headers[0]] + [cells[0] for _line, cells in table.rows]
+        except UploadError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        codes = [cell.strip() for cell in first_cells if cell.strip()]
         if codes and "code" in codes[0].lower():
             codes = codes[1:]  # a header line such as "Supplier code"
         if not codes:
