@@ -94,10 +94,6 @@ def partnership_page(user: User, pk: int) -> QuerySet[Partnership]:
     )
 
 
-def partners_of(user: User) -> QuerySet[Partner]:
-    return Partner.objects.visible_to(user).order_by("name")
-
-
 def applying_partners(user: User) -> QuerySet[Partner]:
     """Organisations the user may apply for: where they act, except the ILO itself."""
     from score_portal.permissions import scope_of

@@ -5,7 +5,6 @@ from django.http import HttpRequest
 from import_export.admin import ImportExportModelAdmin
 
 from score_portal.uploads import UploadError
-
 from suppliers.models import (
     BrandSupplier,
     Factory,

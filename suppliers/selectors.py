@@ -12,15 +12,6 @@ if TYPE_CHECKING:
     from score_portal.models import User
 
 
-def supplier_list(user: User) -> QuerySet[BrandSupplier]:
-    """The supplier-list rows the user may see: their own brands' links, with factory."""
-    return (
-        BrandSupplier.objects.visible_to(user)
-        .select_related("factory", "brand")
-        .order_by("factory__name", "brand__name")
-    )
-
-
 def factories_managed_by(user: User) -> QuerySet[Factory]:
     return Factory.objects.filter(managers__user=user).order_by("name")
 
