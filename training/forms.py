@@ -124,11 +124,9 @@ class EnrolForm(forms.Form):
         except UploadError as exc:
             raise forms.ValidationError(str(exc)) from None
         codes = [cell.strip() for cell in first_cells if cell.strip()]
-        if codes and "code" in codes[0].lower():
-            codes = codes[1:]  # a header line such as "Supplier code"
         if not codes:
             raise forms.ValidationError(_("The file has no supplier codes."))
-        return codes
+        return codes  # the first may be a header: clean() knows the brand's codes
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -137,6 +135,10 @@ class EnrolForm(forms.Form):
         if codes:
             links = BrandSupplier.objects.filter(brand=self.brand, supplier_code__in=codes)
             found = {link.supplier_code: link.factory for link in links.select_related("factory")}
+            if codes[0] not in found and _looks_like_a_header(codes[0]):
+                codes = codes[1:]
+                if not codes:
+                    self.add_error("codes_file", _("The file has no supplier codes."))
             unknown = [code for code in codes if code not in found]
             if unknown:
                 self.add_error(
@@ -159,6 +161,12 @@ class EnrolForm(forms.Form):
         self.fields["cohort"].queryset = (
             cohorts_open_for_enrolment(module.pk) if module else Cohort.objects.none()
         )
+
+
+def _looks_like_a_header(cell: str) -> bool:
+    """A first line that names the column ("Supplier code", "供应商代码", "Tedarikçi kodu")
+    rather than holding one: it says "code", or has no digit, as codes nearly always do."""
+    return "code" in cell.lower() or not any(ch.isdigit() for ch in cell)
 
 
 class CohortForm(forms.ModelForm):

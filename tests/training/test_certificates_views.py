@@ -326,9 +326,7 @@ def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(certificate, se
     assert client.get(url, **second).status_code == 200
 
 
-def test_a_forwarded_for_shorter_than_the_proxies_counts_the_socket_address(
-    certificate, settings
-):
+def test_a_forwarded_for_shorter_than_the_proxies_counts_the_socket_address(certificate, settings):
     """allauth refuses to guess from an X-Forwarded-For with fewer hops than trusted proxies;
     the page then limits the socket's address instead of failing."""
     settings.CERTIFICATE_VERIFY_RATE_PER_MINUTE = 1

@@ -159,8 +159,8 @@ def test_enrol_by_csv_of_supplier_codes(world, brand, brand_staff, module_1):
         + b"\xe5\x5d\x82\x53\r\x00\n\x00"
         + b"A\x00-\x007\x007\x007\x00\t\x00\x2d\x4e\xfd\x56\r\x00\n\x00"
         + b"A\x00-\x007\x007\x008\x00\t\x00\x2d\x4e\xfd\x56\r\x00\n\x00",
-        # The same without the BOM.
-        "Supplier code\t工厂\r\nA-777\t中国\r\nA-778\t中国\r\n".encode("utf-16-le"),
+        # Without the BOM, and with a Chinese header: 供应商代码 ("supplier code").
+        "供应商代码\t工厂\r\nA-777\t中国\r\nA-778\t中国\r\n".encode("utf-16-le"),
         # GB18030 with a Chinese note in the second column: 工厂 / 中国
         b"Supplier code,\xb9\xa4\xb3\xa7\r\nA-777,\xd6\xd0\xb9\xfa\r\nA-778,\xd6\xd0\xb9\xfa\r\n",
     ],
@@ -189,6 +189,25 @@ def test_enrol_by_a_supplier_code_file_in_any_encoding_excel_writes(
         "First Coded",
         "Second Coded",
     }
+
+
+def test_a_first_line_that_is_one_of_the_brands_codes_is_no_header(
+    world, brand, brand_staff, module_1
+):
+    """A first line without digits looks like a header, but if it is one of the brand's own
+    codes it is a code."""
+    first, second = FactoryFactory(name="Acme Knits"), FactoryFactory(name="Second Coded")
+    link_supplier(brand=brand, factory=first, supplier_code="ACME")
+    link_supplier(brand=brand, factory=second, supplier_code="A-778")
+    response = client_for(brand_staff).post(
+        reverse("training:enrol"),
+        {
+            "codes_file": SimpleUploadedFile("codes.csv", b"ACME\r\nA-778\r\n", "text/csv"),
+            "module": module_1.pk,
+            "partnership": world.partnership.pk,
+        },
+    )
+    assert response.context["enrolled"] == 2
 
 
 @pytest.mark.parametrize(
