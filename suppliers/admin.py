@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 from import_export.admin import ImportExportModelAdmin
 
+from score_portal.uploads import UploadError
 from suppliers.models import (
     BrandSupplier,
     Factory,
@@ -9,7 +12,7 @@ from suppliers.models import (
     SupplierImport,
     SupplierMatchDecision,
 )
-from suppliers.resources import FactoryResource
+from suppliers.resources import FactoryResource, UploadedTable
 
 
 class BrandSupplierInline(admin.TabularInline):
@@ -28,10 +31,17 @@ class FactoryManagerInline(admin.TabularInline):
 @admin.register(Factory)
 class FactoryAdmin(ImportExportModelAdmin):
     resource_classes = [FactoryResource]
+    import_formats = [UploadedTable]
     list_display = ["name", "name_latin", "city", "country", "sector", "workers_total", "os_id"]
     list_filter = ["country", "sector"]
     search_fields = ["name", "name_latin", "os_id", "registration_number"]
     inlines = [BrandSupplierInline, FactoryManagerInline]
+
+    def add_data_read_fail_error_to_form(self, form: Any, e: Exception) -> None:
+        if isinstance(e, UploadError):  # the reader's message says what to fix
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
 
 
 @admin.register(SupplierImport)

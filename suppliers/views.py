@@ -176,7 +176,7 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
         "suppliers/includes/import_progress.html",
         {"import": supplier_import, "progress": _progress(supplier_import)},
     )
-    if not supplier_import.is_working and request.headers.get("HX-Request"):
+    if not supplier_import.is_working and request.htmx:
         response["HX-Refresh"] = "true"
     return response
 
@@ -223,7 +223,7 @@ def import_decide(request: HttpRequest, pk: int, row_pk: int) -> HttpResponse:
         )
     except services.SupplierError as exc:
         messages.error(request, str(exc))
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         supplier_import.refresh_from_db()
         return render(
             request,

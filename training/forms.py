@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from django import forms
@@ -11,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner, Partnership
 from score_portal.models import User
+from score_portal.uploads import UploadError, open_table
 from suppliers.models import BrandSupplier, Factory
 from training.models import (
     Cohort,
@@ -69,6 +68,7 @@ class EnrolForm(forms.Form):
         label=_("…or a CSV of your supplier codes"),
         required=False,
         help_text=_("One supplier code per line (a header line is fine)."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.xlsm"}),
     )
     module = forms.ModelChoiceField(label=_("Module"), queryset=Module.objects.none())
     partnership = forms.ModelChoiceField(label=_("Funded by"), queryset=Partnership.objects.none())
@@ -119,21 +119,15 @@ class EnrolForm(forms.Form):
             return []
         if upload.size > MAX_CODES_FILE_BYTES:
             raise forms.ValidationError(_("The file is larger than 1 MB."))
-        raw = upload.read()
-        for encoding in ("utf-8-sig", "cp1252"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        if "\x00" in text:
-            raise forms.ValidationError(_("This is not a text (CSV) file."))
-        codes = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
-        if codes and "code" in codes[0].lower():
-            codes = codes[1:]  # a header line such as "Supplier code"
+        try:
+            table = open_table(upload, filename=upload.name or "codes.csv")
+            first_cells = [table.headers[0]] + [cells[0] for _line, cells in table.rows]
+        except UploadError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        codes = [cell.strip() for cell in first_cells if cell.strip()]
         if not codes:
             raise forms.ValidationError(_("The file has no supplier codes."))
-        return codes
+        return codes  # the first may be a header: clean() knows the brand's codes
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -142,6 +136,10 @@ class EnrolForm(forms.Form):
         if codes:
             links = BrandSupplier.objects.filter(brand=self.brand, supplier_code__in=codes)
             found = {link.supplier_code: link.factory for link in links.select_related("factory")}
+            if codes[0] not in found and _looks_like_a_header(codes[0]):
+                codes = codes[1:]
+                if not codes:
+                    self.add_error("codes_file", _("The file has no supplier codes."))
             unknown = [code for code in codes if code not in found]
             if unknown:
                 self.add_error(
@@ -164,6 +162,12 @@ class EnrolForm(forms.Form):
         self.fields["cohort"].queryset = (
             cohorts_open_for_enrolment(module.pk) if module else Cohort.objects.none()
         )
+
+
+def _looks_like_a_header(cell: str) -> bool:
+    """A first line that names the column ("Supplier code", "供应商代码", "Tedarikçi kodu")
+    rather than holding one: it says "code", or has no digit, as codes nearly always do."""
+    return "code" in cell.lower() or not any(ch.isdigit() for ch in cell)
 
 
 class CohortForm(forms.ModelForm):

@@ -16,14 +16,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import qrcode
-import weasyprint
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from weasyprint import CSS, HTML
-from weasyprint.pdf.fonts import Font
-from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
-from weasyprint.text.fonts import FontConfiguration, get_hb_object_data
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 if TYPE_CHECKING:
@@ -43,71 +40,13 @@ STYLESHEET = "css/certificate.css"
 FONT_CONFIG = FontConfiguration()
 
 
-# --- Font subsetting in one HarfBuzz pass -------------------------------------------------
-#
-# WeasyPrint 70 subsets each embedded font twice: once keeping the used glyph ids in place
-# (RETAIN_GIDS), then again keeping every id up to the last one used, to drop the empty
-# glyphs after it. HarfBuzz has truncated those in retain-gids mode itself since 2.5
-# (harfbuzz/harfbuzz#1715), so the second pass rebuilds the same font: for Noto Sans CJK
-# (ids up to ~60,000) it cost ~12 of the ~20 ms a Chinese certificate spends subsetting.
-# One pass with the second pass's hinting flag yields byte-identical PDFs:
-# tests/training/test_certificates.py checks that against WeasyPrint's own two passes, on
-# every script we print, so an upgrade that changes this fails a test instead of a PDF.
-# The hook is WeasyPrint's internal Font._harfbuzz_subset; it is only replaced on the
-# version it was checked on (see requirements.lock), and only where HarfBuzz-subset is used.
-ONE_PASS_SUBSET_VERSIONS = ("70.",)
-_DROPPED_TABLES = (
-    b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH", b"PCLT",
-    b"SVG ",
-)  # fmt: skip
-TWO_PASS_SUBSET = Font._harfbuzz_subset
-
-
-def _subset_in_one_pass(font: Font, to_unicode: dict[int, Any], hinting: bool) -> None:
-    """Font._harfbuzz_subset of WeasyPrint 70 without its second, redundant pass."""
-    hb_input = ffi.gc(
-        harfbuzz_subset.hb_subset_input_create_or_fail(), harfbuzz_subset.hb_subset_input_destroy
-    )
-    glyphs = harfbuzz_subset.hb_subset_input_glyph_set(hb_input)
-    glyph_ids = ffi.new(f"hb_codepoint_t[{len(to_unicode)}]", sorted(to_unicode))
-    harfbuzz.hb_set_add_sorted_array(glyphs, glyph_ids, len(to_unicode))
-    flags = (
-        harfbuzz_subset.HB_SUBSET_FLAGS_RETAIN_GIDS
-        | harfbuzz_subset.HB_SUBSET_FLAGS_PASSTHROUGH_UNRECOGNIZED
-        | harfbuzz_subset.HB_SUBSET_FLAGS_DESUBROUTINIZE
-    )
-    if not hinting:
-        flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NO_HINTING
-    if font.missing:
-        flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NOTDEF_OUTLINE
-    harfbuzz_subset.hb_subset_input_set_flags(hb_input, flags)
-    dropped = harfbuzz_subset.hb_subset_input_set(
-        hb_input, harfbuzz_subset.HB_SUBSET_SETS_DROP_TABLE_TAG
-    )
-    tags = sorted(harfbuzz.hb_tag_from_string(name, -1) for name in _DROPPED_TABLES)
-    harfbuzz.hb_set_add_sorted_array(
-        dropped, ffi.new(f"hb_codepoint_t[{len(tags)}]", tags), len(tags)
-    )
-    face = ffi.gc(
-        harfbuzz_subset.hb_subset_or_fail(font.hb_face, hb_input), harfbuzz.hb_face_destroy
-    )
-    content = get_hb_object_data(face) if face else None
-    if content:
-        font.file_content = content
-    else:  # HarfBuzz refused: WeasyPrint's own code tries again, or keeps the whole font
-        TWO_PASS_SUBSET(font, to_unicode, hinting)
-
-
-def one_pass_subset_applies() -> bool:
-    return bool(
-        harfbuzz_subset
-        and harfbuzz.hb_version_atleast(4, 1, 0)  # what WeasyPrint itself requires
-        and weasyprint.__version__.startswith(ONE_PASS_SUBSET_VERSIONS)
-    )
-
-
-if one_pass_subset_applies():
-    Font._harfbuzz_subset = _subset_in_one_pass  # type: ignore[method-assign]
+# Fonts are subset by WeasyPrint itself, through its public options only. WeasyPrint 70 runs
+# HarfBuzz's subsetter twice per font (retain-gids, then again to drop the trailing empty
+# glyphs, which HarfBuzz >= 2.5 already drops: harfbuzz/harfbuzz#1715); for Noto Sans CJK that
+# second pass is ~12 ms of a Chinese certificate. Certificates are rendered in the background
+# and stay within their targets without it (bench/certificates.py), so the portal no longer
+# replaces that internal. The public options do not help: ``full_fonts`` skips subsetting but
+# embeds whole fonts (megabytes of Noto CJK in every PDF), and ``hinting`` is already off.
 
 
 class FetchRefused(ValueError):
@@ -236,9 +175,3 @@ def _visits_completed(enrolment: Any) -> int:
         return len(visits)
     count: int = enrolment.visits.count()
     return count
-
-
-def warm_up() -> None:
-    """Parse the stylesheet and load the fonts before the first real certificate."""
-    certificate_stylesheet()
-    render_pdf("<p>SCORE 东莞 Özdemir Việt Nam বাংলা</p>", stylesheets=[certificate_stylesheet()])

@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -264,3 +265,39 @@ def test_decide_row_via_htmx(upload, brand, brand_staff):
     row.refresh_from_db()
     assert row.outcome == SupplierImportRow.Outcome.MATCHED and row.factory == existing
     assert BrandSupplier.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "encoding", "expected"),
+    [
+        (
+            # GB18030, tab: 东莞华美制衣 / 虎门镇 / 中国
+            "gb18030.txt",
+            b"Factory Name\tAddress\tCountry\r\n"
+            b"\xb6\xab\xdd\xb8\xbb\xaa\xc3\xc0\xd6\xc6\xd2\xc2\t\xbb\xa2\xc3\xc5\xd5\xf2\t"
+            b"\xd6\xd0\xb9\xfa\r\n",
+            "gb18030",
+            ("东莞华美制衣", "虎门镇", "CN"),
+        ),
+        (
+            # Windows-1254, semicolon: Işık Örme;Uşak;Türkiye
+            "turkish.csv",
+            b"Factory Name;Address;Country\r\nI\xfe\xfdk \xd6rme;U\xfeak;T\xfcrkiye\r\n",
+            "cp1254",
+            ("Işık Örme", "Uşak", "TR"),
+        ),
+    ],
+)
+def test_upload_page_reads_chinese_and_turkish_windows_files(
+    brand, brand_staff, name, content, encoding, expected
+):
+    response = client_for(brand_staff).post(
+        reverse("suppliers:import_new"),
+        {"brand": brand.pk, "file": SimpleUploadedFile(name, content), "encoding": ""},
+    )
+    supplier_import = SupplierImport.objects.get()
+    assert response.status_code == 302, supplier_import.error_message
+    assert supplier_import.status == SupplierImport.Status.PREVIEWED, supplier_import.error_message
+    assert supplier_import.encoding == encoding
+    row = supplier_import.rows.get()
+    assert (row.data["name"], row.data["address"], row.data["country"]) == expected

@@ -326,6 +326,18 @@ def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(certificate, se
     assert client.get(url, **second).status_code == 200
 
 
+def test_a_forwarded_for_shorter_than_the_proxies_counts_the_socket_address(certificate, settings):
+    """allauth refuses to guess from an X-Forwarded-For with fewer hops than trusted proxies;
+    the page then limits the socket's address instead of failing."""
+    settings.CERTIFICATE_VERIFY_RATE_PER_MINUTE = 1
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+    client = client_for(None)
+    url = f"/verify/{certificate.code}/"
+    short = {"HTTP_X_FORWARDED_FOR": "203.0.113.1", "REMOTE_ADDR": "10.0.0.9"}
+    assert [client.get(url, **short).status_code for _ in range(2)] == [200, 429]
+    assert client.get(url, REMOTE_ADDR="10.0.0.8").status_code == 200
+
+
 # --- Finding a certificate ----------------------------------------------------------------
 
 

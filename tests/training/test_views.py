@@ -151,10 +151,78 @@ def test_enrol_by_csv_of_supplier_codes(world, brand, brand_staff, module_1):
 
 
 @pytest.mark.parametrize(
+    "content",
+    [
+        # Chinese Excel's "Unicode text": UTF-16 LE with its BOM, tab-separated, CRLF:
+        # "Supplier code<TAB>工厂" / "A-777<TAB>中国" / "A-778<TAB>中国"
+        b"\xff\xfe"
+        + "Supplier code\t".encode("utf-16-le")
+        + b"\xe5\x5d\x82\x53\r\x00\n\x00"
+        + b"A\x00-\x007\x007\x007\x00\t\x00\x2d\x4e\xfd\x56\r\x00\n\x00"
+        + b"A\x00-\x007\x007\x008\x00\t\x00\x2d\x4e\xfd\x56\r\x00\n\x00",
+        # Without the BOM, and with a Chinese header: 供应商代码 ("supplier code").
+        "供应商代码\t工厂\r\nA-777\t中国\r\nA-778\t中国\r\n".encode("utf-16-le"),
+        # GB18030 with a Chinese note in the second column: 工厂 / 中国
+        b"Supplier code,\xb9\xa4\xb3\xa7\r\nA-777,\xd6\xd0\xb9\xfa\r\nA-778,\xd6\xd0\xb9\xfa\r\n",
+    ],
+    ids=["utf-16-bom", "utf-16-no-bom", "gb18030"],
+)
+def test_enrol_by_a_supplier_code_file_in_any_encoding_excel_writes(
+    world, brand, brand_staff, module_1, content
+):
+    """A UTF-16 file once ended in a 500: no decoding fitted and the text was unbound."""
+    first, second = FactoryFactory(name="First Coded"), FactoryFactory(name="Second Coded")
+    link_supplier(brand=brand, factory=first, supplier_code="A-777")
+    link_supplier(brand=brand, factory=second, supplier_code="A-778")
+    response = client_for(brand_staff).post(
+        reverse("training:enrol"),
+        {
+            "codes_file": SimpleUploadedFile("codes.txt", content, "text/plain"),
+            "module": module_1.pk,
+            "partnership": world.partnership.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["enrolled"] == 2
+    assert set(
+        Enrolment.objects.filter(module=module_1).values_list("factory__name", flat=True)
+    ) >= {
+        "First Coded",
+        "Second Coded",
+    }
+
+
+def test_a_first_line_that_is_one_of_the_brands_codes_is_no_header(
+    world, brand, brand_staff, module_1
+):
+    """A first line without digits looks like a header, but if it is one of the brand's own
+    codes it is a code."""
+    first, second = FactoryFactory(name="Acme Knits"), FactoryFactory(name="Second Coded")
+    link_supplier(brand=brand, factory=first, supplier_code="ACME")
+    link_supplier(brand=brand, factory=second, supplier_code="A-778")
+    response = client_for(brand_staff).post(
+        reverse("training:enrol"),
+        {
+            "codes_file": SimpleUploadedFile("codes.csv", b"ACME\r\nA-778\r\n", "text/csv"),
+            "module": module_1.pk,
+            "partnership": world.partnership.pk,
+        },
+    )
+    assert response.context["enrolled"] == 2
+
+
+@pytest.mark.parametrize(
     ("payload", "message"),
     [
         ({"codes_file": ("codes.csv", b"B-001\nNOPE\n")}, "Not on your supplier list: B-001, NOPE"),
-        ({"codes_file": ("codes.csv", b"\x00\x01binary")}, "not a text (CSV) file"),
+        (
+            {"codes_file": ("codes.csv", b"\x00\x01binary")},
+            "This file is not a CSV or XLSX file (it contains binary data).",
+        ),
+        ({"codes_file": ("codes.csv", b"")}, "The submitted file is empty."),
+        ({"codes_file": ("codes.csv", bytes(range(0x80, 0x100)) * 4)}, "could not be recognised"),
+        ({"codes_file": ("codes.pdf", b"%PDF-1.4\n")}, "Upload a .csv, .txt or .xlsx file."),
+        ({"codes_file": ("codes.csv", b"Supplier code\r\n")}, "The file has no supplier codes."),
         ({}, "Choose at least one supplier"),
     ],
 )

@@ -9,11 +9,13 @@ import re
 import zipfile
 from collections.abc import Iterator
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -228,7 +230,12 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
 
 def _over_rate_limit(request: HttpRequest) -> bool:
     """A fixed one-minute window per client address, in the shared cache. If the cache is
-    down, checking a certificate still works (fail open: the page reveals little)."""
+    down, checking a certificate still works (fail open: the page reveals little).
+
+    Not allauth's limiter, although the sign-in limits use it: its public entry point
+    (``allauth.core.ratelimit.consume``, 65.x) lets every GET through, and this page is a
+    GET; only its internal module can count GETs. The client's address is allauth's, so
+    ``TRUSTED_PROXY_COUNT`` means the same for both."""
     limit: int = settings.CERTIFICATE_VERIFY_RATE_PER_MINUTE
     window = int(timezone.now().timestamp() // 60)
     key = f"verify-rate:{_client_ip(request)}:{window}"
@@ -244,11 +251,9 @@ def _over_rate_limit(request: HttpRequest) -> bool:
 def _client_ip(request: HttpRequest) -> str:
     """The client's address as the sign-in rate limits see it (allauth's trusted-proxy
     settings), so a reverse proxy does not put every visitor in one bucket."""
-    from allauth.account.adapter import get_adapter
-
     try:
-        return str(get_adapter(request).get_client_ip(request))
-    except Exception:
+        return str(get_account_adapter(request).get_client_ip(request))
+    except (PermissionDenied, ImproperlyConfigured):  # no address, or a short X-Forwarded-For
         return str(request.META.get("REMOTE_ADDR", ""))
 
 
