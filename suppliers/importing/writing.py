@@ -113,14 +113,14 @@ class PostgreSQL(Dialect):
 
     @contextmanager
     def loader(self, table: str, columns: tuple[str, ...]) -> Iterator[Callable[[Any], None]]:
+        # COPY's text format, each row written by Python's own formatting: about twice as
+        # fast as psycopg's write_row, and the reading is what an import waits for.
         with connection.cursor() as cursor:
             raw = cursor.cursor  # psycopg 3
             with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                write_row = copy.write_row
 
                 def write(rows: Any) -> None:
-                    for values in rows:
-                        write_row(values)
+                    copy.write("".join([_copy_line(values) for values in rows]))
 
                 yield write
 
@@ -228,6 +228,36 @@ def _row_values(import_id: int, row: PreviewRow) -> tuple[Any, ...]:
     )
 
 
+def _copy_line(values: tuple[Any, ...]) -> str:
+    """``_row_values`` as a line of COPY's text format. Of the texts, only the JSON ones can
+    hold a backslash (JSON escapes every control character); the others are an outcome, a
+    hex key and match keys of letters, digits and spaces."""
+    (
+        import_id,
+        line,
+        outcome,
+        data,
+        errors,
+        key,
+        factory,
+        candidate,
+        score,
+        name,
+        latin,
+        address,
+    ) = values
+    if "\\" in data:
+        data = data.replace("\\", "\\\\")
+    if "\\" in errors:
+        errors = errors.replace("\\", "\\\\")
+    null = "\\N"
+    return (
+        f"{import_id}\t{line}\t{outcome}\t{data}\t{errors}\t{key}\t"
+        f"{null if factory is None else factory}\t{null if candidate is None else candidate}\t"
+        f"{null if score is None else score}\t{name}\t{latin}\t{address}\n"
+    )
+
+
 class PreviewWriter:
     """Stores an import's preview rows as the analysis hands them over in batches.
 
@@ -318,7 +348,8 @@ def mark_repeats(import_id: int, dialect: Dialect, column: str, clash_message: s
     analysis adds the file's cells, as for its own error rows)."""
     names = _names()
     o, a = dialect.json_object, dialect.json_array
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        dialect.prepare(cursor)  # on PostgreSQL: the aggregates' hash tables in memory
         cursor.execute(
             f"""
             WITH c AS MATERIALIZED (
