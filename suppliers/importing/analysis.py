@@ -323,7 +323,8 @@ def analyse_table(
     Each batch is read in two steps: cleaning and normalising (pure Python), while the
     writer sends the previous batch's rows to the database (``sending``, so PostgreSQL
     stores them on the other core meanwhile); then, with the connection free again, the
-    lookups the batch needs and the matching."""
+    OS ID lookup the batch needs and the matching. Once every row is stored, the repeats
+    inside the file are marked in the database."""
     mapping, _ignored = map_headers(table.headers)
     missing = [c.header for c in REQUIRED if c.field not in mapping.values()]
     if missing:
