@@ -17,7 +17,8 @@ it was.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
@@ -67,7 +68,7 @@ class Dialect:
     json_array = "json_array"
 
     def prepare(self, cursor: Any) -> None:
-        """Before the confirm's statements."""
+        """Before the statements over stored rows (in their transaction)."""
 
     def keys_source(self, name: str, name_latin: str, address: str) -> str:
         """``normalise.keys_source`` of three SQL text expressions."""
@@ -79,8 +80,8 @@ class Dialect:
         raise NotImplementedError
 
     @contextmanager
-    def loader(self, table: str, columns: tuple[str, ...]) -> Iterator[Callable[[Any], None]]:
-        """A function that stores rows of values (tuples in ``columns``' order)."""
+    def row_loader(self) -> Iterator[Callable[[Iterable[tuple[Any, ...]]], None]]:
+        """A function that stores preview rows given as ``_row_values``."""
         raise NotImplementedError
         yield
 
@@ -112,14 +113,15 @@ class PostgreSQL(Dialect):
         )
 
     @contextmanager
-    def loader(self, table: str, columns: tuple[str, ...]) -> Iterator[Callable[[Any], None]]:
+    def row_loader(self) -> Iterator[Callable[[Iterable[tuple[Any, ...]]], None]]:
         # COPY's text format, each row written by Python's own formatting: about twice as
         # fast as psycopg's write_row, and the reading is what an import waits for.
+        table = SupplierImportRow._meta.db_table
         with connection.cursor() as cursor:
             raw = cursor.cursor  # psycopg 3
-            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            with raw.copy(f"COPY {table} ({', '.join(_ROW_COLUMNS)}) FROM STDIN") as copy:
 
-                def write(rows: Any) -> None:
+                def write(rows: Iterable[tuple[Any, ...]]) -> None:
                     copy.write("".join([_copy_line(values) for values in rows]))
 
                 yield write
@@ -128,10 +130,10 @@ class PostgreSQL(Dialect):
 class SQLite(Dialect):
     def prepare(self, cursor: Any) -> None:
         # The match-key hash, as Python computes it (SQLite has no md5).
-        connection.connection.create_function("keys_source", 4, _keys_source, deterministic=True)
+        connection.connection.create_function("keys_source", 3, keys_source, deterministic=True)
 
     def keys_source(self, name: str, name_latin: str, address: str) -> str:
-        return f"keys_source(%(keys_version)s, {name}, {name_latin}, {address})"
+        return f"keys_source({name}, {name_latin}, {address})"
 
     def insert_new(self, cursor: Any, new_rows: str, inserts: list[str], params: Any) -> None:
         # No sequence and no INSERT inside WITH: a temporary table holds the rows with ids
@@ -150,26 +152,26 @@ class SQLite(Dialect):
         cursor.execute("DROP TABLE temp.import_new")
 
     @contextmanager
-    def loader(self, table: str, columns: tuple[str, ...]) -> Iterator[Callable[[Any], None]]:
-        marks = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    def row_loader(self) -> Iterator[Callable[[Iterable[tuple[Any, ...]]], None]]:
+        table = SupplierImportRow._meta.db_table
+        marks = ", ".join(["%s"] * len(_ROW_COLUMNS))
+        sql = f"INSERT INTO {table} ({', '.join(_ROW_COLUMNS)}) VALUES ({marks})"
         with connection.cursor() as cursor:
 
-            def write(rows: Any) -> None:
+            def write(rows: Iterable[tuple[Any, ...]]) -> None:
                 cursor.executemany(sql, list(rows))
 
             yield write
-
-
-def _keys_source(version: str, name: str, name_latin: str, address: str) -> int:
-    assert version == KEYS_VERSION
-    return keys_source(name, name_latin, address)
 
 
 def dialect() -> Dialect:
     if connection.vendor == "postgresql":
         return PostgreSQL()
     if connection.vendor == "sqlite":
+        if sqlite3.sqlite_version_info < (3, 38):
+            raise NotImplementedError(
+                f"supplier imports need SQLite 3.38 or later, not {sqlite3.sqlite_version}"
+            )
         return SQLite()
     raise NotImplementedError(
         f"supplier imports run on PostgreSQL or SQLite, not {connection.vendor}"
@@ -285,7 +287,7 @@ class PreviewWriter:
             return
         sent = 0
         import_id = self.import_id
-        with self.dialect.loader(SupplierImportRow._meta.db_table, _ROW_COLUMNS) as load:
+        with self.dialect.row_loader() as load:
 
             def write(part: list[PreviewRow]) -> None:
                 load(_row_values(import_id, row) for row in part)
