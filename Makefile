@@ -39,7 +39,7 @@ COMPOSE_CHECK_ENV := SECRET_KEY=compose-config-only-not-secret-0123456789abcdefg
 
 help:
 	@echo "make run           set up .venv, migrate, load demo data, serve on http://127.0.0.1:8000"
-	@echo "make test          run the test suite (PYTEST_ARGS='-k name' to narrow it)"
+	@echo "make test          run the test suite, then the import tests on PostgreSQL if reachable"
 	@echo "make lint          ruff format --check, ruff check, mypy, lint-imports (the layers)"
 	@echo "make format        ruff format and ruff check --fix"
 	@echo "make worker        a Celery worker (needs REDIS_URL)"
@@ -95,10 +95,30 @@ run: $(STAMP)
 	$(MANAGE) load_demo
 	$(MANAGE) runserver 127.0.0.1:8000
 
+# The supplier-import tests run again on PostgreSQL when it is reachable (production's
+# database; the suite's own DATABASE_URL, if any, is left aside), in a test database of their
+# own (the check connects to the server's "postgres" database, as the test run first does).
+# PYTEST_ARGS narrows both runs; the second one may then select nothing, which is fine.
+IMPORTS_PG_URL := postgres://postgres@127.0.0.1:5432/score_portal
+IMPORTS_PG_TEST_DB := test_score_portal_imports
+IMPORT_TESTS := tests/suppliers
+
 test: system-deps $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS) || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): a failure." >&2; fi; \
 		exit $$rc; }
+	@if $(BIN)/python -c 'import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()' \
+			"$(dir $(IMPORTS_PG_URL))postgres" 2>/dev/null; then \
+		echo "Import tests on PostgreSQL ($(IMPORTS_PG_URL)):"; \
+		DATABASE_URL=$(IMPORTS_PG_URL) DATABASE_TEST_NAME=$(IMPORTS_PG_TEST_DB) \
+			$(BIN)/pytest --create-db $(PYTEST_ARGS) $(IMPORT_TESTS) || { rc=$$?; \
+			if [ $$rc -eq 5 ] && [ -n "$(strip $(PYTEST_ARGS))" ]; then \
+				echo "PYTEST_ARGS selected none of the import tests: none ran on PostgreSQL."; exit 0; \
+			elif [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): a failure." >&2; fi; \
+			exit $$rc; }; \
+	else \
+		echo "PostgreSQL not reachable at $(IMPORTS_PG_URL): the import tests did not run on PostgreSQL."; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

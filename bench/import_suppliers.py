@@ -287,7 +287,7 @@ def main() -> None:
     print(f"end-to-end 300k: {rate[300_000, 300_000]:,.0f} rows/s")
     print(f"copy: {copy_rate:,.0f} rows/s")
     print(f"import-export default: {ie_rate:,.0f} rows/s")
-    print(f"end-to-end / copy: {e2e / copy_rate:.2f}")
+    print(f"end-to-end / copy: {e2e / copy_rate:.3f}")
     print(f"end-to-end / import-export default: {e2e / ie_rate:.1f}")
     for (size, portal), fields in results.items():
         print(

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.lookups import IsNull
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
@@ -310,7 +309,8 @@ class SupplierImport(models.Model):
 class RowValue(models.Func):
     """One of an import row's cleaned values (``data``) as text, with its name written into
     the SQL rather than passed as a parameter: an index on it then serves a prepared
-    statement too (PostgreSQL can't match ``data ->> $1`` to an index on one name)."""
+    statement too (PostgreSQL can't match ``data ->> $1`` to an index on one name). Migration
+    0008's indexes were built on it (0009 drops them)."""
 
     output_field = models.TextField()
 
@@ -401,19 +401,6 @@ class SupplierImportRow(models.Model):
         ordering = ["supplier_import", "line"]
         indexes = [
             models.Index(fields=["supplier_import", "outcome", "line"]),
-            # While a file is read, each batch asks which of its factories, OS IDs and
-            # supplier codes earlier rows already gave (``analysis.EarlierRows``): memory
-            # then stays the same whatever the file's length.
-            models.Index(fields=["supplier_import", "row_key"], name="import_row_key"),
-            models.Index(
-                F("supplier_import"), RowValue("supplier_code"), name="import_row_supplier_code"
-            ),
-            models.Index(
-                F("supplier_import"),
-                RowValue("os_id"),
-                name="import_row_os_id",
-                condition=Q(IsNull(RowValue("os_id"), False)),  # few rows have one
-            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -2,9 +2,10 @@
 
 Nothing here touches Factory or BrandSupplier: the only writes are the preview rows, in
 batches, so the confirm step can later write everything in one transaction. Rows travel as
-small ``PreviewRow`` records (no model instances) and only a batch lives at a time. What a
-batch needs of the rows before it (the same factory, OS ID or supplier code given earlier)
-it asks of the stored preview rows, and fixed-size filters say which few to ask about: the
+small ``PreviewRow`` records (no model instances) and only a batch lives at a time. Each row
+is decided on its own (against the portal and the brand's list); what it owes to the rows
+around it (the same factory, OS ID or supplier code given earlier in the file) is decided
+once the whole file is stored, by SQL over the stored rows (``writing.mark_repeats``): the
 memory a file needs is the same whatever its length.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
@@ -34,9 +35,6 @@ from suppliers.models import Factory, SupplierImportRow
 
 BATCH = 5000
 _SEND_EVERY = 100  # rows read between two sends of the previous batch
-# Bits in each filter of what earlier batches gave (2 MB each): below a million rows a
-# "maybe" is wrong less than one time in sixteen, and a wrong one costs only a lookup.
-FILTER_BITS = 1 << 24
 _OS_ID = re.compile(r"^[A-Z]{2}\d{7}[0-9A-Z]{6}$")
 _INTEGER = re.compile(r"^\d+$")
 _FORMULA_ESCAPE = re.compile(r"^'(?=[=+\-@\t\r])")
@@ -74,6 +72,8 @@ def _sector_lookup() -> dict[str, str]:
 
 
 Outcome = SupplierImportRow.Outcome
+# What an error row keeps of the row's values, besides the file's cells ("_cells").
+_ERROR_VALUES = ("name", "address", "country", "supplier_code")
 _MAX_LENGTH = {name: column.max_length for name, column in BY_FIELD.items()}
 
 
@@ -171,7 +171,6 @@ class PreviewRow:
     factory_id: int | None = None
     candidate_id: int | None = None
     score: int | None = None
-    duplicate_of: int | None = None
     # The match keys as Factory stores them (``normalise.match_keys``).
     match_name: str = ""
     match_name_latin: str = ""
@@ -194,7 +193,6 @@ class Prepared:
     words: list[str]
     akey: str
     key: str
-    short: int  # the key's first 64 bits, as a number
     latin: list[str] | None  # the Latin name's words, if the row has a Latin name
 
     def match_keys(self) -> MatchKeys:
@@ -210,39 +208,17 @@ class Prepared:
 class PreviewWriter(Protocol):
     """Where preview rows go (``suppliers.importing.writing.PreviewWriter``)."""
 
+    import_id: int
+
     def add(self, rows: list[PreviewRow]) -> None: ...
 
     def sending(self) -> AbstractContextManager[Callable[[float], None]]: ...
 
     def close(self) -> None: ...
 
-    def earlier(
-        self, keys: Collection[str], os_ids: Collection[str], codes: Collection[str]
-    ) -> list[tuple[int, str, int | None, str | None, str | None]]: ...
+    def mark_repeats(self, *, column: str, clash_message: str) -> None: ...
 
-
-class SeenFilter:
-    """A fixed-size set of 64-bit hashes that answers "surely not" or "maybe" (a Bloom
-    filter with one hash): most rows give a factory, OS ID and code never seen before, and
-    only the few "maybe"s are asked of the stored rows. Texts go in by Python's ``hash``,
-    which differs between processes: a filter lives for one reading of one file."""
-
-    __slots__ = ("bits", "mask")
-
-    def __init__(self, size: int | None = None) -> None:
-        size = max(8, FILTER_BITS if size is None else size)
-        self.bits = bytearray(size >> 3)
-        self.mask = size - 1
-
-    def add_all(self, hashes: Iterable[int]) -> None:
-        bits, mask = self.bits, self.mask
-        for number in hashes:
-            number &= mask
-            bits[number >> 3] |= 1 << (number & 7)
-
-    def maybe(self, number: int) -> bool:
-        number &= self.mask
-        return bool(self.bits[number >> 3] >> (number & 7) & 1)
+    def reopen(self) -> AbstractContextManager[Table]: ...
 
 
 @dataclass
@@ -252,62 +228,10 @@ class Analysis:
     index: MatchIndex
     headers: list[str]
     mapping: dict[int, str]
-    # What this batch knows of the rows that count so far (neither errors nor repeats):
-    # its own, and those of earlier batches that share its keys, OS IDs or codes
-    # (``start_batch``). Keys as 64-bit integers (the first half of the row key), lines
-    # as values.
-    seen_keys: dict[int, int] = field(default_factory=dict)
-    seen_os_ids: dict[str, int] = field(default_factory=dict)
-    # Supplier code -> the short key of the first row that gave it.
-    seen_codes: dict[str, int] = field(default_factory=dict)
-    # Which existing factory each in-file key went to (duplicates follow their first row).
-    factory_of_key: dict[int, int] = field(default_factory=dict)
-    # Everything earlier batches gave, as filters: the same size for any file.
-    key_filter: SeenFilter = field(default_factory=SeenFilter)
-    os_id_filter: SeenFilter = field(default_factory=SeenFilter)
-    code_filter: SeenFilter = field(default_factory=SeenFilter)
-
     header_of: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.header_of = {f: self.headers[i] for i, f in self.mapping.items()}
-
-    def start_batch(self, batch: Sequence[PreviewRow | Prepared], writer: PreviewWriter) -> None:
-        """Forget the last batch, then learn what the rows before this one gave of its keys,
-        OS IDs and supplier codes: the filters name the few that may have been seen, and
-        the stored rows say."""
-        self.seen_keys, self.seen_os_ids, self.seen_codes = {}, {}, {}
-        self.factory_of_key = {}
-        keys: set[str] = set()
-        os_ids: set[str] = set()
-        codes: set[str] = set()
-        key_maybe, os_id_maybe = self.key_filter.maybe, self.os_id_filter.maybe
-        code_maybe = self.code_filter.maybe
-        for prepared in batch:
-            if isinstance(prepared, PreviewRow):
-                continue
-            if key_maybe(prepared.short):
-                keys.add(prepared.key)
-            values = prepared.values
-            if (os_id := values.get("os_id")) and os_id_maybe(hash(os_id)):
-                os_ids.add(os_id)
-            if (code := values.get("supplier_code")) and code_maybe(hash(code)):
-                codes.add(code)
-        for line, row_key, factory_id, os_id, code in writer.earlier(keys, os_ids, codes):
-            short = int(row_key[:16], 16)
-            self.seen_keys[short] = line
-            if factory_id is not None:
-                self.factory_of_key[short] = factory_id
-            if os_id:
-                self.seen_os_ids[os_id] = line
-            if code:
-                self.seen_codes[code] = short
-
-    def end_batch(self) -> None:
-        """Put what this batch gave into the filters, for the batches after it."""
-        self.key_filter.add_all(self.seen_keys)
-        self.os_id_filter.add_all(map(hash, self.seen_os_ids))
-        self.code_filter.add_all(map(hash, self.seen_codes))
 
     def prepare(self, line: int, cells: list[str]) -> PreviewRow | Prepared:
         """Clean and normalise a row: no database, no state (an error row is final here)."""
@@ -318,31 +242,15 @@ class Analysis:
         akey = address_key(values["address"])
         key = key_of(country=values["country"], name_key="".join(words), address_key=akey)
         latin = name_words(values["name_latin"]) if "name_latin" in values else None
-        return Prepared(line, cells, values, words, akey, key, int(key[:16], 16), latin)
+        return Prepared(line, cells, values, words, akey, key, latin)
 
     def decide(self, prepared: Prepared) -> PreviewRow:
-        """Duplicates inside the file, supplier codes, the match: the row's outcome."""
+        """The match and the brand's supplier codes: the row's outcome, as if it were the
+        file's only row (``writing.mark_repeats`` then marks repeats inside the file)."""
         line, cells, values = prepared.line, prepared.cells, prepared.values
         words, akey, key, latin = prepared.words, prepared.akey, prepared.key, prepared.latin
-        short = prepared.short
         code = values.get("supplier_code", "")
         header_of = self.header_of
-        # The same factory twice in one file: the first row counts, later ones are skipped.
-        first = self.seen_keys.get(short) or self.seen_os_ids.get(values.get("os_id", ""))
-        if first is not None:
-            if code and self.seen_codes.get(code, short) != short:
-                return self._code_clash(line, cells, values, header_of, code)
-            return PreviewRow(
-                line=line,
-                outcome=Outcome.UNCHANGED,
-                data=values,
-                row_key=key,
-                duplicate_of=first,
-                factory_id=self.factory_of_key.get(short),
-                **prepared.match_keys(),
-            )
-        if code and code in self.seen_codes:
-            return self._code_clash(line, cells, values, header_of, code)
         match = self.index.match(values, key, words=words, akey=akey, latin=latin)
         factory_id = match.factory_id
         owner = self.index.code_owner.get(code) if code else None
@@ -359,13 +267,6 @@ class Analysis:
                     )
                 ],
             )
-        self.seen_keys[short] = line
-        if values.get("os_id"):
-            self.seen_os_ids[values["os_id"]] = line
-        if code:
-            self.seen_codes[code] = short
-        if factory_id is not None:
-            self.factory_of_key[short] = factory_id
         row = PreviewRow(
             line=line,
             outcome=Outcome.NEW,
@@ -399,42 +300,13 @@ class Analysis:
             return Outcome.UPDATED
         return Outcome.UNCHANGED
 
-    def _code_clash(
-        self,
-        line: int,
-        cells: list[str],
-        values: dict[str, Any],
-        header_of: dict[str, str],
-        code: str,
-    ) -> PreviewRow:
-        first_line = self.seen_keys[self.seen_codes[code]]
-        return self._error_row(
-            line,
-            cells,
-            values,
-            [
-                _error(
-                    header_of["supplier_code"],
-                    _("%(code)s is also given to another factory on row %(row)s")
-                    % {"code": code, "row": first_line},
-                )
-            ],
-        )
-
     def _error_row(
         self, line: int, cells: list[str], values: dict[str, Any], errors: list[dict[str, str]]
     ) -> PreviewRow:
         return PreviewRow(
             line=line,
             outcome=Outcome.ERROR,
-            data={
-                **{
-                    k: v
-                    for k, v in values.items()
-                    if k in ("name", "address", "country", "supplier_code")
-                },
-                "_cells": cells,
-            },
+            data={**{k: v for k, v in values.items() if k in _ERROR_VALUES}, "_cells": cells},
             errors=errors,
         )
 
@@ -451,7 +323,8 @@ def analyse_table(
     Each batch is read in two steps: cleaning and normalising (pure Python), while the
     writer sends the previous batch's rows to the database (``sending``, so PostgreSQL
     stores them on the other core meanwhile); then, with the connection free again, the
-    lookups the batch needs and the matching."""
+    OS ID lookup the batch needs and the matching. Once every row is stored, the repeats
+    inside the file are marked in the database."""
     mapping, _ignored = map_headers(table.headers)
     missing = [c.header for c in REQUIRED if c.field not in mapping.values()]
     if missing:
@@ -482,10 +355,47 @@ def analyse_table(
         }
         if os_ids:
             analysis.index.load_os_ids(os_ids)
-        analysis.start_batch(prepared, writer)
         writer.add([p if isinstance(p, PreviewRow) else analysis.decide(p) for p in prepared])
-        analysis.end_batch()
         progress(table.position())
-    writer.close()
     if not any_rows:
+        writer.close()
         raise ImportFileError(_("The file has a header row but no supplier rows."))
+    writer.mark_repeats(
+        column=analysis.header_of.get("supplier_code", ""),
+        clash_message=_("%(code)s is also given to another factory on row %(row)s"),
+    )
+    _keep_cells_of_clashes(writer, table.headers)
+
+
+def _keep_cells_of_clashes(writer: PreviewWriter, headers: list[str]) -> None:
+    """An error row keeps the file's cells, for the download of rows to fix. A supplier code
+    given to two factories is found only after the file is stored: the cells of those rows
+    (rare: most files have none) come from a second reading of the file, a batch of rows at
+    a time, in line order."""
+    import_id = writer.import_id
+    clashes = (
+        SupplierImportRow.objects.filter(supplier_import_id=import_id, outcome=Outcome.ERROR)
+        .exclude(data__has_key="_cells")
+        .order_by("line")
+    )
+    after = 0
+    batch = list(clashes.filter(line__gt=after).only("id", "line", "data")[:BATCH])
+    if not batch:
+        return
+    with writer.reopen() as table:
+        rows: Iterator[tuple[int, list[str]]] = table.rows
+        while batch:
+            by_line = {row.line: row for row in batch}
+            last = batch[-1].line
+            for line, cells in rows:
+                row = by_line.get(line)
+                if row is not None:
+                    row.data = {
+                        **{k: row.data[k] for k in _ERROR_VALUES if k in row.data},
+                        "_cells": cells,
+                    }
+                if line >= last:
+                    break
+            SupplierImportRow.objects.bulk_update(batch, ["data"], batch_size=1000)
+            after = last
+            batch = list(clashes.filter(line__gt=after).only("id", "line", "data")[:BATCH])

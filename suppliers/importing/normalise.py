@@ -16,7 +16,6 @@ from django.conf import settings
 from django.utils import translation
 from django_countries import countries
 
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 # Legal forms, as token sequences after transliteration; stripped from the end (and the
@@ -118,19 +117,15 @@ def to_ascii(text: str) -> str:
     return text if text.isascii() else text.translate(_ASCII)
 
 
-def transliterate(text: str) -> str:
-    """ASCII for any script, with Chinese syllables split ("DongGuan" -> "Dong Guan")."""
-    return _CAMEL.sub(" ", to_ascii(text))
-
-
 # A word as ``tokens`` sees it: a run of ASCII letters and digits that ends where a
 # lowercase letter meets an uppercase one ("DongGuan" is two), or an ampersand.
 _TOKEN = re.compile(r"(?=[A-Za-z0-9])[A-Z0-9]*(?:[a-z]+[0-9][A-Z0-9]*)*[a-z]*|&")
 
 
 def tokens(text: str) -> list[str]:
-    """The lowercase ASCII words of ``text`` ("&" is "and"): what ``transliterate``, then
-    replacing everything but letters and digits by spaces, would split into, in one pass."""
+    """The lowercase ASCII words of ``text`` ("&" is "and"), in one pass: the text in ASCII
+    (any script), split where a lowercase letter meets an uppercase one (Chinese syllables:
+    "DongGuan" is "dong guan") and at everything but letters and digits."""
     words = _TOKEN.findall(text if text.isascii() else text.translate(_ASCII))
     return " ".join(words).lower().replace("&", "and").split()
 

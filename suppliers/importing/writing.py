@@ -1,42 +1,40 @@
-"""Store preview rows; write a confirmed import: new factories, brand links, codes, blanks.
+"""Store preview rows, mark the repeats inside a file, write a confirmed import.
+
+One path on every database. Preview rows are stored a batch at a time: ``COPY … FROM STDIN``
+on PostgreSQL, ``executemany`` on SQLite (the embedded default), both fed by ``_row_values``.
+Repeats inside the file (the same factory twice, a supplier code given to two factories) are
+marked once the whole file is stored, by one set-based statement over the stored rows
+(``mark_repeats``). The confirm step is a few set-based statements over the preview rows
+(``write_rows``): the rows never come back to Python. Each rule of an import is written once,
+in SQL both databases run; ``Dialect`` holds the few spellings they differ in (JSON builders,
+ids for new factories, the match-key hash, a planner setting). Time grows linearly with the
+file and memory stays flat.
 
 The caller holds one transaction around ``write_rows``: any failure leaves the database as
-it was. On PostgreSQL preview rows go in with ``COPY … FROM STDIN`` and the confirm step is a
-few set-based statements over the stored preview rows (the rows never come back to Python);
-elsewhere (SQLite, the embedded default) rows are read and written in chunks with bulk ORM
-statements. Either way time grows linearly and memory stays flat.
+it was.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Iterator
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.utils import timezone
 
 from suppliers.importing.matching import FILLABLE
 from suppliers.importing.normalise import KEYS_VERSION, keys_source
-from suppliers.models import (
-    MATCH_FIELDS,
-    BrandSupplier,
-    Factory,
-    RowValue,
-    SupplierImport,
-    SupplierImportRow,
-)
+from suppliers.importing.parsing import Table, open_table
+from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
 
 if TYPE_CHECKING:
     from suppliers.importing.analysis import PreviewRow
 
-CHUNK = 5000
-# Tests turn this off to run the portable path on PostgreSQL too.
-USE_COPY = True
 Outcome = SupplierImportRow.Outcome
-WRITTEN = (Outcome.NEW, Outcome.MATCHED, Outcome.UPDATED)
 FACTORY_FIELDS = (
     "name",
     "name_latin",
@@ -53,116 +51,134 @@ FACTORY_FIELDS = (
     "contact_email",
     "contact_phone",
 )
+# What an error row keeps of a valid row's values (with the file's cells, "_cells").
+ERROR_VALUES = ("name", "address", "country", "supplier_code")
 
 
-def fast_path() -> bool:
-    """COPY and set-based SQL: PostgreSQL only."""
-    return USE_COPY and connection.vendor == "postgresql"
+# --- The two databases ----------------------------------------------------------------------
 
 
-class PreviewWriter:
-    """Stores an import's preview rows as the analysis hands them over in batches.
+class Dialect:
+    """What PostgreSQL says one way and SQLite another; everything else is shared SQL.
 
-    On PostgreSQL a batch is kept as COPY text and sent during ``sending()``, a piece at a
-    time, while the analysis reads the next batch: the server stores rows on one core while
-    Python reads on the other. Elsewhere each batch is written at once with bulk_create."""
+    Both run ``->>`` on JSON, window functions with FILTER, ``UPDATE … FROM``, ``INSERT … ON
+    CONFLICT … DO UPDATE`` and ``WITH … AS MATERIALIZED`` (SQLite 3.38 or later)."""
 
-    def __init__(self, supplier_import: SupplierImport) -> None:
-        self.import_id = supplier_import.pk
-        self.copy = fast_path()
-        self.pending: list[PreviewRow] = []
+    json_object = "json_object"
+    json_array = "json_array"
 
-    def add(self, rows: list[PreviewRow]) -> None:
-        if self.copy:
-            self.pending.extend(rows)
-        else:
-            _create_rows(self.import_id, rows)
+    def prepare(self, cursor: Any) -> None:
+        """Before the statements over stored rows (in their transaction)."""
+
+    def keys_source(self, name: str, name_latin: str, address: str) -> str:
+        """``normalise.keys_source`` of three SQL text expressions."""
+        raise NotImplementedError
+
+    def insert_new(self, cursor: Any, new_rows: str, inserts: list[str], params: Any) -> None:
+        """Give each of ``new_rows`` (a SELECT of preview rows) a new factory id, in line
+        order, as ``factory_id`` of a relation ``import_new`` that each of ``inserts`` reads."""
+        raise NotImplementedError
 
     @contextmanager
-    def sending(self) -> Iterator[Callable[[float], None]]:
-        """COPY the pending rows; the caller says how far through its own work it is, and
-        as much of the batch goes out. Leaving the block sends the rest and ends the COPY
-        (so the connection is free for queries again)."""
-        rows, self.pending = self.pending, []
-        if not rows:
-            yield lambda fraction: None
-            return
-        sent = 0
-        with _copy(self.import_id) as write:
+    def row_loader(self) -> Iterator[Callable[[Iterable[tuple[Any, ...]]], None]]:
+        """A function that stores preview rows given as ``_row_values``."""
+        raise NotImplementedError
+        yield
 
-            def send(fraction: float) -> None:
-                nonlocal sent
-                upto = min(len(rows), int(len(rows) * fraction) + 1)
-                if upto > sent:
-                    write(rows[sent:upto])
-                    sent = upto
 
-            yield send
-            write(rows[sent:])
+class PostgreSQL(Dialect):
+    json_object = "jsonb_build_object"
+    json_array = "jsonb_build_array"
 
-    def close(self) -> None:
-        with self.sending():
-            pass
+    def prepare(self, cursor: Any) -> None:
+        # Sorting a large import's rows in memory rather than on disk (this transaction only).
+        cursor.execute("SET LOCAL work_mem = '64MB'")
 
-    def earlier(
-        self, keys: Collection[str], os_ids: Collection[str], codes: Collection[str]
-    ) -> list[tuple[int, str, int | None, str | None, str | None]]:
-        """Stored rows of this import that count (neither an error nor a repeat) and give
-        one of these row keys, OS IDs or supplier codes: (line, row key, factory id, OS ID,
-        supplier code) each. Pending rows are sent first."""
-        if self.pending:
-            self.close()
-        if not (keys or os_ids or codes):
-            return []
-        given = Q()
-        if keys:
-            given |= Q(row_key__in=keys)
-        if os_ids:
-            given |= Q(given_os_id__in=os_ids)
-        if codes:
-            given |= Q(given_code__in=codes)
-        return list(
-            SupplierImportRow.objects.filter(
-                supplier_import_id=self.import_id, duplicate_of__isnull=True
-            )
-            .exclude(outcome=Outcome.ERROR)
-            .annotate(given_os_id=RowValue("os_id"), given_code=RowValue("supplier_code"))
-            .filter(given)
-            .order_by()
-            .values_list("line", "row_key", "factory_id", "given_os_id", "given_code")
+    def keys_source(self, name: str, name_latin: str, address: str) -> str:
+        return (
+            f"('x' || left(md5(%(keys_version)s || chr(31) || {name} || chr(31) || "
+            f"{name_latin} || chr(31) || {address}), 16))::bit(64)::bigint"
         )
 
+    def insert_new(self, cursor: Any, new_rows: str, inserts: list[str], params: Any) -> None:
+        # One statement: the rows are read once, into the CTE (in memory: work_mem), and the
+        # ids come from the table's sequence in line order (so factories keep the file's).
+        cursor.execute(f"SELECT pg_get_serial_sequence('{Factory._meta.db_table}', 'id')")
+        sequence = cursor.fetchone()[0]
+        parts = ",\n".join(f"w{n} AS ({sql})" for n, sql in enumerate(inserts[:-1]))
+        cursor.execute(
+            f"WITH import_new AS MATERIALIZED (SELECT nextval('{sequence}') AS factory_id, s.* "
+            f"FROM ({new_rows} ORDER BY r.line) s), {parts}\n{inserts[-1]}",
+            params,
+        )
 
-def save_rows(supplier_import: SupplierImport, rows: list[PreviewRow]) -> None:
-    """Store a batch of preview rows at once."""
-    writer = PreviewWriter(supplier_import)
-    writer.add(rows)
-    writer.close()
+    @contextmanager
+    def row_loader(self) -> Iterator[Callable[[Iterable[tuple[Any, ...]]], None]]:
+        # COPY's text format, each row written by Python's own formatting: about twice as
+        # fast as psycopg's write_row, and the reading is what an import waits for.
+        table = SupplierImportRow._meta.db_table
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg 3
+            with raw.copy(f"COPY {table} ({', '.join(_ROW_COLUMNS)}) FROM STDIN") as copy:
+
+                def write(rows: Iterable[tuple[Any, ...]]) -> None:
+                    copy.write("".join([_copy_line(values) for values in rows]))
+
+                yield write
 
 
-def _create_rows(import_id: int, rows: list[PreviewRow]) -> None:
-    SupplierImportRow.objects.bulk_create(
-        [
-            SupplierImportRow(
-                supplier_import_id=import_id,
-                line=row.line,
-                outcome=row.outcome,
-                data=row.data,
-                errors=row.errors,
-                row_key=row.row_key,
-                factory_id=row.factory_id,
-                candidate_id=row.candidate_id,
-                score=row.score,
-                duplicate_of=row.duplicate_of,
-                match_name=row.match_name,
-                match_name_latin=row.match_name_latin,
-                match_address=row.match_address,
+class SQLite(Dialect):
+    def prepare(self, cursor: Any) -> None:
+        # The match-key hash, as Python computes it (SQLite has no md5).
+        connection.connection.create_function("keys_source", 3, keys_source, deterministic=True)
+
+    def keys_source(self, name: str, name_latin: str, address: str) -> str:
+        return f"keys_source({name}, {name_latin}, {address})"
+
+    def insert_new(self, cursor: Any, new_rows: str, inserts: list[str], params: Any) -> None:
+        # No sequence and no INSERT inside WITH: a temporary table holds the rows with ids
+        # after the largest one the table has ever given (AUTOINCREMENT), in line order.
+        table = Factory._meta.db_table
+        cursor.execute("DROP TABLE IF EXISTS temp.import_new")
+        cursor.execute(
+            "CREATE TEMP TABLE import_new AS SELECT "
+            f"(SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), "
+            f"coalesce((SELECT max(id) FROM {table}), 0))) "
+            f"+ row_number() OVER (ORDER BY s.line) AS factory_id, s.* FROM ({new_rows}) s",
+            params,
+        )
+        for sql in inserts:
+            cursor.execute(sql, params)
+        cursor.execute("DROP TABLE temp.import_new")
+
+    @contextmanager
+    def row_loader(self) -> Iterator[Callable[[Iterable[tuple[Any, ...]]], None]]:
+        table = SupplierImportRow._meta.db_table
+        marks = ", ".join(["%s"] * len(_ROW_COLUMNS))
+        sql = f"INSERT INTO {table} ({', '.join(_ROW_COLUMNS)}) VALUES ({marks})"
+        with connection.cursor() as cursor:
+
+            def write(rows: Iterable[tuple[Any, ...]]) -> None:
+                cursor.executemany(sql, list(rows))
+
+            yield write
+
+
+def dialect() -> Dialect:
+    if connection.vendor == "postgresql":
+        return PostgreSQL()
+    if connection.vendor == "sqlite":
+        if sqlite3.sqlite_version_info < (3, 38):
+            raise NotImplementedError(
+                f"supplier imports need SQLite 3.38 or later, not {sqlite3.sqlite_version}"
             )
-            for row in rows
-        ],
-        batch_size=1000,
+        return SQLite()
+    raise NotImplementedError(
+        f"supplier imports run on PostgreSQL or SQLite, not {connection.vendor}"
     )
 
+
+# --- Preview rows -----------------------------------------------------------------------------
 
 _ROW_COLUMNS = (
     "supplier_import_id",
@@ -174,7 +190,6 @@ _ROW_COLUMNS = (
     "factory_id",
     "candidate_id",
     "score",
-    "duplicate_of",
     "match_name",
     "match_name_latin",
     "match_address",
@@ -197,43 +212,223 @@ def _json_object(values: dict[str, Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def _json_field(value: object) -> str:
-    # JSON escapes every control character, so only the backslash needs COPY's escaping.
-    text = _json_object(value) if type(value) is dict else _json(value)
-    return text.replace("\\", "\\\\") if "\\" in text else text
+def _row_values(import_id: int, row: PreviewRow) -> tuple[Any, ...]:
+    """A preview row as stored, in ``_ROW_COLUMNS``' order: what either database loads."""
+    return (
+        import_id,
+        row.line,
+        row.outcome,
+        _json_object(row.data),
+        _json(row.errors) if row.errors else "[]",
+        row.row_key,
+        row.factory_id,
+        row.candidate_id,
+        row.score,
+        row.match_name,
+        row.match_name_latin,
+        row.match_address,
+    )
 
 
-def _number(value: int | None) -> str:
-    return "\\N" if value is None else str(value)
+def _copy_line(values: tuple[Any, ...]) -> str:
+    """``_row_values`` as a line of COPY's text format. Of the texts, only the JSON ones can
+    hold a backslash (JSON escapes every control character); the others are an outcome, a
+    hex key and match keys of letters, digits and spaces."""
+    (
+        import_id,
+        line,
+        outcome,
+        data,
+        errors,
+        key,
+        factory,
+        candidate,
+        score,
+        name,
+        latin,
+        address,
+    ) = values
+    if "\\" in data:
+        data = data.replace("\\", "\\\\")
+    if "\\" in errors:
+        errors = errors.replace("\\", "\\\\")
+    null = "\\N"
+    return (
+        f"{import_id}\t{line}\t{outcome}\t{data}\t{errors}\t{key}\t"
+        f"{null if factory is None else factory}\t{null if candidate is None else candidate}\t"
+        f"{null if score is None else score}\t{name}\t{latin}\t{address}\n"
+    )
 
 
-@contextmanager
-def _copy(import_id: int) -> Iterator[Callable[[list[PreviewRow]], None]]:
-    """A COPY into the preview-row table, in PostgreSQL's text format."""
-    table = connection.ops.quote_name(SupplierImportRow._meta.db_table)
-    prefix = f"{import_id}\t"
+class PreviewWriter:
+    """Stores an import's preview rows as the analysis hands them over in batches.
 
-    def write(rows: list[PreviewRow]) -> None:
-        if rows:
-            copy.write(
-                "".join(
-                    [
-                        f"{prefix}{row.line}\t{row.outcome}\t{_json_field(row.data)}\t"
-                        f"{_json_field(row.errors) if row.errors else '[]'}\t{row.row_key}\t"
-                        f"{_number(row.factory_id)}\t"
-                        f"{_number(row.candidate_id)}\t{_number(row.score)}\t"
-                        f"{_number(row.duplicate_of)}\t{row.match_name}\t"
-                        f"{row.match_name_latin}\t{row.match_address}\n"
-                        for row in rows
-                    ]
-                )
+    A batch is kept until ``sending()``, during which it goes out a piece at a time while the
+    analysis reads the next batch: on PostgreSQL the server stores rows on one core while
+    Python reads on the other."""
+
+    def __init__(self, supplier_import: SupplierImport) -> None:
+        self.supplier_import = supplier_import
+        self.import_id = supplier_import.pk
+        self.dialect = dialect()
+        self.pending: list[PreviewRow] = []
+
+    def add(self, rows: list[PreviewRow]) -> None:
+        self.pending.extend(rows)
+
+    @contextmanager
+    def sending(self) -> Iterator[Callable[[float], None]]:
+        """Store the pending rows; the caller says how far through its own work it is, and
+        as much of the batch goes out. Leaving the block sends the rest (so the connection
+        is free for queries again)."""
+        rows, self.pending = self.pending, []
+        if not rows:
+            yield lambda fraction: None
+            return
+        sent = 0
+        import_id = self.import_id
+        with self.dialect.row_loader() as load:
+
+            def write(part: list[PreviewRow]) -> None:
+                load(_row_values(import_id, row) for row in part)
+
+            def send(fraction: float) -> None:
+                nonlocal sent
+                upto = min(len(rows), int(len(rows) * fraction) + 1)
+                if upto > sent:
+                    write(rows[sent:upto])
+                    sent = upto
+
+            yield send
+            write(rows[sent:])
+
+    def close(self) -> None:
+        with self.sending():
+            pass
+
+    def mark_repeats(self, *, column: str, clash_message: str) -> None:
+        """Mark the rows that repeat a factory given earlier in the file, and the supplier
+        codes given to two factories (``mark_repeats``)."""
+        self.close()
+        mark_repeats(self.import_id, self.dialect, column, clash_message)
+
+    @contextmanager
+    def reopen(self) -> Iterator[Table]:
+        """The uploaded file, read again from its start."""
+        supplier_import = self.supplier_import
+        name = supplier_import.file.name
+        assert name, "an import keeps its file"
+        # A handle of its own: the caller may still hold the one it read the file with.
+        with supplier_import.file.storage.open(name, "rb") as stream:
+            yield open_table(
+                stream,
+                filename=supplier_import.original_filename,
+                encoding=supplier_import.encoding,
             )
 
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg 3
-        with raw.copy(f"COPY {table} ({', '.join(_ROW_COLUMNS)}) FROM STDIN") as copy:
-            yield write
 
+def _names() -> dict[str, str]:
+    return {
+        "rows": SupplierImportRow._meta.db_table,
+        "factory": Factory._meta.db_table,
+        "link": BrandSupplier._meta.db_table,
+    }
+
+
+def mark_repeats(import_id: int, dialect: Dialect, column: str, clash_message: str) -> None:
+    """Repeats inside one file, decided over the stored rows, whatever the file's length.
+
+    Rows that count here are those the analysis gave an outcome other than an error. Rows
+    are one factory when they have the same row key, or when the first rows of two keys
+    have the same OS ID (the earliest such row is the factory's first row). A supplier code
+    belongs to the factory of the first row that gives it; a row giving it to another
+    factory is an error naming that row. Of a factory's other rows, the first counts and
+    the later ones repeat it (unchanged, ``duplicate_of`` its line, its factory).
+
+    Only rows that share a key, OS ID or code with another row are looked at closely: the
+    windows run over those few, not the whole file. A clash keeps the row's values (the
+    analysis adds the file's cells, as for its own error rows)."""
+    names = _names()
+    o, a = dialect.json_object, dialect.json_array
+    with transaction.atomic(), connection.cursor() as cursor:
+        dialect.prepare(cursor)  # on PostgreSQL: the aggregates' hash tables in memory
+        cursor.execute(
+            f"""
+            WITH c AS MATERIALIZED (
+                SELECT id, line, row_key AS k, data->>'os_id' AS os,
+                       data->>'supplier_code' AS code, factory_id
+                FROM {names["rows"]}
+                WHERE supplier_import_id = %(import)s AND outcome <> %(error)s
+            ), i AS (
+                SELECT * FROM c
+                WHERE k IN (SELECT k FROM c GROUP BY k HAVING count(*) > 1)
+                   OR os IN (SELECT os FROM c WHERE os IS NOT NULL
+                             GROUP BY os HAVING count(*) > 1)
+                   OR code IN (SELECT code FROM c WHERE code IS NOT NULL
+                               GROUP BY code HAVING count(*) > 1)
+            ), s1 AS (
+                -- the first row of each key
+                SELECT i.*, min(line) OVER (PARTITION BY k) AS kf FROM i
+            ), s2 AS (
+                -- for the first row of a key: the first of such rows with its OS ID
+                SELECT s1.*, CASE WHEN os IS NULL OR kf <> line THEN line
+                    ELSE min(line) FILTER (WHERE kf = line) OVER (PARTITION BY os) END AS osr
+                FROM s1
+            ), s3 AS (
+                -- the factory (its first row's line) of every row; the first row of each code
+                SELECT s2.*, min(osr) FILTER (WHERE kf = line) OVER (PARTITION BY k) AS grp,
+                    min(line) OVER (PARTITION BY code) AS owner
+                FROM s2
+            ), s4 AS (
+                SELECT s3.*, min(grp) FILTER (WHERE line = owner) OVER (PARTITION BY code)
+                    AS owner_grp
+                FROM s3
+            ), s5 AS (
+                SELECT s4.*, (code IS NOT NULL AND owner_grp <> grp) AS clash FROM s4
+            ), s6 AS (
+                -- the first row of each factory that is not a clash counts
+                SELECT s5.*, min(line) FILTER (WHERE NOT clash) OVER (PARTITION BY grp) AS head
+                FROM s5
+            ), s7 AS (
+                SELECT s6.*, min(factory_id) FILTER (WHERE line = head)
+                    OVER (PARTITION BY grp) AS head_factory
+                FROM s6
+            ), x AS (
+                SELECT id, clash, code, owner, head, head_factory FROM s7
+                WHERE clash OR head <> line
+            )
+            UPDATE {names["rows"]} AS t SET
+                outcome = CASE WHEN x.clash THEN %(error)s ELSE %(unchanged)s END,
+                duplicate_of = CASE WHEN x.clash THEN NULL ELSE x.head END,
+                factory_id = CASE WHEN x.clash THEN NULL ELSE x.head_factory END,
+                candidate_id = NULL,
+                score = NULL,
+                errors = CASE WHEN x.clash THEN {a}({o}(
+                    'column', CAST(%(column)s AS text),
+                    'message', replace(replace(CAST(%(message)s AS text),
+                        CAST(%(row_mark)s AS text), CAST(x.owner AS text)),
+                        CAST(%(code_mark)s AS text), x.code)
+                )) ELSE t.errors END,
+                row_key = CASE WHEN x.clash THEN '' ELSE t.row_key END,
+                match_name = CASE WHEN x.clash THEN '' ELSE t.match_name END,
+                match_name_latin = CASE WHEN x.clash THEN '' ELSE t.match_name_latin END,
+                match_address = CASE WHEN x.clash THEN '' ELSE t.match_address END
+            FROM x
+            WHERE t.id = x.id
+            """,
+            {
+                "import": import_id,
+                "error": Outcome.ERROR,
+                "unchanged": Outcome.UNCHANGED,
+                "column": column,
+                "message": clash_message,
+                "row_mark": "%(row)s",
+                "code_mark": "%(code)s",
+            },
+        )
+
+
+# --- The confirm step -----------------------------------------------------------------------
 
 # A large import leaves the planner's statistics behind until autovacuum analyses the tables
 # (about a minute later); meanwhile the brand's supplier list took 0.2 s instead of 59 ms
@@ -253,239 +448,103 @@ def refresh_statistics(rows_written: int) -> bool:
     return True
 
 
-def _chunks(rows: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    chunk: list[Any] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _new_factory(values: dict[str, Any], keys: tuple[str, str, str]) -> Factory:
-    factory = Factory(
-        **{
-            f: values.get(f, "" if f not in ("workers_total", "workers_women") else None)
-            for f in FACTORY_FIELDS
-        }
-    )
-    # The keys the preview computed (bulk_create does not call save()).
-    factory.match_name, factory.match_name_latin, factory.match_address = keys
-    factory.match_source = keys_source(factory.name, factory.name_latin, factory.address)
-    return factory
-
-
-def write_rows(
-    supplier_import: SupplierImport, progress: Callable[[float], None] = lambda f: None
-) -> None:
-    """Create and link everything the preview promised. Call inside transaction.atomic()."""
-    if fast_path():
-        _write_rows_sql(supplier_import, progress)
-        return
-    brand_id = supplier_import.brand_id
-    rows = (
-        SupplierImportRow.objects.filter(
-            supplier_import=supplier_import, outcome__in=WRITTEN, duplicate_of__isnull=True
-        )
-        .order_by("line")
-        .values_list(
-            "outcome", "data", "factory_id", "match_name", "match_name_latin", "match_address"
-        )
-    )
-    total = max(
-        1, supplier_import.rows_new + supplier_import.rows_matched + supplier_import.rows_updated
-    )
-    done = 0
-    for chunk in _chunks(rows.iterator(chunk_size=CHUNK), CHUNK):
-        new = [
-            (values, _new_factory(values, keys))
-            for outcome, values, _f, *keys in chunk
-            if outcome == Outcome.NEW
-        ]
-        Factory.objects.bulk_create([factory for _v, factory in new], batch_size=1000)
-        links: list[BrandSupplier] = [
-            BrandSupplier(
-                brand_id=brand_id,
-                factory_id=factory.pk,
-                supplier_code=values.get("supplier_code", ""),
-                source_import=supplier_import,
-            )
-            for values, factory in new
-        ]
-        existing = {f: values for outcome, values, f, *_keys in chunk if outcome != Outcome.NEW}
-        if existing:
-            _fill_blanks(existing)
-            linked = {
-                link.factory_id: link
-                for link in BrandSupplier.objects.filter(brand_id=brand_id, factory_id__in=existing)
-            }
-            changed: list[BrandSupplier] = []
-            for factory_id, values in existing.items():
-                code = values.get("supplier_code", "")
-                link = linked.get(factory_id)
-                if link is None:
-                    links.append(
-                        BrandSupplier(
-                            brand_id=brand_id,
-                            factory_id=factory_id,
-                            supplier_code=code,
-                            source_import=supplier_import,
-                        )
-                    )
-                elif code and link.supplier_code != code:
-                    link.supplier_code = code
-                    changed.append(link)
-            BrandSupplier.objects.bulk_update(changed, ["supplier_code"], batch_size=1000)
-        BrandSupplier.objects.bulk_create(links, batch_size=1000)
-        done += len(chunk)
-        progress(done / total)
-
-
-def _fill_blanks(values_by_factory: dict[int, dict[str, Any]]) -> None:
-    """Complete what existing factories lack (never overwrite what someone else entered)."""
-    factories = Factory.objects.filter(pk__in=values_by_factory).only(
-        "pk", *FILLABLE, "workers_total", "workers_women", "name", "address", *MATCH_FIELDS
-    )
-    taken_os_ids = (
-        set(
-            Factory.objects.filter(
-                os_id__in=[v["os_id"] for v in values_by_factory.values() if v.get("os_id")]
-            ).values_list("os_id", flat=True)
-        )
-        if any(v.get("os_id") for v in values_by_factory.values())
-        else set()
-    )
-    changed: dict[str, list[Factory]] = {}
-    for factory in factories:
-        values = values_by_factory[factory.pk]
-        fields: list[str] = []
-        for name in FILLABLE:
-            value = values.get(name)
-            if value and not getattr(factory, name):
-                if name == "os_id" and value in taken_os_ids:
-                    continue
-                setattr(factory, name, value)
-                fields.append(name)
-        if (
-            factory.workers_total is None
-            and factory.workers_women is None
-            and values.get("workers_total") is not None
-        ):
-            factory.workers_total = values["workers_total"]
-            factory.workers_women = values.get("workers_women")
-            fields += ["workers_total", "workers_women"]
-        if "name_latin" in fields and factory.refresh_match_keys():
-            fields += MATCH_FIELDS
-        if fields:
-            changed.setdefault(",".join(sorted(fields)), []).append(factory)
-    for fields_key, group in changed.items():
-        Factory.objects.bulk_update(group, fields_key.split(","), batch_size=1000)
-
-
-# --- PostgreSQL: the confirm step as set-based statements over the preview rows -----------
-
-
 def _text(name: str) -> str:
     """A cleaned value from a preview row's JSON, '' when the row left it out."""
     return f"COALESCE(r.data->>'{name}', '')"
 
 
 def _integer(name: str) -> str:
-    return f"(r.data->>'{name}')::integer"
+    return f"CAST(r.data->>'{name}' AS integer)"
 
 
-def keys_source_sql(name: str, name_latin: str, address: str) -> str:
-    """``normalise.keys_source`` of three SQL text expressions, computed by PostgreSQL."""
-    return (
-        f"('x' || left(md5(%(keys_version)s || chr(31) || {name} || chr(31) || {name_latin} "
-        f"|| chr(31) || {address}), 16))::bit(64)::bigint"
-    )
+def _given(name: str) -> str:
+    """The row gave this value (a cleaned value is never JSON null)."""
+    return f"r.data->>'{name}' IS NOT NULL"
 
 
-def _sql_names() -> dict[str, str]:
-    return {
-        "rows": SupplierImportRow._meta.db_table,
-        "factory": Factory._meta.db_table,
-        "link": BrandSupplier._meta.db_table,
-    }
-
-
-def _write_rows_sql(supplier_import: SupplierImport, progress: Callable[[float], None]) -> None:
-    """New factories with their links, blanks filled on matched ones, their links created or
-    their codes changed: four statements, whatever the number of rows."""
-    names = _sql_names()
+def write_rows(
+    supplier_import: SupplierImport, progress: Callable[[float], None] = lambda f: None
+) -> None:
+    """Create and link everything the preview promised: new factories with their links,
+    blanks filled on matched ones, their links created or their codes changed. Three steps,
+    whatever the number of rows. Call inside transaction.atomic()."""
+    sql = dialect()
+    now = timezone.now()
     params = {
         "import": supplier_import.pk,
         "brand": supplier_import.brand_id,
         "language": Factory._meta.get_field("language").get_default(),
         "new": Outcome.NEW,
-        "existing": [Outcome.MATCHED, Outcome.UPDATED],
+        "matched": Outcome.MATCHED,
+        "updated": Outcome.UPDATED,
         "keys_version": KEYS_VERSION,
+        "now": connection.ops.adapt_datetimefield_value(now),
     }
+    names = _names()
     with connection.cursor() as cursor:
-        # Sorting a large import's rows in memory rather than on disk (this transaction only).
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [names["factory"]])
-        sequence = cursor.fetchone()[0]
-        _insert_new_factories(cursor, names, sequence, params)
+        sql.prepare(cursor)
+        _insert_new_factories(cursor, sql, names, params)
         progress(0.5)
-        _fill_blanks_sql(cursor, names, params)
+        _fill_blanks(cursor, sql, names, params)
         progress(0.75)
-        _link_existing_sql(cursor, names, params)
+        _link_existing(cursor, names, params)
         progress(1.0)
 
 
 def _insert_new_factories(
-    cursor: Any, names: dict[str, str], sequence: str, params: dict[str, Any]
+    cursor: Any, sql: Dialect, names: dict[str, str], params: dict[str, Any]
 ) -> None:
-    """Ids are taken from the sequence in line order, so factories keep the file's order;
-    the same statement inserts the factories and the brand's links to them."""
+    """A factory for each new row that counts, with its match keys, and the brand's link to
+    it with the row's code; ids in line order, so factories keep the file's order."""
     text_fields = [f for f in FACTORY_FIELDS if f not in ("workers_total", "workers_women")]
-    columns = [*text_fields, "workers_total", "workers_women", *MATCH_FIELDS]
+    columns = [*text_fields, "workers_total", "workers_women"]
     values = [
         *(_text(f) for f in text_fields),
         _integer("workers_total"),
         _integer("workers_women"),
-        "r.match_name",
-        "r.match_name_latin",
-        "r.match_address",
-        keys_source_sql(_text("name"), _text("name_latin"), _text("address")),
     ]
-    # The rows are read once, into the CTE (in memory: work_mem), for both inserts.
-    cursor.execute(
-        f"""
-        WITH new AS MATERIALIZED (
-            SELECT nextval('{sequence}') AS factory_id, s.*
-            FROM (
-                SELECT r.data, r.match_name, r.match_name_latin, r.match_address
-                FROM {names["rows"]} r
-                WHERE r.supplier_import_id = %(import)s AND r.outcome = %(new)s
-                  AND r.duplicate_of IS NULL
-                ORDER BY r.line
-            ) s
-        ), factories AS (
-            INSERT INTO {names["factory"]}
-                (id, {", ".join(columns)}, registration_number, language,
-                 created_at, updated_at)
-            SELECT r.factory_id, {", ".join(values)}, '', %(language)s, now(), now()
-            FROM new r
-        )
-        INSERT INTO {names["link"]}
-            (brand_id, factory_id, supplier_code, source_import_id, created_at)
-        SELECT %(brand)s, r.factory_id, {_text("supplier_code")}, %(import)s, now()
-        FROM new r
-        """,
-        params,
+    new_rows = (
+        "SELECT r.line, r.data, r.match_name, r.match_name_latin, r.match_address "
+        f"FROM {names['rows']} r WHERE r.supplier_import_id = %(import)s "
+        "AND r.outcome = %(new)s AND r.duplicate_of IS NULL"
     )
+    factories = (
+        f"INSERT INTO {names['factory']} (id, {', '.join(columns)}, match_name, "
+        "match_name_latin, match_address, match_source, registration_number, language, "
+        f"created_at, updated_at) SELECT r.factory_id, {', '.join(values)}, r.match_name, "
+        "r.match_name_latin, r.match_address, "
+        f"{sql.keys_source(_text('name'), _text('name_latin'), _text('address'))}, '', "
+        "%(language)s, %(now)s, %(now)s FROM import_new r"
+    )
+    links = (
+        f"INSERT INTO {names['link']} (brand_id, factory_id, supplier_code, source_import_id, "
+        f"created_at) SELECT %(brand)s, r.factory_id, {_text('supplier_code')}, %(import)s, "
+        "%(now)s FROM import_new r"
+    )
+    sql.insert_new(cursor, new_rows, [factories, links], params)
 
 
-def _fill_blanks_sql(cursor: Any, names: dict[str, str], params: dict[str, Any]) -> None:
-    """Complete what matched factories lack (never overwrite what someone else entered); an
-    OS ID only if no factory has it yet. The last row for a factory wins."""
+def _last_rows(names: dict[str, str]) -> str:
+    """The matched rows that count, the last one for each factory (it wins)."""
+    return f"""
+        SELECT factory_id, data, match_name_latin FROM (
+            SELECT factory_id, data, match_name_latin,
+                row_number() OVER (PARTITION BY factory_id ORDER BY line DESC) AS n
+            FROM {names["rows"]}
+            WHERE supplier_import_id = %(import)s AND outcome IN (%(matched)s, %(updated)s)
+              AND duplicate_of IS NULL AND factory_id IS NOT NULL
+        ) last WHERE n = 1
+    """
+
+
+def _fill_blanks(cursor: Any, sql: Dialect, names: dict[str, str], params: dict[str, Any]) -> None:
+    """Complete what matched factories lack, never overwriting what someone else entered;
+    an OS ID only if no factory has it yet. Workers come as a pair: only when the factory
+    has neither. A Latin name filled in changes the stored match keys: they stay current if
+    they were, and stay stale (recomputed by matching) if not."""
     plain = [f for f in FILLABLE if f != "os_id"]
     latin_filled = f"f.name_latin = '' AND {_text('name_latin')} <> ''"
+    no_workers = "f.workers_total IS NULL AND f.workers_women IS NULL"
     sets = [
         *(f"{f} = CASE WHEN f.{f} = '' THEN {_text(f)} ELSE f.{f} END" for f in plain),
         # "g.os_id <> ''" lets the planner use the partial unique index on os_id: without
@@ -493,54 +552,42 @@ def _fill_blanks_sql(cursor: Any, names: dict[str, str], params: dict[str, Any])
         f"os_id = CASE WHEN f.os_id = '' AND {_text('os_id')} <> '' AND NOT EXISTS "
         f"(SELECT 1 FROM {names['factory']} g WHERE g.os_id = r.data->>'os_id' "
         "AND g.os_id <> '') THEN r.data->>'os_id' ELSE f.os_id END",
-        # A Latin name filled in changes the stored keys (still stale if they were).
         f"match_name_latin = CASE WHEN {latin_filled} THEN r.match_name_latin "
         "ELSE f.match_name_latin END",
         f"match_source = CASE WHEN {latin_filled} THEN CASE WHEN f.match_source = "
-        f"{keys_source_sql('f.name', 'f.name_latin', 'f.address')} THEN "
-        f"{keys_source_sql('f.name', _text('name_latin'), 'f.address')} END "
+        f"{sql.keys_source('f.name', 'f.name_latin', 'f.address')} THEN "
+        f"{sql.keys_source('f.name', _text('name_latin'), 'f.address')} END "
         "ELSE f.match_source END",
-        "workers_total = CASE WHEN f.workers_total IS NULL AND f.workers_women IS NULL "
-        f"THEN {_integer('workers_total')} ELSE f.workers_total END",
-        "workers_women = CASE WHEN f.workers_total IS NULL AND f.workers_women IS NULL "
-        f"AND r.data ? 'workers_total' THEN {_integer('workers_women')} "
-        "ELSE f.workers_women END",
+        f"workers_total = CASE WHEN {no_workers} THEN {_integer('workers_total')} "
+        "ELSE f.workers_total END",
+        f"workers_women = CASE WHEN {no_workers} AND {_given('workers_total')} "
+        f"THEN {_integer('workers_women')} ELSE f.workers_women END",
+        "updated_at = %(now)s",
     ]
     wanted = [
         *(f"(f.{f} = '' AND {_text(f)} <> '')" for f in FILLABLE),
-        "(f.workers_total IS NULL AND f.workers_women IS NULL AND r.data ? 'workers_total')",
+        f"({no_workers} AND {_given('workers_total')})",
     ]
     cursor.execute(
         f"""
-        UPDATE {names["factory"]} f SET {", ".join(sets)}
-        FROM (
-            SELECT DISTINCT ON (factory_id) factory_id, data, match_name_latin
-            FROM {names["rows"]}
-            WHERE supplier_import_id = %(import)s AND outcome = ANY(%(existing)s)
-              AND duplicate_of IS NULL AND factory_id IS NOT NULL
-            ORDER BY factory_id, line DESC
-        ) r
+        UPDATE {names["factory"]} AS f SET {", ".join(sets)}
+        FROM ({_last_rows(names)}) AS r
         WHERE f.id = r.factory_id AND ({" OR ".join(wanted)})
         """,
         params,
     )
 
 
-def _link_existing_sql(cursor: Any, names: dict[str, str], params: dict[str, Any]) -> None:
+def _link_existing(cursor: Any, names: dict[str, str], params: dict[str, Any]) -> None:
     """Link matched factories to the brand, or give an existing link the file's code."""
     cursor.execute(
         f"""
         INSERT INTO {names["link"]} AS l
             (brand_id, factory_id, supplier_code, source_import_id, created_at)
-        SELECT %(brand)s, r.factory_id, {_text("supplier_code")}, %(import)s, now()
-        FROM (
-            SELECT DISTINCT ON (factory_id) factory_id, data FROM {names["rows"]}
-            WHERE supplier_import_id = %(import)s AND outcome = ANY(%(existing)s)
-              AND duplicate_of IS NULL AND factory_id IS NOT NULL
-            ORDER BY factory_id, line DESC
-        ) r
-        ON CONFLICT (brand_id, factory_id) DO UPDATE SET supplier_code = EXCLUDED.supplier_code
-        WHERE EXCLUDED.supplier_code <> '' AND l.supplier_code <> EXCLUDED.supplier_code
+        SELECT %(brand)s, r.factory_id, {_text("supplier_code")}, %(import)s, %(now)s
+        FROM ({_last_rows(names)}) AS r WHERE r.factory_id IS NOT NULL
+        ON CONFLICT (brand_id, factory_id) DO UPDATE SET supplier_code = excluded.supplier_code
+        WHERE excluded.supplier_code <> '' AND l.supplier_code <> excluded.supplier_code
         """,
         params,
     )

@@ -4,9 +4,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
-from suppliers.importing import writing
 from suppliers.models import SupplierImport
 from suppliers.services import start_import
 
@@ -36,13 +34,3 @@ def upload(brand, brand_staff):
         )
 
     return _upload
-
-
-@pytest.fixture(params=["copy", "orm"])
-def path(request, monkeypatch):
-    """Run the test on both write paths: COPY and set-based SQL (PostgreSQL only), and the
-    portable ORM path."""
-    if request.param == "copy" and connection.vendor != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
-    monkeypatch.setattr(writing, "USE_COPY", request.param == "copy")
-    return request.param

@@ -1,19 +1,19 @@
-"""A file is read a batch at a time, and what a batch needs of the rows before it (the same
-factory, OS ID or supplier code given earlier) it asks of the stored preview rows: memory
-stays the same whatever the file's length, and the outcome is the one a single pass gives."""
+"""A file is read a batch at a time and each row decided on its own; repeats inside the file
+(the same factory again, by name and address or by OS ID, and a supplier code given to two
+factories) are marked by SQL over the stored rows once the whole file is in. Memory stays the
+same whatever the file's length, and the outcome does not depend on the batch size."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
-from suppliers.importing import analysis, writing
-from suppliers.importing.analysis import SeenFilter
-from suppliers.importing.writing import PreviewWriter
+from suppliers.importing import analysis
 from suppliers.models import Factory, SupplierImportRow
 from tests.suppliers.conftest import csv_upload
 
+pytestmark = pytest.mark.django_db
 Outcome = SupplierImportRow.Outcome
+X1_ON_ROW_3 = "Supplier code: X-1 is also given to another factory on row 3"
 
 # Repeats of earlier rows by name and address, by OS ID, and supplier codes given twice.
 REPEATS = (
@@ -38,112 +38,135 @@ def _outcomes(supplier_import):
     ]
 
 
-@pytest.mark.parametrize(
-    ("batch", "filter_bits"),
-    [
-        (1, analysis.FILTER_BITS),  # every row asks the rows stored before it
-        (2, analysis.FILTER_BITS),
-        (3, 8),  # a filter so small every row is a "maybe": the stored rows decide
-    ],
-)
-def test_rows_before_the_batch_count_as_in_one_pass(path, upload, monkeypatch, batch, filter_bits):
+@pytest.mark.parametrize("batch", [1, 2, 3, analysis.BATCH])
+def test_repeats_inside_the_file_are_marked_whatever_the_batch_size(upload, monkeypatch, batch):
     existing = Factory.objects.create(
         name="Huamei Garment", address="12 Industrial Road", country="CN"
     )
-    one_pass = upload(csv_upload(REPEATS))
-    expected = [
+    monkeypatch.setattr(analysis, "BATCH", batch)
+    supplier_import = upload(csv_upload(REPEATS))
+    assert _outcomes(supplier_import) == [
         (2, Outcome.MATCHED, None, existing.pk, ""),
         (3, Outcome.NEW, None, None, ""),
         (4, Outcome.NEW, None, None, ""),
         (5, Outcome.UNCHANGED, 2, existing.pk, ""),
         (6, Outcome.UNCHANGED, 3, None, ""),
         (7, Outcome.UNCHANGED, 4, None, ""),
-        (
-            8,
-            Outcome.ERROR,
-            None,
-            None,
-            "Supplier code: X-1 is also given to another factory on row 3",
-        ),
+        (8, Outcome.ERROR, None, None, X1_ON_ROW_3),
         (9, Outcome.UNCHANGED, 3, None, ""),
-        (
-            10,
-            Outcome.ERROR,
-            None,
-            None,
-            "Supplier code: X-1 is also given to another factory on row 3",
-        ),
+        (10, Outcome.ERROR, None, None, X1_ON_ROW_3),
         (11, Outcome.NEW, None, None, ""),
     ]
-    assert _outcomes(one_pass) == expected
-
-    monkeypatch.setattr(analysis, "BATCH", batch)
-    monkeypatch.setattr(analysis, "FILTER_BITS", filter_bits)
-    asked: list[tuple[int, int, int]] = []
-    real_earlier = writing.PreviewWriter.earlier
-
-    def earlier(self, keys, os_ids, codes):
-        asked.append((len(keys), len(os_ids), len(codes)))
-        return real_earlier(self, keys, os_ids, codes)
-
-    monkeypatch.setattr(writing.PreviewWriter, "earlier", earlier)
-    in_batches = upload(csv_upload(REPEATS))
-    assert _outcomes(in_batches) == expected
-    assert len(asked) == -(-10 // batch)  # once a batch
+    assert (supplier_import.rows_new, supplier_import.rows_matched) == (3, 1)
+    assert (supplier_import.rows_unchanged, supplier_import.rows_error) == (4, 2)
+    # An error row keeps the file's cells for the download, and no match keys.
+    clash = supplier_import.rows.get(line=10)
+    assert clash.data == {
+        "name": "Other Mill",
+        "address": "2 Road",
+        "country": "TR",
+        "supplier_code": "X-1",
+        "_cells": ["Other Mill", "2 Road", "TR", "X-1", ""],
+    }
+    assert (clash.row_key, clash.match_name, clash.match_address) == ("", "", "")
 
 
-def test_a_filter_says_maybe_for_all_it_was_given_and_surely_not_for_most_else():
-    given = [n * 0x9E3779B97F4A7C15 % (1 << 64) for n in range(1, 2000)]
-    big = SeenFilter()
-    big.add_all(given)
-    assert all(big.maybe(n) for n in given)
-    others = [n * 0xC2B2AE3D27D4EB4F % (1 << 64) for n in range(1, 2000)]
-    assert sum(big.maybe(n) for n in others) < 20  # 2,000 set of 16 million bits
-    tiny = SeenFilter(8)
-    tiny.add_all(range(8))
-    assert all(tiny.maybe(n) for n in others)  # full: a "maybe" for everything
-    assert not any(SeenFilter().maybe(n) for n in given)  # empty: "surely not"
-    assert all(SeenFilter(8).maybe(n) is False for n in range(-5, 5))
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans are PostgreSQL's")
-def test_earlier_rows_are_found_through_the_import_row_indexes(upload):
-    """A batch's question about earlier rows uses an index for each of its parts, also as a
-    prepared statement: a scan would read every row stored so far, for every batch."""
-    supplier_import = upload(csv_upload(REPEATS))
-    SupplierImportRow.objects.bulk_create(
-        SupplierImportRow(
-            supplier_import=supplier_import,
-            line=100 + n,
-            outcome=Outcome.NEW,
-            row_key=f"{n:032x}",
-            data={"supplier_code": f"S-{n}", **({"os_id": f"CN{n:07d}ABCDEF"} if n % 10 else {})},
+def test_a_row_whose_code_clashes_leaves_its_factory_to_the_next_row(upload, brand_staff):
+    """The row that gives a code already given to another factory is an error; the next
+    row of its factory, with a code of its own, is the one that counts."""
+    supplier_import = upload(
+        csv_upload(
+            "Name,Address,Country,Supplier code\n"
+            "First Mill,1 Road,TR,X-1\n"  # 2
+            "Second Mill,2 Road,TR,X-1\n"  # 3: X-1 is line 2's
+            "Second Mill,2 Road,TR,X-2\n"  # 4: counts for Second Mill
+            "Second Mill,2 Road,TR,\n"  # 5: repeats line 4
         )
-        for n in range(5000)
     )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE suppliers_supplierimportrow")
-    plans: list[str] = []
-
-    def explain(execute, sql, params, many, context):
-        if "row_key" in sql and "supplier_code" in sql:
-            with connection.connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN {sql}", params)
-                plans.append("\n".join(row[0] for row in cursor.fetchall()))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(explain):
-        found = PreviewWriter(supplier_import).earlier(
-            {f"{7:032x}", f"{8:032x}"}, {"CN0000011ABCDEF"}, {"S-12", "X-1"}
-        )
-    assert sorted(found) == [
-        (3, supplier_import.rows.get(line=3).row_key, None, None, "X-1"),
-        (107, f"{7:032x}", None, "CN0000007ABCDEF", "S-7"),
-        (108, f"{8:032x}", None, "CN0000008ABCDEF", "S-8"),
-        (111, f"{11:032x}", None, "CN0000011ABCDEF", "S-11"),
-        (112, f"{12:032x}", None, "CN0000012ABCDEF", "S-12"),
+    assert _outcomes(supplier_import) == [
+        (2, Outcome.NEW, None, None, ""),
+        (
+            3,
+            Outcome.ERROR,
+            None,
+            None,
+            "Supplier code: X-1 is also given to another factory on row 2",
+        ),
+        (4, Outcome.NEW, None, None, ""),
+        (5, Outcome.UNCHANGED, 4, None, ""),
     ]
-    (plan,) = plans
-    for index in ("import_row_key", "import_row_supplier_code", "import_row_os_id"):
-        assert index in plan, plan
-    assert "Seq Scan" not in plan, plan
+
+
+def test_rows_of_one_factory_by_os_id_share_its_first_row(upload):
+    """Line 3 is line 2's factory by OS ID; line 4 repeats line 3's name and address, so it
+    is that factory too. The same code given again within one factory is no clash."""
+    supplier_import = upload(
+        csv_upload(
+            "Name,Address,Country,Supplier code,OS ID\n"
+            "Old Name Mill,1 Road,TR,X-1,TR2020123ABCDEF\n"  # 2
+            "New Name Mill,9 Street,TR,X-1,TR2020123ABCDEF\n"  # 3: line 2 by OS ID
+            "New Name Mill,9 Street,TR,X-3,\n"  # 4: line 3 by name and address
+            "Other Mill,5 Road,TR,X-4,TR2020123ABCDEF\n"  # 5: line 2 by OS ID
+        )
+    )
+    assert _outcomes(supplier_import) == [
+        (2, Outcome.NEW, None, None, ""),
+        (3, Outcome.UNCHANGED, 2, None, ""),
+        (4, Outcome.UNCHANGED, 2, None, ""),
+        (5, Outcome.UNCHANGED, 2, None, ""),
+    ]
+
+
+def test_a_code_is_the_factory_of_the_first_row_that_gives_it(upload):
+    """A repeat that brings a code still gives it to its factory: a later row giving the
+    same code to another factory is an error naming the repeat's line."""
+    supplier_import = upload(
+        csv_upload(
+            "Name,Address,Country,Supplier code\n"
+            "First Mill,1 Road,TR,\n"  # 2
+            "First Mill,1 Road,TR,X-7\n"  # 3: repeats line 2, gives X-7
+            "Second Mill,2 Road,TR,X-7\n"  # 4
+        )
+    )
+    assert _outcomes(supplier_import) == [
+        (2, Outcome.NEW, None, None, ""),
+        (3, Outcome.UNCHANGED, 2, None, ""),
+        (
+            4,
+            Outcome.ERROR,
+            None,
+            None,
+            "Supplier code: X-7 is also given to another factory on row 3",
+        ),
+    ]
+
+
+def test_repeats_follow_the_factory_their_first_row_matched(upload, brand):
+    existing = Factory.objects.create(name="Huamei Garment", address="12 Road", country="CN")
+    supplier_import = upload(
+        csv_upload(
+            "Name,Address,Country,OS ID\n"
+            "Huamei Garment,12 Road,CN,CN2019067X1K87F\n"  # 2: matched by name and address
+            "Huamei Textile,40 Road,CN,CN2019067X1K87F\n"  # 3: line 2 by OS ID
+        )
+    )
+    assert _outcomes(supplier_import) == [
+        (2, Outcome.MATCHED, None, existing.pk, ""),
+        (3, Outcome.UNCHANGED, 2, existing.pk, ""),
+    ]
+
+
+def test_error_rows_take_no_part_in_repeats(upload):
+    """A row with an error is no factory: a later row of the same name and address counts,
+    and a later row of the same code is no clash."""
+    supplier_import = upload(
+        csv_upload(
+            "Name,Address,Country,Supplier code,Workers\n"
+            "First Mill,1 Road,TR,X-1,many\n"  # 2: not a number
+            "First Mill,1 Road,TR,X-1,10\n"  # 3
+        )
+    )
+    assert _outcomes(supplier_import) == [
+        (2, Outcome.ERROR, None, None, "Workers: not a whole number"),
+        (3, Outcome.NEW, None, None, ""),
+    ]

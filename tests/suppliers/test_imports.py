@@ -203,25 +203,26 @@ def test_supplier_code_of_another_factory_on_the_list_is_an_error(upload, world,
 
 def test_confirm_failing_midway_leaves_the_database_as_before(upload, brand_staff, monkeypatch):
     supplier_import = upload(fixture_file("utf8.csv"))
-    monkeypatch.setattr(writing, "USE_COPY", False)  # the chunked ORM path, on any database
-    monkeypatch.setattr(writing, "CHUNK", 1)  # one row per chunk: fail on the second
-    calls = {"n": 0}
-    original = BrandSupplier.objects.bulk_create
+    steps: list[str] = []
+    original = writing._insert_new_factories
 
-    def failing_bulk_create(objs, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("disk full")
-        return original(objs, *args, **kwargs)
+    def insert_then_note(*args, **kwargs):
+        original(*args, **kwargs)
+        steps.append("inserted")
+        assert Factory.objects.count() == 3  # written, inside the transaction
 
-    monkeypatch.setattr(BrandSupplier.objects, "bulk_create", failing_bulk_create)
+    def failing(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(writing, "_insert_new_factories", insert_then_note)
+    monkeypatch.setattr(writing, "_fill_blanks", failing)
     confirm_import(supplier_import=supplier_import, user=brand_staff)
     supplier_import.refresh_from_db()
+    assert steps == ["inserted"]
     assert supplier_import.status == Status.FAILED
     assert supplier_import.error_message == (
         "The import failed and nothing was written. Try again later."
     )
-    assert calls["n"] == 2
     assert (Factory.objects.count(), BrandSupplier.objects.count()) == (0, 0)
 
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 from django.urls import reverse
 
-from suppliers.importing.normalise import name_key
+from suppliers.importing import matching
+from suppliers.importing.normalise import (
+    _LEGAL_PREFIXES,
+    _LEGAL_SUFFIXES,
+    _strip,
+    name_key,
+    name_words,
+    to_ascii,
+    tokens,
+)
 from suppliers.models import BrandSupplier, Factory, SupplierImportRow, SupplierMatchDecision
 from suppliers.services import SupplierError, confirm_import, decide_all_matches, decide_match
 from tests.suppliers.conftest import csv_upload
@@ -243,3 +255,128 @@ def test_deciding_all_is_refused_once_the_import_is_confirmed(upload, brand_staf
     supplier_import.refresh_from_db()
     with pytest.raises(SupplierError, match="no longer waiting for decisions"):
         decide_all_matches(supplier_import=supplier_import, is_same=False, user=brand_staff)
+
+
+# --- Blocking and normalising -------------------------------------------------------------
+
+
+def test_oversized_blocks_are_searched_by_a_longer_prefix(monkeypatch):
+    monkeypatch.setattr(matching, "MAX_BLOCK", 2)
+    index = matching.CountryIndex()
+    for factory_id, name in enumerate(
+        ["huameigarment", "huangdatextile", "huaxinknitting", "huameishoes"], start=1
+    ):
+        index.add(name, "12industrialroad", factory_id, [name])
+    assert index.candidates("|hua", "huameigarmnt") == [0, 3]
+    assert index.candidates("|hua", "huaxin") == [2]
+    # A small block is returned whole.
+    index.add("dongguanmill", "1road", 9, ["dongguan", "mill"])
+    assert index.candidates("|mil", "mill") == [4]
+
+
+def test_a_block_of_one_name_holds_its_bare_position_until_a_second_joins():
+    index = matching.CountryIndex()
+    index.add("dongguanhuamei", "12road", 7, ["dongguan", "huamei"])
+    # By its start, and by its rest after the first word (the position, inverted).
+    assert index.blocks == {"|don": 0, "|hua": ~0}
+    assert index.candidates("|hua", "huamei") == [0]
+    assert index.candidates("|don", "dongguanhuamei") == [0]
+    index.add("huameitextile", "3road", 8, ["huamei", "textile"])
+    assert index.blocks["|hua"] == [~0, 1]
+    assert index.candidates("|hua", "huamei") == [0, 1]
+    assert index.candidates("|xyz", "xyz") == []
+    assert (list(index.ids), list(index.first_lengths)) == ([7, 8], [8, 6])
+
+
+def test_names_with_digits_only_meet_names_with_the_same_digits():
+    assert matching.block_keys(["mill", "12"]) == {"12|mil": "mill12", "12|12": "12"}
+    assert matching.block_keys(["huamei", "garment"]) == {
+        "|hua": "huameigarment",
+        "|gar": "garment",
+    }
+
+
+def _strip_by_scanning(words: list[str]) -> list[str]:
+    """The plain scan the lookup replaced: first listed legal form first."""
+    changed = True
+    while changed and words:
+        changed = False
+        for suffix in _LEGAL_SUFFIXES:
+            n = len(suffix)
+            if len(words) > n and tuple(words[-n:]) == suffix:
+                del words[-n:]
+                changed = True
+                break
+        for prefix in _LEGAL_PREFIXES:
+            n = len(prefix)
+            if len(words) > n and tuple(words[:n]) == prefix:
+                del words[:n]
+                changed = True
+                break
+    return words
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("Foo San. ve Tic. A.Ş.", ["foo"]),
+        ("Foo San ve Tic Ltd Sti", ["foo"]),
+        ("Công ty TNHH MTV Foo", ["foo"]),
+        ("Cong ty co phan Foo JSC", ["foo"]),
+        ("PT Foo Tbk", ["foo"]),
+        ("东莞华美制衣有限公司", ["dong", "guan", "hua", "mei", "zhi", "yi"]),
+        ("广州股份有限公司", ["guang", "zhou", "gu", "fen"]),  # "you xian gong si" is listed first
+        ("A S", ["a", "s"]),  # a name never loses its last word
+        ("Co Ltd", ["co"]),
+        ("Foo Company Limited Co", ["foo"]),
+        ("Foo Sdn Bhd", ["foo"]),
+        ("PT CV Foo Co", ["foo"]),
+    ],
+)
+def test_legal_forms_are_stripped(name, words):
+    assert name_words(name) == words
+    assert name_words(name) == _strip_by_scanning(tokens(name))
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("DongGuan HuaMei", ["dong", "guan", "hua", "mei"]),
+        (
+            "a1bC2 A&B abcDEF ABCdef x&&y",
+            ["a1b", "c2", "a", "and", "b", "abc", "def", "abcdef", "x", "and", "and", "y"],
+        ),
+        ("McDonald's", ["mc", "donald", "s"]),
+        ("Công ty TNHH Việt Tiến", ["cong", "ty", "tnhh", "viet", "tien"]),
+    ],
+)
+def test_tokens_are_lowercase_ascii_words(text, words):
+    assert tokens(text) == words
+
+
+def _tokens_in_three_passes(text: str) -> list[str]:
+    """What tokens() did before its one-pass regex: transliterate (Chinese syllables split
+    at lower/upper case), lowercase, "&" as "and", anything else but letters and digits a
+    space."""
+    ascii_text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", to_ascii(text))
+    return re.sub(r"[^a-z0-9]+", " ", ascii_text.lower().replace("&", " and ")).split()
+
+
+def test_tokens_split_as_the_three_passes_did():
+    rng = random.Random(4)
+    alphabet = "aAzZ09 &._-'ÖöİıŞşĐđ华美号ǅǄǆß\u0300\uff21\t"
+    texts = [
+        "东莞华美制衣有限公司",
+        *("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(5000)),
+    ]
+    for text in texts:
+        assert tokens(text) == _tokens_in_three_passes(text), text
+
+
+def test_legal_forms_strip_as_the_plain_scan_did_for_any_mix_of_their_words():
+    rng = random.Random(7)
+    vocabulary = sorted({w for form in (*_LEGAL_SUFFIXES, *_LEGAL_PREFIXES) for w in form})
+    vocabulary += ["huamei", "mill", "12"]
+    for _ in range(20000):
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(1, 9))]
+        assert _strip(list(words)) == _strip_by_scanning(list(words)), words
