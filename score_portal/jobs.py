@@ -178,7 +178,7 @@ class Claim:
     values: tuple[Any, ...] = ()
 
 
-def _free(kind: Kind, statuses: Iterable[str], working: str) -> Q:
+def _free(statuses: Iterable[str], working: str) -> Q:
     """Rows waiting in ``statuses`` that no worker holds (a status may be waiting and working
     at once, a certificate's "pending": then only an unclaimed row is free)."""
     statuses = tuple(statuses)
@@ -370,7 +370,7 @@ def _sweep(kind: Kind, now: datetime.datetime) -> int:
     queued = 0
     for step in kind.steps:
         due = (
-            manager.filter(_free(kind, step.waiting, step.working))
+            manager.filter(_free(step.waiting, step.working))
             .filter(attempts__lt=kind.attempts_allowed, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:SWEEP_LIMIT]
@@ -410,7 +410,7 @@ def stuck(kind: Kind, now: datetime.datetime | None = None) -> QuerySet[Job]:
     held = Q(status__in=[s.working for s in kind.steps], claimed_at__lt=late)
     waiting = Q()
     for step in kind.steps:
-        waiting |= _free(kind, step.waiting, step.working)
+        waiting |= _free(step.waiting, step.working)
     overdue = waiting & Q(attempts__lt=kind.attempts_allowed, next_attempt_at__lt=late)
     return kind.model._default_manager.filter(held | overdue)
 
@@ -421,7 +421,7 @@ def failed(kind: Kind) -> QuerySet[Job]:
     list, records no ``last_error``: it is theirs to see, not the admin's.)"""
     free = Q(pk__in=[])
     for step in kind.steps:
-        free |= _free(kind, step.waiting, step.working)
+        free |= _free(step.waiting, step.working)
     exhausted = free & Q(attempts__gte=kind.attempts_allowed)
     manager = kind.model._default_manager
     if kind.failed in kind.waiting:
