@@ -103,18 +103,22 @@ def _job_rows(kinds: list[jobs.Kind]) -> list[JobRow]:
     rows = []
     for kind in kinds:
         meta = kind.model._meta
-        failed = set(jobs.failed(kind).values_list("pk", flat=True)[:JOBS_PER_KIND])
-        found = (jobs.failed(kind) | jobs.stuck(kind, now)).order_by("pk")[:JOBS_PER_KIND]
-        for job in found:
-            rows.append(
+        failed = list(jobs.failed(kind).order_by("pk")[:JOBS_PER_KIND])
+        stuck = jobs.stuck(kind, now).exclude(pk__in=[job.pk for job in failed])
+        for state, found in (
+            (_("failed"), failed),
+            (_("stuck"), stuck.order_by("pk")[: JOBS_PER_KIND - len(failed)]),
+        ):
+            rows += [
                 JobRow(
                     key=f"{kind.label}:{job.pk}",
                     kind=str(meta.verbose_name),
                     job=job,
                     url=reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[job.pk]),
-                    state=str(_("failed") if job.pk in failed else _("stuck")),
+                    state=str(state),
                 )
-            )
+                for job in found
+            ]
     return rows
 
 
