@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, cast
 
+from celery import Task
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q, QuerySet
@@ -291,12 +292,22 @@ def fail(model: type[Job], pk: int, held: Claim, error: BaseException | str) -> 
 # --- Queueing ---------------------------------------------------------------------------------
 
 
+def task(name: str) -> Task:  # type: ignore[type-arg]
+    """The Celery task called ``name``. A web process has imported no app's tasks.py (only
+    a worker does, at start): the first look-up runs Celery's autodiscovery."""
+    try:
+        return app.tasks[name]
+    except KeyError:
+        app.loader.import_default_modules()  # every installed app's tasks.py
+        return app.tasks[name]
+
+
 def publish(task_name: str, *args: Any) -> bool:
     """Queue the task named ``task_name`` with ``args``; False if the broker is down (logged,
     never raised). The work itself is safe in the database, so a request never fails
     because Redis is away: the sweep queues it once it is back."""
     try:
-        app.tasks[task_name].delay(*args)
+        task(task_name).delay(*args)
     except Exception:
         logger.exception("Could not queue %s%r: left for the sweep", task_name, args)
         return False
@@ -307,11 +318,11 @@ def queue(model: type[Job], ids: Sequence[int], *, working: str | None = None) -
     """Publish the step's task for ``ids`` (in batches for a batched kind); False, and the
     rest left to the sweep, once the broker is found down."""
     kind = _KINDS[model]
-    task = kind.step(working).task
+    task_name = kind.step(working).task
     if kind.batch == 1:
-        return all(publish(task, pk) for pk in ids)
+        return all(publish(task_name, pk) for pk in ids)
     for start in range(0, len(ids), kind.batch):
-        if not publish(task, list(ids[start : start + kind.batch])):
+        if not publish(task_name, list(ids[start : start + kind.batch])):
             return False
     return True
 
@@ -396,7 +407,7 @@ def _give_up(kind: Kind, pk: int, held: Claim) -> None:
     if given_up:
         logger.error("Gave %s %s up after %s attempts", kind.label, pk, held.attempts)
         if kind.on_give_up:
-            app.tasks[kind.on_give_up](pk)  # in-process: the app's part of giving up
+            task(kind.on_give_up)(pk)  # in-process: the app's part of giving up
 
 
 # --- What the admin shows and does ---------------------------------------------------------------

@@ -5,6 +5,10 @@ imports where a kind with two steps or a final failure matters)."""
 from __future__ import annotations
 
 import datetime
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -265,3 +269,27 @@ def test_the_jobs_page_is_for_admin_staff_only(brand_staff, django_user_model):
     assert client_for(brand_staff).get(reverse("background_jobs")).status_code == 302
     staff = django_user_model.objects.create_user("staff@example.org", is_staff=True)
     assert client_for(staff).get(reverse("background_jobs")).status_code == 403
+
+
+def test_a_fresh_process_finds_every_job_task_by_name():
+    """A web process imports no tasks.py (a worker does, at start): naming a task must still
+    find it, or every request would leave its work to the sweep."""
+    names = sorted(step.task for kind in jobs.kinds() for step in kind.steps)
+    script = (
+        "import django; django.setup()\n"
+        "import sys\n"
+        "from score_portal import jobs\n"
+        "assert 'suppliers.tasks' not in sys.modules\n"
+        f"print([jobs.task(name).name for name in {names!r}])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**env, "DJANGO_SETTINGS_MODULE": "score_portal.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr(names)
