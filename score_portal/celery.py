@@ -1,8 +1,7 @@
-"""The Celery application. Tasks live in each app's tasks.py and are found automatically."""
+"""The Celery application. Tasks live in each app's tasks.py and are found automatically;
+work is queued through score_portal.jobs, which names the tasks."""
 
-import logging
 import os
-from typing import Any
 
 from celery import Celery
 
@@ -11,21 +10,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "score_portal.settings")
 app = Celery("score_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-
-logger = logging.getLogger(__name__)
-
-
-def publish(task: Any, *args: Any) -> bool:
-    """Queue ``task`` with ``args``; False if the broker is down (logged, never raised).
-
-    Every caller keeps the work itself in the database (an outbox row, a pending certificate,
-    an uploaded import), so a request never fails because Redis is away: the periodic sweeps
-    queue that work again once it is back.
-    """
-    try:
-        task.delay(*args)
-    except Exception:
-        logger.exception("Could not queue %s%r: left for the sweep", task.name, args)
-        return False
-    return True

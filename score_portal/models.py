@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from score_portal import jobs
 
 
 class UserManager(BaseUserManager["User"]):
@@ -60,11 +64,12 @@ class User(AbstractUser):
         return self.full_name or self.get_full_name() or self.email
 
 
-class OutboundEmail(models.Model):
+class OutboundEmail(jobs.Job):
     """One email the portal owes someone.
 
     Written in the same transaction as the change that causes it, then delivered by a worker
-    that claims the row first, so an email is sent once even if its task runs twice.
+    that claims the row first, so an email is sent once even if its task runs twice
+    (score_portal.jobs).
     """
 
     class Status(models.TextChoices):
@@ -82,12 +87,7 @@ class OutboundEmail(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    # When a worker last claimed the row: a SENDING row claimed long ago belongs to a worker
-    # that died, and the sweep may claim it again.
-    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
@@ -104,6 +104,24 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to}"
+
+
+# Delivered in batches (one task per email costs more than sending it); a failed email is
+# retried five minutes later (the task's own retries come sooner) until JOB_MAX_ATTEMPTS.
+jobs.register(
+    OutboundEmail,
+    steps=(
+        jobs.Step(
+            waiting=(OutboundEmail.Status.QUEUED, OutboundEmail.Status.FAILED),
+            working=OutboundEmail.Status.SENDING,
+            done=OutboundEmail.Status.SENT,
+            task="score_portal.tasks.deliver_emails",
+        ),
+    ),
+    failed=OutboundEmail.Status.FAILED,
+    retry_after=datetime.timedelta(minutes=5),
+    batch=25,
+)
 
 
 class StatusChange(models.Model):

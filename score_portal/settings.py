@@ -198,23 +198,30 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "training.tasks.send_classroom_reminders",
         "schedule": 60 * 60,  # hourly: a reminder claimed once goes out once
     },
-    "outbox-sweep": {
-        "task": "score_portal.tasks.sweep_outbox",
-        "schedule": 60,  # stuck emails (broker down, worker died) are queued again
-    },
-    "certificate-sweep": {
-        "task": "training.tasks.sweep_certificates",
-        "schedule": 120,  # renders never queued or lost with a worker are queued again
-    },
-    "supplier-import-sweep": {
-        "task": "suppliers.tasks.sweep_supplier_imports",
-        "schedule": 120,  # imports never queued or left by a dead worker are queued again
+    "job-sweep": {
+        "task": "score_portal.tasks.sweep_jobs",
+        # Every kind of background job (emails, certificate renders, supplier imports):
+        # what a dead worker held or a broker outage left waiting is queued again.
+        "schedule": 60,
     },
 }
-# The outbox sweep: a SENDING row older than this belongs to a dead worker and is claimed
-# again; a FAILED row is retried until it has had EMAIL_MAX_ATTEMPTS attempts.
-EMAIL_STALE_SENDING_MINUTES = env.integer("EMAIL_STALE_SENDING_MINUTES", 10, minimum=1)
-EMAIL_MAX_ATTEMPTS = env.integer("EMAIL_MAX_ATTEMPTS", 8, minimum=1)
+# Background jobs (score_portal.jobs): a worker holding a job for longer than this has died,
+# and the sweep hands the job to another (the tasks' time limits stop a live worker a minute
+# or two before); a job is tried at most JOB_MAX_ATTEMPTS times (supplier imports, whose
+# failures are not passing ones, three times), then it waits in the admin's "Background
+# jobs" page for a person to retry it.
+JOB_STALE_MINUTES = env.integer("JOB_STALE_MINUTES", 15, minimum=5)
+JOB_MAX_ATTEMPTS = env.integer("JOB_MAX_ATTEMPTS", 8, minimum=1)
+for _replaced in (
+    "EMAIL_STALE_SENDING_MINUTES",
+    "EMAIL_MAX_ATTEMPTS",
+    "SUPPLIER_IMPORT_STALE_MINUTES",
+):
+    if env.is_set(_replaced):  # a deployment would otherwise believe it still applies
+        raise SettingsError(
+            f"{_replaced} is no longer read: JOB_STALE_MINUTES and JOB_MAX_ATTEMPTS apply to "
+            "every background job (see the README)."
+        )
 
 # --- Email --------------------------------------------------------------------------------
 _email_url = env.url(
@@ -336,9 +343,6 @@ SUPPLIER_IMPORT_INLINE_ROWS = env.integer("SUPPLIER_IMPORT_INLINE_ROWS", 2000, m
 # is): 95,000 suppliers took 7.5-13 s depending on the machine, so a longer list would run
 # into the server's 30 s timeout. Above this many suppliers the portal offers the CSV.
 SUPPLIER_EXPORT_XLSX_MAX_ROWS = env.integer("SUPPLIER_EXPORT_XLSX_MAX_ROWS", 100_000, minimum=1)
-# A worker that has read or written an import for longer than this has died: the sweep hands
-# the import to another. The tasks' time limits stop a live one a minute or two before.
-SUPPLIER_IMPORT_STALE_MINUTES = env.integer("SUPPLIER_IMPORT_STALE_MINUTES", 15, minimum=5)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 

@@ -1,24 +1,26 @@
-"""Platform tasks: delivering the outbox, and sweeping it for what got stuck."""
+"""Platform tasks: delivering the outbox, and the sweep of every kind of background job."""
 
 from __future__ import annotations
 
-import smtplib
 from typing import Any
 
 from celery import shared_task
 from celery.signals import task_postrun
+from django.conf import settings
 from django.db import close_old_connections
 
-from score_portal import emails
+from score_portal import emails, jobs
 
 
 @shared_task(
     bind=True,
     acks_late=True,
-    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
+    autoretry_for=emails.TRANSIENT_ERRORS,
     retry_backoff=30,
     retry_backoff_max=3600,
-    max_retries=8,
+    max_retries=settings.JOB_MAX_ATTEMPTS - 1,
+    soft_time_limit=jobs.soft_time_limit(),
+    time_limit=jobs.time_limit(),
 )
 def deliver_email(self, email_id: int) -> bool:  # type: ignore[no-untyped-def]
     """Send one outbound email; safe to run twice (the row is claimed first)."""
@@ -31,7 +33,9 @@ def deliver_email(self, email_id: int) -> bool:  # type: ignore[no-untyped-def]
     autoretry_for=emails.TRANSIENT_ERRORS,
     retry_backoff=30,
     retry_backoff_max=3600,
-    max_retries=8,
+    max_retries=settings.JOB_MAX_ATTEMPTS - 1,
+    soft_time_limit=jobs.soft_time_limit(),
+    time_limit=jobs.time_limit(),
 )
 def deliver_emails(self, email_ids: list[int]) -> int:  # type: ignore[no-untyped-def]
     """Send a batch of outbound emails written in one transaction; safe to run twice."""
@@ -39,9 +43,11 @@ def deliver_emails(self, email_ids: list[int]) -> int:  # type: ignore[no-untype
 
 
 @shared_task(acks_late=True)
-def sweep_outbox() -> int:
-    """Every minute (Celery beat): queue again the emails that are stuck; safe to run twice."""
-    return emails.sweep()
+def sweep_jobs() -> int:
+    """Every minute (Celery beat): hand back what dead workers held, give up what used its
+    attempts, and queue again every email, render and import whose turn has come (a broker
+    outage, a lost task); safe to run twice."""
+    return jobs.sweep()
 
 
 @task_postrun.connect

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from score_portal import views
+from score_portal.admin import background_jobs
 from training.views import certificates
 
 # The admin signs in through allauth's login view: same rate limits, same MFA.
@@ -22,6 +23,7 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("suppliers/", include("suppliers.urls")),
     path("training/", include("training.urls")),
+    path("admin/jobs/", admin.site.admin_view(background_jobs), name="background_jobs"),
     path("admin/", admin.site.urls),
 ]
 

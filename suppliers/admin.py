@@ -56,7 +56,14 @@ class SupplierImportAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["original_filename", "brand__name"]
-    readonly_fields = ["created_at", "finished_at", "claimed_at", "worker_attempts"]
+    readonly_fields = [
+        "created_at",
+        "finished_at",
+        "claimed_at",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+    ]
 
 
 @admin.register(SupplierMatchDecision)

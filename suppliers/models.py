@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from score_portal import access
+from score_portal import access, jobs
 from score_portal.scope import MANAGED_FACTORY, Scope, tagged
 from suppliers.importing.normalise import keys_source, match_keys
 
@@ -221,8 +221,11 @@ class SupplierImportQuerySet(models.QuerySet["SupplierImport"]):
         return self.filter(access.supplier_import_reach(scope))
 
 
-class SupplierImport(models.Model):
-    """One upload of a brand's supplier list, from preview to the rows written."""
+class SupplierImport(jobs.Job):
+    """One upload of a brand's supplier list, from preview to the rows written.
+
+    Reading the file and writing the rows are background jobs (score_portal.jobs): a worker
+    (or the upload or confirm request, for a short list) claims the import for each."""
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded")
@@ -278,11 +281,6 @@ class SupplierImport(models.Model):
     )
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    # When a worker (or the upload request) last took the import to read or write it, and how
-    # many times: a claim older than SUPPLIER_IMPORT_STALE_MINUTES belongs to a worker that
-    # died, and the sweep hands the import to another (suppliers.services.sweep_imports).
-    claimed_at = models.DateTimeField(_("worker started at"), null=True, blank=True)
-    worker_attempts = models.PositiveSmallIntegerField(_("worker attempts"), default=0)
 
     objects = SupplierImportQuerySet.as_manager()
 
@@ -304,6 +302,38 @@ class SupplierImport(models.Model):
     @property
     def rows_valid(self) -> int:
         return self.rows_new + self.rows_matched + self.rows_updated + self.rows_unchanged
+
+
+# Read, then (once the person confirmed the preview) written. A list that killed its worker
+# three times will kill the next one: given up then, the person is told (import_given_up).
+# An admin retry of a failed import reads its file again: the person confirms a new preview.
+jobs.register(
+    SupplierImport,
+    steps=(
+        jobs.Step(
+            waiting=(SupplierImport.Status.UPLOADED,),
+            working=SupplierImport.Status.ANALYSING,
+            done=SupplierImport.Status.PREVIEWED,
+            task="suppliers.tasks.analyse_supplier_import",
+        ),
+        jobs.Step(
+            waiting=(SupplierImport.Status.CONFIRMED,),
+            working=SupplierImport.Status.IMPORTING,
+            done=SupplierImport.Status.DONE,
+            task="suppliers.tasks.write_supplier_import",
+        ),
+    ),
+    failed=SupplierImport.Status.FAILED,
+    max_attempts=3,
+    on_give_up="suppliers.tasks.import_given_up",
+    retry_changes={
+        "confirmed_at": None,
+        "confirmed_by": None,
+        "error_message": "",
+        "finished_at": None,
+        "progress": 0,
+    },
+)
 
 
 class RowValue(models.Func):

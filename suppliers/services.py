@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 from typing import TYPE_CHECKING
 
@@ -11,14 +10,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from partners.models import Partner
+from score_portal import jobs
 from score_portal.access import can_manage_supplier_list
-from score_portal.celery import publish
 from score_portal.emails import queue_email
 from score_portal.scope import forget_scope, scope_of
 from suppliers.importing import ImportFileError
@@ -104,41 +103,28 @@ def start_import(
         analyse_import(import_id=supplier_import.pk)
         supplier_import.refresh_from_db()
     else:
-        transaction.on_commit(lambda: _queue("analyse", supplier_import.pk))
+        # Safe in the database either way: if the broker is down, the sweep queues it later.
+        jobs.queue_after_commit(SupplierImport, supplier_import.pk, working=Status.ANALYSING)
     return supplier_import
 
 
-def _queue(step: str, import_id: int) -> bool:
-    """Hand the import to a worker; False if the broker is down. The import is safe in the
-    database either way: the periodic sweep queues it once the broker is back."""
-    from suppliers.tasks import analyse_supplier_import, write_supplier_import
-
-    return publish(
-        analyse_supplier_import if step == "analyse" else write_supplier_import, import_id
-    )
-
-
-def _claim(import_id: int, *, status: str, to: str) -> datetime.datetime | None:
-    """Take the import from ``status`` to ``to`` for this worker; the claim's time, or None
-    if another worker has it (so a task run twice does the work once)."""
-    now = timezone.now()
-    claimed = SupplierImport.objects.filter(pk=import_id, status=status).update(
-        status=to, progress=0, claimed_at=now, worker_attempts=F("worker_attempts") + 1
-    )
-    return now if claimed else None
+def _claim(import_id: int, *, to: str) -> jobs.Claim | None:
+    """Take the import for this worker, to read it (``to`` ANALYSING) or write it
+    (IMPORTING); None if another worker has it (so a task run twice does the work once)."""
+    return jobs.claim(SupplierImport, import_id, working=to, changes={"progress": 0})
 
 
 def analyse_import(*, import_id: int, notify: bool = False) -> bool:
     """Read the stored file into preview rows. Safe to run twice: the import is claimed
     first, and only an uploaded one can be. Returns False if there was nothing to do."""
-    claimed_at = _claim(import_id, status=Status.UPLOADED, to=Status.ANALYSING)
-    if claimed_at is None:
+    held = _claim(import_id, to=Status.ANALYSING)
+    if held is None:
         return False
     supplier_import = SupplierImport.objects.select_related("uploaded_by", "brand").get(
         pk=import_id
     )
     try:
-        _read_into_preview(supplier_import, claimed_at=claimed_at, notify=notify)
+        _read_into_preview(supplier_import, held=held, notify=notify)
     except ClaimLost:
         # The sweep gave the import to another worker (this one outlived its time limit).
         logger.warning("Supplier import %s was taken over while reading", import_id)
@@ -146,16 +132,14 @@ def analyse_import(*, import_id: int, notify: bool = False) -> bool:
     return True
 
 
-def _read_into_preview(
-    supplier_import: SupplierImport, *, claimed_at: datetime.datetime, notify: bool
-) -> None:
+def _read_into_preview(supplier_import: SupplierImport, *, held: jobs.Claim, notify: bool) -> None:
     import_id = supplier_import.pk
     SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
 
     def progress(fraction: float) -> None:
         SupplierImport.objects.filter(pk=import_id).update(progress=min(99, int(fraction * 100)))
 
-    error = ""
+    error = failure = ""
     try:
         with supplier_import.file.open("rb") as stream:
             table = open_table(
@@ -176,19 +160,22 @@ def _read_into_preview(
             )
     except ImportFileError as exc:
         error = str(exc)
-    except SoftTimeLimitExceeded:
-        error = _too_long_message()
-    except Exception:
+    except SoftTimeLimitExceeded as exc:
+        error, failure = _too_long_message(), jobs.error_text(exc)
+    except Exception as exc:
         logger.exception("Supplier import %s could not be read", import_id)
         error = _("The file could not be read. Check that it is a CSV or XLSX supplier list.")
+        failure = jobs.error_text(exc)
     if error:
         # Finished first: a worker that lost its claim must not delete its successor's rows.
-        _finish(supplier_import, claimed_at, status=Status.FAILED, error=error, notify=notify)
+        _finish(
+            supplier_import, held, status=Status.FAILED, error=error, failure=failure, notify=notify
+        )
         SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
         return
     supplier_import.refresh_from_db()
     count_rows(supplier_import)
-    _finish(supplier_import, claimed_at, status=Status.PREVIEWED, notify=notify)
+    _finish(supplier_import, held, status=Status.PREVIEWED, notify=notify)
 
 
 def count_rows(supplier_import: SupplierImport) -> SupplierImport:
@@ -220,28 +207,31 @@ def count_rows(supplier_import: SupplierImport) -> SupplierImport:
     return supplier_import
 
 
-class ClaimLost(Exception):
-    """The sweep handed this import to another worker while this one was still at it."""
+# The sweep handed this import to another worker while this one was still at it.
+ClaimLost = jobs.ClaimLost
 
 
 def _finish(
     supplier_import: SupplierImport,
-    claimed_at: datetime.datetime,
+    held: jobs.Claim,
     *,
     status: str,
     error: str = "",
+    failure: str = "",
     notify: bool,
 ) -> None:
-    """Record how reading or writing ended, only if this worker's claim still holds (it
+    """Record how reading or writing ended (``error`` for the person, ``failure`` for the
+    admin when the fault is not the file's), only if this worker's claim still holds (it
     raises ClaimLost otherwise, which rolls a write back), and tell the person."""
-    changes: dict[str, object] = {"status": status, "error_message": error, "progress": 100}
+    changes: dict[str, object] = {"error_message": error, "progress": 100, "last_error": failure}
     if status in (Status.DONE, Status.FAILED):
         changes["finished_at"] = timezone.now()
-    finished = SupplierImport.objects.filter(pk=supplier_import.pk, claimed_at=claimed_at).update(
-        **changes
-    )
-    if not finished:
-        raise ClaimLost(supplier_import.pk)
+    jobs.finish(SupplierImport, supplier_import.pk, held, status=status, **changes)
+    changes["status"] = status
+    _tell(supplier_import, changes, notify=notify)
+
+
+def _tell(supplier_import: SupplierImport, changes: dict[str, object], *, notify: bool) -> None:
     for field, value in changes.items():
         setattr(supplier_import, field, value)
     user = supplier_import.confirmed_by or supplier_import.uploaded_by
@@ -363,14 +353,21 @@ def confirm_import(*, supplier_import: SupplierImport, user: User | None) -> Sup
             % {"count": supplier_import.rows_review}
         )
     claimed = SupplierImport.objects.filter(pk=supplier_import.pk, status=Status.PREVIEWED).update(
-        status=Status.CONFIRMED, confirmed_by=user, confirmed_at=timezone.now(), worker_attempts=0
+        status=Status.CONFIRMED,
+        confirmed_by=user,
+        confirmed_at=timezone.now(),
+        # Writing is a job of its own: its attempts start again, and the sweep steps in if
+        # its task has not come within a minute.
+        attempts=0,
+        claimed_at=None,
+        next_attempt_at=jobs.soon(),
     )
     if not claimed:
         raise SupplierError(_("This import has already been confirmed."))
     if supplier_import.rows_valid <= settings.SUPPLIER_IMPORT_INLINE_ROWS:
         write_import(import_id=supplier_import.pk)
     else:
-        transaction.on_commit(lambda: _queue("write", supplier_import.pk))
+        jobs.queue_after_commit(SupplierImport, supplier_import.pk, working=Status.IMPORTING)
     supplier_import.refresh_from_db()
     return supplier_import
 
@@ -382,8 +379,8 @@ def progress_key(import_id: int) -> str:
 def write_import(*, import_id: int, notify: bool | None = None) -> bool:
     """Write a confirmed import in one transaction; on any failure nothing is written and
     the import says why. Safe to run twice (claimed first). Emails the person when done."""
-    claimed_at = _claim(import_id, status=Status.CONFIRMED, to=Status.IMPORTING)
-    if claimed_at is None:
+    held = _claim(import_id, to=Status.IMPORTING)
+    if held is None:
         return False
     supplier_import = SupplierImport.objects.select_related(
         "brand", "uploaded_by", "confirmed_by"
@@ -398,16 +395,18 @@ def write_import(*, import_id: int, notify: bool | None = None) -> bool:
     try:
         with transaction.atomic():
             write_rows(supplier_import, progress=progress)
-            _finish(supplier_import, claimed_at, status=Status.DONE, notify=notify)
+            _finish(supplier_import, held, status=Status.DONE, notify=notify)
     except ClaimLost:
         # Rolled back: the worker the sweep handed the import to writes it (once).
         logger.warning("Supplier import %s was taken over while writing", import_id)
         return False
     except Exception as exc:
         logger.exception("Supplier import %s failed while writing", import_id)
+        failure = jobs.error_text(exc)
         if isinstance(exc, SoftTimeLimitExceeded):
             error = _too_long_message()
         elif isinstance(exc, IntegrityError):
+            failure = ""  # the person's to solve, not an admin's
             error = _(
                 "The supplier list changed while this import was waiting (a supplier code or "
                 "OS ID is now taken). Nothing was written; upload the file again."
@@ -416,7 +415,14 @@ def write_import(*, import_id: int, notify: bool | None = None) -> bool:
             error = _("The import failed and nothing was written. Try again later.")
         supplier_import.refresh_from_db()
         try:
-            _finish(supplier_import, claimed_at, status=Status.FAILED, error=error, notify=notify)
+            _finish(
+                supplier_import,
+                held,
+                status=Status.FAILED,
+                error=error,
+                failure=failure,
+                notify=notify,
+            )
         except ClaimLost:
             return False
     else:
@@ -431,12 +437,10 @@ def write_import(*, import_id: int, notify: bool | None = None) -> bool:
 
 
 # --- Recovery: imports a dead worker or a broker outage left behind ------------------------
-
-# How long an import may wait in the queue before the sweep queues it again (the first
-# queueing failed, or its task was lost). Queueing twice is harmless: the tasks claim it.
-QUEUE_AGAIN_AFTER = datetime.timedelta(minutes=1)
-# A worker that died this many times on one import (the file kills it, say) gets no more.
-MAX_WORKER_ATTEMPTS = 3
+# The sweep (score_portal.jobs) hands an import whose worker died back to be read or written
+# again (a write died with its transaction, so nothing of it is in the database), and queues
+# the ones that never reached a worker. After three deaths it gives the import up, and this
+# tells the person.
 
 
 def _too_long_message() -> str:
@@ -446,43 +450,27 @@ def _too_long_message() -> str:
     )
 
 
-def sweep_imports(*, now: datetime.datetime | None = None) -> int:
-    """Every few minutes (Celery beat): hand back the imports whose worker died while
-    reading or writing them (a write died with its transaction, so nothing of it is in the
-    database), and queue again the ones that never reached a worker. Returns how many were
-    queued; safe to run twice."""
-    now = now or timezone.now()
-    stale = now - datetime.timedelta(minutes=settings.SUPPLIER_IMPORT_STALE_MINUTES)
-    for working, waiting in (
-        (Status.ANALYSING, Status.UPLOADED),
-        (Status.IMPORTING, Status.CONFIRMED),
-    ):
-        for supplier_import in SupplierImport.objects.filter(
-            status=working, claimed_at__lt=stale
-        ).select_related("uploaded_by", "confirmed_by"):
-            claimed_at = supplier_import.claimed_at
-            assert claimed_at is not None  # filtered on it
-            if supplier_import.worker_attempts < MAX_WORKER_ATTEMPTS:
-                SupplierImport.objects.filter(
-                    pk=supplier_import.pk, status=working, claimed_at=claimed_at
-                ).update(status=waiting)
-                continue
-            error = _(
-                "The worker stopped %(count)s times while handling this list. Nothing was "
-                "written; upload the file again, or split it into smaller files."
-            ) % {"count": supplier_import.worker_attempts}
-            try:
-                _finish(supplier_import, claimed_at, status=Status.FAILED, error=error, notify=True)
-            except ClaimLost:
-                continue  # a worker finished it meanwhile
-            SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
-    queued = 0
-    due = SupplierImport.objects.filter(
-        Q(status=Status.UPLOADED, created_at__lt=now - QUEUE_AGAIN_AFTER)
-        | Q(status=Status.CONFIRMED, confirmed_at__lt=now - QUEUE_AGAIN_AFTER)
-    ).order_by("pk")
-    for pk, status in due.values_list("pk", "status")[:100]:
-        if not _queue("analyse" if status == Status.UPLOADED else "write", pk):
-            break  # the broker is down: the next sweep tries again
-        queued += 1
-    return queued
+def import_given_up(*, import_id: int) -> bool:
+    """The sweep gave the import up after its worker died on it every time: say so on the
+    import, drop its half-read preview and email the person. Once (the first call records
+    the message; a later one finds it there)."""
+    supplier_import = SupplierImport.objects.select_related("uploaded_by", "confirmed_by").get(
+        pk=import_id
+    )
+    error = _(
+        "The worker stopped %(count)s times while handling this list. Nothing was "
+        "written; upload the file again, or split it into smaller files."
+    ) % {"count": supplier_import.attempts}
+    changes: dict[str, object] = {
+        "error_message": error,
+        "progress": 100,
+        "finished_at": timezone.now(),
+    }
+    told = SupplierImport.objects.filter(
+        pk=import_id, status=Status.FAILED, error_message="", claimed_at__isnull=True
+    ).update(**changes)
+    if not told:
+        return False
+    SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
+    _tell(supplier_import, changes, notify=True)
+    return True

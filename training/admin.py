@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from score_portal import jobs
 from training.models import (
     Certificate,
     Cohort,
@@ -12,7 +13,6 @@ from training.models import (
     Participant,
     TrainerCertification,
 )
-from training.services.certificates import retry_rendering
 
 
 @admin.register(Module)
@@ -95,7 +95,7 @@ class CertificateAdmin(admin.ModelAdmin):
         "enrolment",
         "status",
         "issued_at",
-        "render_attempts",
+        "attempts",
         "last_error",
     ]
     list_filter = ["status"]
@@ -103,9 +103,10 @@ class CertificateAdmin(admin.ModelAdmin):
     readonly_fields = [
         "code",
         "created_at",
-        "render_started_at",
-        "render_attempts",
+        "claimed_at",
+        "attempts",
         "last_error",
+        "next_attempt_at",
         "revoked_at",
         "revoked_by",
     ]
@@ -113,5 +114,7 @@ class CertificateAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Render the selected pending certificates again"))
     def render_again(self, request, queryset):  # type: ignore[no-untyped-def]
-        count = sum(retry_rendering(certificate=c) for c in queryset.filter(status="pending"))
+        count = jobs.retry(
+            Certificate, queryset.filter(status="pending").values_list("pk", flat=True)
+        )
         self.message_user(request, _("%(count)d certificate(s) queued.") % {"count": count})

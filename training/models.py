@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from score_portal import access
+from score_portal import access, jobs
 from score_portal.models import StatusChange
 from score_portal.scope import TRAINED_COHORT, Scope, tagged
 from training.catalogue import translated
@@ -513,8 +513,11 @@ class CertificateQuerySet(models.QuerySet["Certificate"]):
         return self.filter(access.certificate_reach(scope))
 
 
-class Certificate(models.Model):
-    """The completion certificate for one enrolment. Its code exists before the PDF does."""
+class Certificate(jobs.Job):
+    """The completion certificate for one enrolment. Its code exists before the PDF does.
+
+    Its rendering is a background job (score_portal.jobs): claimed by a worker while pending,
+    retried with backoff; a person sees the attempts and the last error in the admin."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Being rendered")
@@ -545,13 +548,6 @@ class Certificate(models.Model):
         verbose_name=_("replaced by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    # Rendering: claimed by a worker (conditional update), retried with backoff; a person sees
-    # the attempts and the last error in the admin.
-    render_started_at = models.DateTimeField(
-        _("rendering started at"), null=True, blank=True, editable=False
-    )
-    render_attempts = models.PositiveSmallIntegerField(_("render attempts"), default=0)
-    last_error = models.TextField(_("last rendering error"), blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -595,6 +591,23 @@ class Certificate(models.Model):
     @property
     def verify_path(self) -> str:
         return reverse("verify_certificate", args=[self.code])
+
+
+# Rendering: a pending certificate is claimed while pending (it has no status of its own for
+# "being rendered": its code verifies as pending either way); a failed render stays pending
+# and is retried.
+jobs.register(
+    Certificate,
+    steps=(
+        jobs.Step(
+            waiting=(Certificate.Status.PENDING,),
+            working=Certificate.Status.PENDING,
+            done=Certificate.Status.ISSUED,
+            task="training.tasks.render_certificate",
+        ),
+    ),
+    failed=Certificate.Status.PENDING,
+)
 
 
 def trained_cohort_scope_rows(user_id: int) -> models.QuerySet[Any]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
+from score_portal import jobs
 from training.services import certificates, enrolment
 
 
@@ -19,15 +21,11 @@ def send_classroom_reminders() -> int:
     autoretry_for=(Exception,),
     retry_backoff=15,
     retry_backoff_max=600,
-    max_retries=certificates.MAX_RENDER_ATTEMPTS - 1,
+    max_retries=settings.JOB_MAX_ATTEMPTS - 1,
+    soft_time_limit=jobs.soft_time_limit(),
+    time_limit=jobs.time_limit(),
 )
 def render_certificate(self, certificate_id: int) -> bool:  # type: ignore[no-untyped-def]
     """Render and issue one certificate; safe to run twice (the row is claimed first).
     Failures are recorded on the certificate and retried with backoff."""
     return certificates.render_certificate(certificate_id=certificate_id)
-
-
-@shared_task(acks_late=True)
-def sweep_certificates() -> int:
-    """Every few minutes (Celery beat): queue renders that were never queued or were lost."""
-    return certificates.sweep_certificates()

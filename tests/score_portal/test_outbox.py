@@ -1,16 +1,20 @@
-"""The outbox sweep: every stuck email is queued again and still sent exactly once."""
+"""The outbox through the job mechanism (score_portal.jobs): every stuck email is queued again
+by the sweep and still sent exactly once."""
 
 from __future__ import annotations
 
 import datetime
+import smtplib
 
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.db import transaction
 from django.utils import timezone
 
-from score_portal import emails
+from score_portal import emails, jobs
 from score_portal.models import OutboundEmail
-from score_portal.tasks import deliver_email, sweep_outbox
+from score_portal.tasks import deliver_email, deliver_emails, sweep_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +35,14 @@ def _minutes_ago(minutes: float) -> datetime.datetime:
     return timezone.now() - datetime.timedelta(minutes=minutes)
 
 
+def _sweep(**kwargs) -> int:
+    return jobs.sweep(OutboundEmail, **kwargs)
+
+
+def _stale() -> datetime.datetime:
+    return _minutes_ago(settings.JOB_STALE_MINUTES + 1)
+
+
 def _sent_to(address: str) -> int:
     return sum(1 for message in mail.outbox if address in message.to)
 
@@ -41,12 +53,12 @@ def test_a_stale_sending_email_is_sent_once_by_the_sweep():
     email = _email(status=S.SENDING, claimed_at=_minutes_ago(1))
     # The redelivered task finds a fresh claim and leaves it alone.
     assert deliver_email.apply(args=[email.pk]).get() is False
-    assert emails.sweep() == 0
+    assert _sweep() == 0
     assert mail.outbox == []
-    OutboundEmail.objects.filter(pk=email.pk).update(claimed_at=_minutes_ago(11))
-    assert emails.sweep() == 1
-    assert emails.sweep() == 0
-    assert sweep_outbox.apply().get() == 0
+    OutboundEmail.objects.filter(pk=email.pk).update(claimed_at=_stale())
+    assert _sweep() == 1
+    assert _sweep() == 0
+    assert sweep_jobs.apply().get() == 0
     email.refresh_from_db()
     assert email.status == S.SENT
     assert _sent_to(email.to) == 1
@@ -54,21 +66,21 @@ def test_a_stale_sending_email_is_sent_once_by_the_sweep():
 
 def test_queued_emails_are_swept_after_a_minute_and_once(settings):
     email = _email()
-    assert emails.sweep() == 0  # its own task is probably on its way
-    OutboundEmail.objects.filter(pk=email.pk).update(created_at=_minutes_ago(2))
-    assert emails.sweep() == 1
-    assert emails.sweep() == 0
+    assert _sweep() == 0  # its own task is probably on its way
+    OutboundEmail.objects.filter(pk=email.pk).update(next_attempt_at=_minutes_ago(1))
+    assert _sweep() == 1
+    assert _sweep() == 0
     assert _sent_to(email.to) == 1
 
 
 def test_the_sweep_queues_and_delivery_claims_so_a_double_queue_sends_once(monkeypatch):
     """Two sweeps racing (or the sweep racing the original task) queue the same row twice;
     the claim lets only one of them send."""
-    email = _email(created_at=_minutes_ago(2))
+    email = _email(next_attempt_at=_minutes_ago(1))
     queued: list[int] = []
-    monkeypatch.setattr(emails, "_enqueue", lambda ids: queued.extend(ids) or True)
-    assert emails.sweep() == 1
-    assert emails.sweep() == 1  # nothing claimed yet: queued again
+    monkeypatch.setattr(jobs, "publish", lambda task, ids: queued.extend(ids) or True)
+    assert _sweep() == 1
+    assert _sweep() == 1  # nothing claimed yet: queued again
     monkeypatch.undo()
     results = [emails.deliver(pk) for pk in queued]
     assert results == [True, False]
@@ -76,11 +88,18 @@ def test_the_sweep_queues_and_delivery_claims_so_a_double_queue_sends_once(monke
 
 
 def test_failed_emails_are_retried_until_the_last_attempt(settings):
-    settings.EMAIL_MAX_ATTEMPTS = 3
-    retry = _email("retry@example.org", status=S.FAILED, attempts=2, claimed_at=_minutes_ago(6))
-    given_up = _email("gone@example.org", status=S.FAILED, attempts=3, claimed_at=_minutes_ago(6))
-    recent = _email("recent@example.org", status=S.FAILED, attempts=1, claimed_at=_minutes_ago(1))
-    assert emails.sweep() == 1
+    settings.JOB_MAX_ATTEMPTS = 3
+    # A failed attempt sets the next one five minutes later (jobs.fail).
+    retry = _email(
+        "retry@example.org", status=S.FAILED, attempts=2, next_attempt_at=_minutes_ago(1)
+    )
+    given_up = _email(
+        "gone@example.org", status=S.FAILED, attempts=3, next_attempt_at=_minutes_ago(1)
+    )
+    recent = _email(
+        "recent@example.org", status=S.FAILED, attempts=1, next_attempt_at=_minutes_ago(-4)
+    )
+    assert _sweep() == 1
     retry.refresh_from_db()
     assert retry.status == S.SENT and retry.attempts == 3
     given_up.refresh_from_db()
@@ -91,14 +110,14 @@ def test_failed_emails_are_retried_until_the_last_attempt(settings):
 
 def test_sent_emails_are_never_swept():
     _email(status=S.SENT, sent_at=_minutes_ago(30), created_at=_minutes_ago(30))
-    assert emails.sweep() == 0
+    assert _sweep() == 0
 
 
 def test_the_sweep_stops_while_the_broker_is_down(monkeypatch):
     for n in range(3):
-        _email(f"person{n}@example.org", created_at=_minutes_ago(5))
-    monkeypatch.setattr(emails, "_enqueue", lambda ids: False)
-    assert emails.sweep() == 0
+        _email(f"person{n}@example.org", next_attempt_at=_minutes_ago(4))
+    monkeypatch.setattr(jobs, "publish", lambda task, ids: False)
+    assert _sweep() == 0
     assert OutboundEmail.objects.filter(status=S.QUEUED).count() == 3
 
 
@@ -125,8 +144,6 @@ def test_the_admin_sends_a_failed_email_again(admin_client, django_capture_on_co
 
 
 def test_a_mail_connection_dropped_while_idle_is_opened_again(monkeypatch, settings):
-    import smtplib
-
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     fresh = []
 
@@ -169,8 +186,6 @@ def test_a_mail_connection_dropped_while_idle_is_opened_again(monkeypatch, setti
 
 
 def test_a_fresh_connection_that_fails_records_the_failure(monkeypatch, settings):
-    import smtplib
-
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
     class Refusing:
@@ -190,6 +205,7 @@ def test_a_fresh_connection_that_fails_records_the_failure(monkeypatch, settings
         emails.deliver(email.pk)
     email.refresh_from_db()
     assert email.status == S.FAILED and "refused" in email.last_error
+    assert email.claimed_at is None and email.attempts == 1  # released for the retry
 
 
 # --- Batches: the emails of one transaction -------------------------------------------------
@@ -213,7 +229,7 @@ def test_the_emails_of_one_transaction_are_queued_in_batches_after_commit(
     monkeypatch, django_capture_on_commit_callbacks
 ):
     published: list[list[int]] = []
-    monkeypatch.setattr(emails, "_enqueue", lambda ids: published.append(list(ids)) or True)
+    monkeypatch.setattr(jobs, "publish", lambda task, ids: published.append(list(ids)) or True)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         stored = _store(60)
     assert published == []  # nothing before commit
@@ -224,8 +240,6 @@ def test_the_emails_of_one_transaction_are_queued_in_batches_after_commit(
 
 
 def test_a_batch_task_run_twice_sends_each_email_once(django_capture_on_commit_callbacks):
-    from score_portal.tasks import deliver_emails
-
     with django_capture_on_commit_callbacks(execute=False):
         stored = _store(3)
     ids = [e.pk for e in stored]
@@ -237,8 +251,6 @@ def test_a_batch_task_run_twice_sends_each_email_once(django_capture_on_commit_c
 def test_emails_rolled_back_are_not_sent_and_the_next_ones_are(
     django_capture_on_commit_callbacks,
 ):
-    from django.db import transaction
-
     with django_capture_on_commit_callbacks(execute=True):
         try:
             with transaction.atomic():
@@ -254,8 +266,6 @@ def test_emails_rolled_back_are_not_sent_and_the_next_ones_are(
 def test_a_transient_failure_in_a_batch_is_retried_without_resending_the_others(
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    import smtplib
-
     with django_capture_on_commit_callbacks(execute=False):
         stored = _store(3)
     ids = [e.pk for e in stored]

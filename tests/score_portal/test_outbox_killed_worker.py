@@ -14,8 +14,9 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
-from score_portal import emails
+from score_portal import emails, jobs
 from score_portal.models import OutboundEmail
+from score_portal.tasks import deliver_email
 from tests.conftest import send_to_queue, wait_for, worker_running
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -57,8 +58,6 @@ class HangingSmtp:
 
 
 def test_an_email_claimed_by_a_killed_worker_is_sent_once_by_the_sweep(tmp_path):
-    from score_portal.tasks import deliver_email
-
     sink = HangingSmtp()
     queue = f"score-killed-{uuid.uuid4().hex[:8]}"
     with worker_running(
@@ -90,14 +89,11 @@ def test_an_email_claimed_by_a_killed_worker_is_sent_once_by_the_sweep(tmp_path)
     assert email.status == OutboundEmail.Status.SENDING and email.sent_at is None
     # While the claim is fresh, neither a redelivered task nor the sweep sends it twice...
     assert emails.deliver(email.pk) is False
-    assert emails.sweep() == 0
-    # ...and once it is stale (EMAIL_STALE_SENDING_MINUTES), the sweep sends it, once.
-    later = timezone.now() + datetime.timedelta(minutes=settings.EMAIL_STALE_SENDING_MINUTES + 1)
-    OutboundEmail.objects.filter(pk=email.pk).update(
-        claimed_at=email.claimed_at - datetime.timedelta(minutes=30)
-    )
-    assert emails.sweep(now=later) == 1
-    assert emails.sweep(now=later) == 0
+    assert jobs.sweep() == 0
+    # ...and once it is stale (JOB_STALE_MINUTES), the sweep hands it back and it is sent once.
+    later = timezone.now() + datetime.timedelta(minutes=settings.JOB_STALE_MINUTES + 1)
+    assert jobs.sweep(now=later) == 1
+    assert jobs.sweep(now=later) == 0
     email.refresh_from_db()
     assert email.status == OutboundEmail.Status.SENT
     assert [m.to for m in mail.outbox] == [["manager@factory.example.org"]]

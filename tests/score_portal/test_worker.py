@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from score_portal.models import OutboundEmail
+from score_portal.tasks import deliver_email, sweep_jobs
 from tests.conftest import client_for, send_to_queue, wait_for, worker_running
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -38,8 +39,6 @@ def test_password_reset_email_is_sent_by_the_live_worker(live_worker, brand_staf
 
 
 def test_the_same_email_queued_twice_is_sent_once(live_worker, brand_staff):
-    from score_portal.tasks import deliver_email
-
     before = _outbox_files(live_worker)
     client_for(None).post(reverse("account_reset_password"), {"email": brand_staff.email})
     email = OutboundEmail.objects.get(to=brand_staff.email)
@@ -62,13 +61,11 @@ def test_a_prefork_worker_replaces_its_child_after_its_quota_of_tasks(tmp_path, 
     """WORKER_MAX_TASKS_PER_CHILD keeps a worker's memory flat (certificate rendering caches
     fonts): with a quota of one task, three tasks run in three successive children; 0 turns
     it off. (Named CELERY_..., `celery worker` read it as its own option and stopped on 0.)"""
-    from suppliers.tasks import sweep_supplier_imports
-
     queue = f"score-recycle-{uuid.uuid4().hex[:8]}"
     path = tmp_path / "worker.log"
     with worker_running(path, queue=queue, pool="prefork", WORKER_MAX_TASKS_PER_CHILD=quota):
         for _ in range(3):
-            send_to_queue(sweep_supplier_imports, queue)
+            send_to_queue(sweep_jobs, queue)
         assert wait_for(lambda: path.read_text().count(" succeeded in ") == 3, timeout=60), (
             path.read_text()[-3000:]
         )

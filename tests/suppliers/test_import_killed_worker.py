@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from score_portal import jobs
 from suppliers import services
 from suppliers.models import SupplierImport
 from suppliers.tasks import analyse_supplier_import
@@ -25,7 +26,11 @@ def test_an_import_whose_worker_is_killed_mid_read_is_read_once_by_the_sweep(
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SUPPLIER_IMPORT_INLINE_BYTES = 0
-    monkeypatch.setattr(services, "_queue", lambda step, pk: True)  # published by hand below
+    # The import's tasks are not queued (published by hand below); emails are.
+    publish = jobs.publish
+    monkeypatch.setattr(
+        jobs, "publish", lambda task, *args: task.startswith("suppliers.") or publish(task, *args)
+    )
     queue = f"score-killed-import-{uuid.uuid4().hex[:8]}"
     log = tmp_path / "worker.log"
     with worker_running(log, queue=queue, MEDIA_ROOT=str(settings.MEDIA_ROOT)) as worker:
@@ -53,12 +58,12 @@ def test_an_import_whose_worker_is_killed_mid_read_is_read_once_by_the_sweep(
     # While the claim is fresh, neither a redelivered task nor the sweep touches it...
     assert analyse_supplier_import(supplier_import.pk) is False
     monkeypatch.undo()  # the sweep queues for real (in-process here)
-    assert services.sweep_imports() == 0
+    assert jobs.sweep(SupplierImport) == 0
     # ...and once it is stale, the sweep hands it to another worker, which reads it whole.
-    stale = timezone.now() + datetime.timedelta(minutes=settings.SUPPLIER_IMPORT_STALE_MINUTES + 1)
-    assert services.sweep_imports(now=stale) == 1
+    stale = timezone.now() + datetime.timedelta(minutes=settings.JOB_STALE_MINUTES + 1)
+    assert jobs.sweep(SupplierImport, now=stale) == 1
     supplier_import.refresh_from_db()
     assert supplier_import.status == SupplierImport.Status.PREVIEWED
     assert supplier_import.rows_new == supplier_import.rows_total == ROWS
     assert supplier_import.rows.count() == ROWS
-    assert services.sweep_imports(now=stale) == 0
+    assert jobs.sweep(SupplierImport, now=stale) == 0

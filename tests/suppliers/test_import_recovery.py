@@ -1,5 +1,5 @@
 """Imports that a broker outage or a dead worker left behind: nothing is lost, nothing is
-written twice, and the periodic sweep finishes them (suppliers.services.sweep_imports)."""
+written twice, and the job sweep finishes them (score_portal.jobs.sweep)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from score_portal import jobs
+from score_portal.tasks import sweep_jobs
 from suppliers import services
 from suppliers.importing import writing
 from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
-from suppliers.services import confirm_import, sweep_imports
-from suppliers.tasks import analyse_supplier_import, sweep_supplier_imports, write_supplier_import
+from suppliers.services import confirm_import
+from suppliers.tasks import analyse_supplier_import, write_supplier_import
 from tests.conftest import client_for
 from tests.suppliers.conftest import fixture_file
 
@@ -31,13 +33,17 @@ def _through_the_worker(settings):
     settings.SUPPLIER_IMPORT_INLINE_ROWS = 0
 
 
+def sweep_imports(**kwargs) -> int:
+    return jobs.sweep(SupplierImport, **kwargs)
+
+
 def minutes_later(minutes: int) -> datetime.datetime:
     return timezone.now() + datetime.timedelta(minutes=minutes)
 
 
 def stale() -> datetime.datetime:
     """A moment at which every claim made now is stale."""
-    return minutes_later(django_settings.SUPPLIER_IMPORT_STALE_MINUTES + 1)
+    return minutes_later(django_settings.JOB_STALE_MINUTES + 1)
 
 
 def test_an_upload_while_redis_is_down_is_read_once_it_is_back(
@@ -140,7 +146,7 @@ def test_an_import_whose_worker_died_while_reading_is_read_again_once(
     assert sweep_imports(now=stale()) == 1
     supplier_import.refresh_from_db()
     assert supplier_import.status == Status.PREVIEWED
-    assert supplier_import.worker_attempts == 2
+    assert supplier_import.attempts == 2
     assert supplier_import.rows.count() == supplier_import.rows_total == 3
     assert sorted(supplier_import.rows.values_list("line", flat=True)) == [2, 3, 4]
     assert sweep_imports(now=stale()) == 0
@@ -152,11 +158,15 @@ def test_an_import_that_kills_its_worker_three_times_fails_with_a_message(
     supplier_import = _worker_dies_while_reading(
         upload, django_capture_on_commit_callbacks, monkeypatch
     )
-    monkeypatch.setattr(services, "_queue", lambda step, pk: True)  # the redelivery dies too
+    # The import's tasks are not queued (the redelivery dies too); emails are.
+    publish = jobs.publish
+    monkeypatch.setattr(
+        jobs, "publish", lambda task, *args: task.startswith("suppliers.") or publish(task, *args)
+    )
     for attempt in (2, 3):
         SupplierImport.objects.filter(pk=supplier_import.pk).update(
             status=Status.ANALYSING,
-            worker_attempts=attempt,
+            attempts=attempt,
             claimed_at=timezone.now() - datetime.timedelta(hours=1),
         )
         with django_capture_on_commit_callbacks(execute=True):
@@ -240,8 +250,8 @@ def test_a_read_stopped_by_the_time_limit_fails_with_advice(
 
 
 def test_the_worker_stops_itself_before_the_sweep_takes_its_import():
-    stale_seconds = django_settings.SUPPLIER_IMPORT_STALE_MINUTES * 60
+    stale_seconds = django_settings.JOB_STALE_MINUTES * 60
     for task in (analyse_supplier_import, write_supplier_import):
         assert task.soft_time_limit < task.time_limit < stale_seconds
     schedule = {entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
-    assert sweep_supplier_imports.name in schedule
+    assert sweep_jobs.name in schedule

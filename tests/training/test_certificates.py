@@ -8,16 +8,19 @@ import shutil
 import subprocess
 
 import pytest
+from celery.exceptions import Retry
 from django.core import mail
 from django.utils import timezone, translation
 from weasyprint.pdf.fonts import Font
 
+from score_portal import jobs
 from score_portal.models import OutboundEmail
+from score_portal.tasks import sweep_jobs
 from tests.conftest import client_for
 from training import pdf
 from training.models import Certificate, ConsultingVisit, Enrolment
 from training.services import certificates as services
-from training.tasks import render_certificate, sweep_certificates
+from training.tasks import render_certificate
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +111,7 @@ def test_code_exists_before_rendering_and_rendering_follows_commit(
     assert certificate.status == Certificate.Status.ISSUED
     assert certificate.issued_at is not None
     assert certificate.pdf.name.endswith(f"{certificate.code}.pdf")
-    assert certificate.render_attempts == 1
+    assert certificate.attempts == 1
     emails = OutboundEmail.objects.filter(template="certificate_issued")
     assert list(emails.values_list("to", flat=True)) == [factory_manager.email]
     assert certificate.code in emails.get().body_text
@@ -136,7 +139,7 @@ def test_running_the_render_task_twice_renders_and_emails_once(
     with committed():
         assert render_certificate.apply(args=[certificate.pk]).get() is False
     certificate.refresh_from_db()
-    assert certificate.render_attempts == 1
+    assert certificate.attempts == 1
     assert OutboundEmail.objects.filter(template="certificate_issued").count() == 1
     assert len([m for m in mail.outbox if certificate.code in m.body]) == 1
 
@@ -161,14 +164,14 @@ def test_a_failed_render_is_recorded_retried_and_emails_only_with_the_pdf(
         services.render_certificate(certificate_id=certificate.pk)
     certificate.refresh_from_db()
     assert certificate.status == Certificate.Status.PENDING
-    assert certificate.render_started_at is None  # released for the retry
+    assert certificate.claimed_at is None  # released for the retry
     assert certificate.last_error == "OSError: font cache locked"
     assert not OutboundEmail.objects.filter(template="certificate_issued").exists()
     # The task retries with backoff (eagerly here) and succeeds.
     assert services.render_certificate(certificate_id=certificate.pk) is True
     certificate.refresh_from_db()
     assert certificate.status == Certificate.Status.ISSUED
-    assert certificate.render_attempts == 2
+    assert certificate.attempts == 2
     assert certificate.last_error == ""
     assert OutboundEmail.objects.filter(template="certificate_issued").count() == 1
 
@@ -190,8 +193,6 @@ def test_the_task_retries_a_failing_render_with_backoff(
 
     monkeypatch.setattr(pdf, "certificate_pdf", flaky)
     # Each failed run asks Celery for a retry (a broker would deliver it after the backoff).
-    from celery.exceptions import Retry
-
     for _ in range(2):
         with pytest.raises(Retry):
             render_certificate.apply(args=[certificate.pk])
@@ -200,35 +201,33 @@ def test_the_task_retries_a_failing_render_with_backoff(
     assert render_certificate.apply(args=[certificate.pk]).get() is True
     certificate.refresh_from_db()
     assert certificate.status == Certificate.Status.ISSUED
-    assert certificate.render_attempts == 3
+    assert certificate.attempts == 3
     assert render_certificate.retry_backoff and render_certificate.max_retries
 
 
 def test_a_stale_render_claim_is_taken_over_by_the_sweep(
-    world, factory_manager, django_capture_on_commit_callbacks
+    world, factory_manager, django_capture_on_commit_callbacks, settings
 ):
     enrolment = complete(world.enrolment)
     with django_capture_on_commit_callbacks(execute=False):
         certificate = services.request_certificate(enrolment=enrolment)
-    # A worker claimed it and died (its claim is 11 minutes old).
-    long_ago = timezone.now() - datetime.timedelta(minutes=11)
-    Certificate.objects.filter(pk=certificate.pk).update(
-        render_started_at=long_ago, render_attempts=1
-    )
+    # A worker claimed it and died (its claim is older than JOB_STALE_MINUTES).
+    long_ago = timezone.now() - datetime.timedelta(minutes=settings.JOB_STALE_MINUTES + 1)
+    Certificate.objects.filter(pk=certificate.pk).update(claimed_at=long_ago, attempts=1)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.render_certificate(certificate_id=certificate.pk) is True
     certificate.refresh_from_db()
     assert certificate.status == Certificate.Status.ISSUED
-    assert certificate.render_attempts == 2
+    assert certificate.attempts == 2
 
 
 def test_a_fresh_claim_is_left_alone(world, django_capture_on_commit_callbacks):
     enrolment = complete(world.enrolment)
     with django_capture_on_commit_callbacks(execute=False):
         certificate = services.request_certificate(enrolment=enrolment)
-    Certificate.objects.filter(pk=certificate.pk).update(render_started_at=timezone.now())
+    Certificate.objects.filter(pk=certificate.pk).update(claimed_at=timezone.now())
     assert services.render_certificate(certificate_id=certificate.pk) is False
-    assert services.sweep_certificates() == 0
+    assert jobs.sweep(Certificate) == 0
 
 
 def test_the_certificate_sweep_queues_what_was_never_queued_and_runs_twice_safely(
@@ -237,27 +236,29 @@ def test_the_certificate_sweep_queues_what_was_never_queued_and_runs_twice_safel
     enrolment = complete(world.enrolment)
     with django_capture_on_commit_callbacks(execute=False):  # the broker was down: never queued
         certificate = services.request_certificate(enrolment=enrolment)
-    assert services.sweep_certificates() == 0  # too recent: its own task may still come
+    assert jobs.sweep(Certificate) == 0  # too recent: its own task may still come
     later = timezone.now() + datetime.timedelta(minutes=2)
     with committed():
-        assert services.sweep_certificates(now=later) == 1
+        assert jobs.sweep(Certificate, now=later) == 1
     with committed():
-        assert services.sweep_certificates(now=later) == 0
-    assert sweep_certificates.apply().get() == 0
+        assert jobs.sweep(Certificate, now=later) == 0
+    assert sweep_jobs.apply().get() == 0
     certificate.refresh_from_db()
     assert certificate.status == Certificate.Status.ISSUED
     assert OutboundEmail.objects.filter(template="certificate_issued").count() == 1
 
 
-def test_the_sweep_gives_up_after_the_last_attempt(world, django_capture_on_commit_callbacks):
+def test_the_sweep_gives_up_after_the_last_attempt(
+    world, django_capture_on_commit_callbacks, settings
+):
     enrolment = complete(world.enrolment)
     with django_capture_on_commit_callbacks(execute=False):
         certificate = services.request_certificate(enrolment=enrolment)
     Certificate.objects.filter(pk=certificate.pk).update(
-        render_attempts=services.MAX_RENDER_ATTEMPTS, last_error="ValueError: bad template"
+        attempts=settings.JOB_MAX_ATTEMPTS, last_error="ValueError: bad template"
     )
     later = timezone.now() + datetime.timedelta(minutes=2)
-    assert services.sweep_certificates(now=later) == 0
+    assert jobs.sweep(Certificate, now=later) == 0
     # An ILO admin starts it again from the admin.
     with django_capture_on_commit_callbacks(execute=True):
         assert services.retry_rendering(certificate=certificate) is True
@@ -514,7 +515,7 @@ def test_rendering_failures_are_visible_to_ilo_admins(
     with django_capture_on_commit_callbacks(execute=False):
         certificate = services.request_certificate(enrolment=enrolment)
     Certificate.objects.filter(pk=certificate.pk).update(
-        render_attempts=6, last_error="OSError: no space left on device"
+        attempts=6, last_error="OSError: no space left on device"
     )
     page = admin_client.get("/admin/training/certificate/?status__exact=pending")
     assert "OSError: no space left on device" in page.content.decode()

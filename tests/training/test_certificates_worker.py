@@ -11,6 +11,7 @@ from score_portal.models import OutboundEmail
 from tests.conftest import wait_for
 from training.models import Certificate, Enrolment
 from training.services.certificates import request_certificate
+from training.tasks import render_certificate
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -42,8 +43,6 @@ def test_the_live_worker_renders_the_certificate_and_emails_it_once(
 
     assert wait_for(emailed)
     # A duplicate render task (as after a redelivered message) changes nothing.
-    from training.tasks import render_certificate
-
     render_certificate.delay(certificate.pk)
     wait_for(lambda: False, timeout=2)
     assert Certificate.objects.filter(enrolment=world.enrolment).count() == 1

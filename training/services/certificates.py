@@ -2,41 +2,31 @@
 the PDF exists, revoked or reissued by the ILO.
 
 A certificate's code exists before its PDF: ``request_certificate`` writes the row in the
-caller's transaction and queues the rendering after commit. The render claims the row with a
-conditional update, so a task run twice renders once; a worker that died mid-render leaves
-a stale claim that a later run (retry or the periodic sweep) takes over.
+caller's transaction and queues the rendering after commit. Rendering is a background job
+(score_portal.jobs): the render claims the row, so a task run twice renders once; a worker
+that died mid-render leaves a stale claim that a later run (retry or the sweep) takes over.
 """
 
 from __future__ import annotations
-
-import datetime
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from score_portal import jobs
 from score_portal.access import can_manage_certificates
-from score_portal.celery import publish
 from score_portal.emails import queue_email
+from score_portal.models import User
 from score_portal.scope import scope_of
 from training import pdf
 from training.models import Certificate, Cohort, Enrolment
 
-if TYPE_CHECKING:
-    from score_portal.models import User
-
-
 C = Certificate.Status
 LIVE = (C.PENDING, C.ISSUED)
-# A render that has not finished after this long belongs to a worker that died.
-RENDER_STALE_AFTER = datetime.timedelta(minutes=10)
-# The sweep stops re-queueing a certificate after this many attempts (ILO admins see it).
-MAX_RENDER_ATTEMPTS = 6
 
 
 class CertificateError(Exception):
@@ -67,16 +57,10 @@ def render_certificate(*, certificate_id: int) -> bool:
     Returns False when there is nothing to do (already issued, or another worker holds it).
     A rendering error is recorded on the row and raised, for the task to retry.
     """
-    now = timezone.now()
-    claimed = (
-        Certificate.objects.filter(pk=certificate_id, status=C.PENDING)
-        .filter(
-            Q(render_started_at__isnull=True) | Q(render_started_at__lt=now - RENDER_STALE_AFTER)
-        )
-        .update(render_started_at=now, render_attempts=F("render_attempts") + 1)
-    )
-    if not claimed:
+    held = jobs.claim(Certificate, certificate_id)
+    if held is None:
         return False
+    now = held.at
     # Two queries, not one of nine tables: PostgreSQL spends longer choosing the order of nine
     # joins (~5 ms) than running either query.
     certificate = (
@@ -96,15 +80,12 @@ def render_certificate(*, certificate_id: int) -> bool:
             f"certificates/{now:%Y}/{certificate.code}.pdf", ContentFile(data)
         )
     except Exception as exc:
-        Certificate.objects.filter(pk=certificate_id, render_started_at=now).update(
-            render_started_at=None, last_error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
+        jobs.fail(Certificate, certificate_id, held, exc)  # released for the retry
         raise
     with transaction.atomic():
-        issued = Certificate.objects.filter(
-            pk=certificate_id, status=C.PENDING, render_started_at=now
-        ).update(status=C.ISSUED, pdf=name, issued_at=now, last_error="")
-        if not issued:
+        try:
+            jobs.finish(Certificate, certificate_id, held, pdf=name, issued_at=now, last_error="")
+        except jobs.ClaimLost:
             # Our claim went stale and another worker took over: keep only its file.
             transaction.on_commit(lambda: default_storage.delete(name))
             return False
@@ -112,27 +93,6 @@ def render_certificate(*, certificate_id: int) -> bool:
         certificate.pdf.name = name
         _notify_issued(certificate)
     return True
-
-
-def sweep_certificates(*, now: datetime.datetime | None = None) -> int:
-    """Queue again the renders that never started (broker down at completion) or whose
-    worker died. Returns how many were queued."""
-    now = now or timezone.now()
-    due = (
-        Certificate.objects.filter(status=C.PENDING, render_attempts__lt=MAX_RENDER_ATTEMPTS)
-        .filter(
-            Q(render_started_at__isnull=True, created_at__lt=now - datetime.timedelta(minutes=1))
-            | Q(render_started_at__lt=now - RENDER_STALE_AFTER)
-        )
-        .values_list("pk", flat=True)
-        .order_by("pk")[:500]
-    )
-    queued = 0
-    for pk in list(due):
-        if not _enqueue_render(pk):
-            break  # the broker is down: the next sweep tries again
-        queued += 1
-    return queued
 
 
 @transaction.atomic
@@ -179,31 +139,17 @@ def reissue_certificate(*, certificate: Certificate, actor: User) -> Certificate
 
 def retry_rendering(*, certificate: Certificate) -> bool:
     """Give a certificate whose rendering kept failing a fresh set of attempts."""
-    updated = Certificate.objects.filter(pk=certificate.pk, status=C.PENDING).update(
-        render_attempts=0, render_started_at=None
-    )
-    if updated:
-        _queue_render(certificate)
-    return bool(updated)
+    return bool(jobs.retry(Certificate, [certificate.pk]))
 
 
 # --- Internals ----------------------------------------------------------------------------
 
 
 def _queue_render(certificate: Certificate) -> None:
-    certificate_id = certificate.pk
-    transaction.on_commit(lambda: _enqueue_render(certificate_id))
-
-
-def _enqueue_render(certificate_id: int) -> bool:
-    from training.tasks import render_certificate
-
-    return publish(render_certificate, certificate_id)  # the row stays pending if not
+    jobs.queue_after_commit(Certificate, certificate.pk)  # the row stays pending if not
 
 
 def _notify_issued(certificate: Certificate) -> None:
-    from score_portal.models import User
-
     enrolment = certificate.enrolment
     managers = User.objects.filter(
         managed_factories__factory_id=enrolment.factory_id, is_active=True
