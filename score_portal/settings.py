@@ -154,7 +154,15 @@ else:
     # sign-out in one process is seen by every other.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The broker lives in a Redis database of its own (REDIS_BROKER_URL, e.g. .../1 beside the
+# cache's .../0): flushing the cache then never drops queued work. Not read from
+# CELERY_BROKER_URL: Celery reads that variable itself, over any configuration.
+REDIS_BROKER_URL = (
+    env.url("REDIS_BROKER_URL", "", ("redis", "rediss")) if env.is_set("REDIS_BROKER_URL") else ""
+)
+if REDIS_BROKER_URL and not REDIS_URL:
+    raise SettingsError("REDIS_BROKER_URL needs REDIS_URL: without it tasks run in-process.")
+CELERY_BROKER_URL = REDIS_BROKER_URL or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 # Without a broker, tasks run in-process; they are still queued after commit
 # (delay_on_commit), so the embedded default behaves like production.
@@ -163,7 +171,26 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redone
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = env.string("CELERY_QUEUE", "score")
+# One queue per kind of work, so a long import never waits in front of an email and a burst
+# of certificates never holds up either: each queue has workers of its own (README, "Scaling
+# out"). CELERY_QUEUE names the default queue and prefixes the others. Routes go by module
+# (and sweeps by name), so a task added to a module lands in that module's queue.
+CELERY_QUEUE = env.string("CELERY_QUEUE", "score")
+TASK_QUEUES = {
+    "default": CELERY_QUEUE,  # the sweeps and reminders: short, periodic
+    "emails": f"{CELERY_QUEUE}.emails",
+    "certificates": f"{CELERY_QUEUE}.certificates",
+    "imports": f"{CELERY_QUEUE}.imports",
+}
+CELERY_TASK_DEFAULT_QUEUE = TASK_QUEUES["default"]
+CELERY_TASK_ROUTES = {
+    # Exact names first, then the patterns in this order: the first that matches wins.
+    "training.tasks.send_classroom_reminders": {"queue": TASK_QUEUES["default"]},
+    "*.sweep_*": {"queue": TASK_QUEUES["default"]},
+    "score_portal.tasks.*": {"queue": TASK_QUEUES["emails"]},
+    "training.tasks.*": {"queue": TASK_QUEUES["certificates"]},
+    "suppliers.tasks.*": {"queue": TASK_QUEUES["imports"]},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
@@ -306,8 +333,35 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.string("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Uploads and certificates go through Django's storage API only: MEDIA_ROOT on a local (or
+# shared) disk, or an S3-compatible bucket when AWS_STORAGE_BUCKET_NAME is set, so web and
+# workers may run on different hosts. The bucket stays private and its URLs unsigned: files
+# are streamed by views that check access, never linked to. boto3 finds the credentials
+# itself (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the host's role).
+_default_storage: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if env.is_set("AWS_STORAGE_BUCKET_NAME"):
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.string("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": (
+                env.url("AWS_S3_ENDPOINT_URL", "", ("http", "https"))
+                if env.is_set("AWS_S3_ENDPOINT_URL")
+                else None
+            ),
+            "region_name": env.string("AWS_S3_REGION_NAME") or None,
+            "addressing_style": (
+                env.choice("AWS_S3_ADDRESSING_STYLE", "auto", ("auto", "path", "virtual"))
+            ),
+            "location": env.string("AWS_LOCATION").strip("/"),
+            "default_acl": "private",
+            "querystring_auth": False,
+            # As on a disk: a second file of the same name gets a new name, never overwrites.
+            "file_overwrite": False,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

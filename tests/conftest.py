@@ -260,7 +260,8 @@ def start_worker(
 ) -> subprocess.Popen[bytes]:
     """A real ``celery worker`` process (solo pool, or ``pool="prefork"`` with one child, as
     in production) on the PostgreSQL test database and Redis, writing to ``log``; ``queue``
-    to consume only that queue, ``env`` to override settings.
+    to consume only that queue (else every queue the portal routes to), ``env`` to override
+    settings.
 
     Skips the calling test unless CELERY_LIVE_WORKER=1 with REDIS_URL and a PostgreSQL
     DATABASE_URL (what .ci/run sets).
@@ -275,8 +276,7 @@ def start_worker(
     command = [sys.executable, "-m", "celery", "-A", "score_portal", "worker", f"--pool={pool}",
                "--concurrency=1", "--loglevel=INFO", "--without-gossip",
                "--without-mingle"]  # fmt: skip
-    if queue:
-        command += ["-Q", queue]
+    command += ["-Q", queue or ",".join(settings.TASK_QUEUES.values())]
     return subprocess.Popen(
         command,
         cwd=Path(__file__).resolve().parents[1],

@@ -3,6 +3,7 @@
 Each case starts a fresh interpreter, because settings are read once per process.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "portal.example.org",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/score_portal",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "REDIS_BROKER_URL": "redis://127.0.0.1:6379/1",
     "SITE_URL": "https://portal.example.org",
 }
 
@@ -34,6 +36,10 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         "ALLOWED_HOSTS",
         "EMAIL_URL",
         "SITE_URL",
+        "REDIS_BROKER_URL",
+        "CELERY_QUEUE",
+        "AWS_STORAGE_BUCKET_NAME",
+        "AWS_S3_ENDPOINT_URL",
     ):
         clean.pop(name, None)
     clean.update(env, DJANGO_SETTINGS_MODULE="score_portal.settings")
@@ -69,6 +75,15 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ({**PRODUCTION, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must list"),
         ({**PRODUCTION, "REDIS_URL": ""}, "REDIS_URL is required in production"),
         ({**PRODUCTION, "SITE_URL": ""}, "SITE_URL is required in production"),
+        (
+            {"REDIS_URL": "redis://127.0.0.1:6379/0", "REDIS_BROKER_URL": "amqp://x/"},
+            "REDIS_BROKER_URL must be a URL starting with",
+        ),
+        ({"REDIS_BROKER_URL": "redis://127.0.0.1:6379/1"}, "REDIS_BROKER_URL needs REDIS_URL"),
+        (
+            {"AWS_STORAGE_BUCKET_NAME": "b", "AWS_S3_ADDRESSING_STYLE": "dns"},
+            "AWS_S3_ADDRESSING_STYLE='dns' must be one of",
+        ),
     ],
 )
 def test_bad_settings_stop_the_process_with_a_clear_message(env, message):
@@ -131,3 +146,77 @@ def test_a_statement_a_connection_repeats_is_prepared_on_the_server():
             ["SELECT $1::int + 41"],
         )
         assert cursor.fetchone()[0] == 1
+
+
+def _setting(name: str, **env: str) -> object:
+    """The value of ``settings.<name>`` in a fresh process with ``env``."""
+    result = run_manage(
+        "shell",
+        "-c",
+        f"import json; from django.conf import settings; print(json.dumps(settings.{name}))",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_broker_has_its_own_redis_database_when_given_else_the_cache_s():
+    cache = "redis://127.0.0.1:6379/0"
+    assert _setting("CELERY_BROKER_URL", REDIS_URL=cache) == cache
+    assert (
+        _setting("CELERY_BROKER_URL", REDIS_URL=cache, REDIS_BROKER_URL="redis://127.0.0.1:6379/1")
+        == "redis://127.0.0.1:6379/1"
+    )
+
+
+def test_check_deploy_warns_when_broker_and_cache_share_a_database():
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, "REDIS_BROKER_URL": ""}
+    )
+    assert result.returncode != 0
+    assert "score_portal.W001" in result.stderr
+
+
+def test_uploads_and_certificates_are_on_disk_unless_a_bucket_is_named():
+    assert _setting("STORAGES['default']") == {
+        "BACKEND": "django.core.files.storage.FileSystemStorage"
+    }
+
+
+def test_a_bucket_puts_uploads_and_certificates_on_s3_private_and_unsigned():
+    storage = _setting(
+        "STORAGES['default']",
+        AWS_STORAGE_BUCKET_NAME="score-media",
+        AWS_S3_ENDPOINT_URL="https://s3.example.org",
+        AWS_S3_REGION_NAME="eu-west-1",
+        AWS_S3_ADDRESSING_STYLE="path",
+        AWS_LOCATION="/portal/",
+    )
+    assert storage == {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": "score-media",
+            "endpoint_url": "https://s3.example.org",
+            "region_name": "eu-west-1",
+            "addressing_style": "path",
+            "location": "portal",
+            "default_acl": "private",
+            "querystring_auth": False,
+            "file_overwrite": False,
+        },
+    }
+
+
+def test_the_s3_backend_builds_from_those_options_without_the_network():
+    """django-storages accepts every option given (a misspelt one raises), offline."""
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.core.files.storage import storages; s = storages['default']; "
+        "print(type(s).__name__, s.bucket_name, s.location, s.default_acl, s.querystring_auth, "
+        "s.file_overwrite)",
+        AWS_STORAGE_BUCKET_NAME="score-media",
+        AWS_S3_ENDPOINT_URL="http://127.0.0.1:1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "S3Storage score-media  private False False"
