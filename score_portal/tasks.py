@@ -1,4 +1,4 @@
-"""Platform tasks: delivering the outbox, and sweeping it for what got stuck."""
+"""Platform tasks: delivering the outbox, sweeping it for what got stuck, beat's heartbeat."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from celery import shared_task
 from celery.signals import task_postrun
 from django.db import close_old_connections
 
-from score_portal import emails
+from score_portal import emails, health
 
 
 @shared_task(
@@ -42,6 +42,13 @@ def deliver_emails(self, email_ids: list[int]) -> int:  # type: ignore[no-untype
 def sweep_outbox() -> int:
     """Every minute (Celery beat): queue again the emails that are stuck; safe to run twice."""
     return emails.sweep()
+
+
+@shared_task
+def beat_heartbeat() -> None:
+    """Every minute (Celery beat): note that beat, the broker and a worker all work; readiness
+    says beat is late when the note is old (HEALTH_BEAT_LATE_MINUTES)."""
+    health.record_heartbeat()
 
 
 @task_postrun.connect
