@@ -33,12 +33,23 @@ def frozen_redis() -> Iterator[str]:
 
 
 def _with_redis(settings, url: str) -> None:
-    """Settings as with REDIS_URL=url: Redis cache, broker, tasks really published."""
+    """Settings as with REDIS_URL=url: Redis cache, broker, tasks really published (sessions
+    in the database alone: what a signed-in page does without Redis is another test's)."""
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     }
     settings.CELERY_BROKER_URL = url
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+
+@pytest.fixture
+def embedded(settings):
+    """The embedded default (no REDIS_URL), whatever the suite runs on."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CELERY_BROKER_URL = "memory://"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 
 def _readiness(client=None, **headers):
@@ -80,7 +91,7 @@ def test_liveness_ignores_redis(db, settings):
 # --- Readiness ------------------------------------------------------------------------------
 
 
-def test_readiness_of_the_embedded_default_is_ok_for_anyone_as_json(db):
+def test_readiness_of_the_embedded_default_is_ok_for_anyone_as_json(db, embedded):
     response = _readiness()
     assert response.status_code == 200
     # Without Redis there is no broker, worker or beat to check: tasks run in-process.
@@ -91,7 +102,7 @@ def test_readiness_of_the_embedded_default_is_ok_for_anyone_as_json(db):
     assert "Accept" in response["Vary"]
 
 
-def test_readiness_json_is_chosen_by_the_accept_header_too(db):
+def test_readiness_json_is_chosen_by_the_accept_header_too(db, embedded):
     response = client_for(None).get(reverse("health"), HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
@@ -122,7 +133,7 @@ def test_a_frozen_redis_is_failing_by_its_socket_timeout_not_hanging(db, setting
 
 
 def test_the_health_page_is_for_ilo_deciders_only(
-    db, ilo, ilo_admin, brand_staff, factory_manager, settings
+    db, embedded, ilo, ilo_admin, brand_staff, factory_manager
 ):
     ilo_viewer = _member(ilo, Membership.Role.VIEWER, "viewer@ilo.example.org")
     url = reverse("health")
@@ -236,7 +247,7 @@ def test_workers_fail_when_no_worker_reads_a_queue(live_worker):
 # --- The command compose healthchecks run ---------------------------------------------------
 
 
-def test_the_health_command_checks_what_it_is_asked(db, settings, capsys):
+def test_the_health_command_checks_what_it_is_asked(db, embedded, settings, capsys):
     call_command("health", "database", "disk")
     assert capsys.readouterr().out.splitlines()[0] == "database: ok"
     with pytest.raises(SystemExit) as unknown:
