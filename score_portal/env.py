@@ -58,6 +58,19 @@ class Env:
             raise SettingsError(f"{name}={number} is below the minimum of {minimum}.")
         return number
 
+    def fraction(self, name: str, default: float | None = None) -> float | None:
+        """A number from 0 to 1 (a sampling rate), or ``default`` when unset."""
+        value = self._raw(name)
+        if not value:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(f"{name}={value!r} is not a number.") from None
+        if not 0 <= number <= 1:
+            raise SettingsError(f"{name}={number} must be between 0 and 1.")
+        return number
+
     def strings(self, name: str, default: list[str] | None = None) -> list[str]:
         value = self._raw(name)
         if not value:

@@ -147,3 +147,19 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{getattr(self, 'from_status', '') or '—'} → {getattr(self, 'to_status', '')}"
+
+
+class Heartbeat(models.Model):
+    """The last time a periodic process proved it runs (beat's heartbeat task, every
+    minute): readiness says beat is late when it is old. In the database, so it outlives a
+    Redis outage."""
+
+    name = models.CharField(_("name"), max_length=50, primary_key=True)
+    beat_at = models.DateTimeField(_("last beat"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -8,10 +8,12 @@ from django.db.models import Count, Q
 
 from partners.models import Partner, Partnership
 from partners.selectors import partnerships_with_ledger
+from score_portal.models import OutboundEmail
+from score_portal.observability import Gauge
 from score_portal.scope import Role, Scope
-from suppliers.models import BrandSupplier, Factory
+from suppliers.models import BrandSupplier, Factory, SupplierImport
 from suppliers.selectors import factories_managed_by, recent_imports
-from training.models import Enrolment, Participant
+from training.models import Certificate, Enrolment, Participant
 from training.selectors import (
     certifications_of,
     current_cohorts,
@@ -103,3 +105,50 @@ def _managed_factories(user: User, scope: Scope, enrolments: list[Enrolment]) ->
         if factory is not None:
             return [factory]
     return list(factories_managed_by(user))
+
+
+# --- Operations: the backlog /metrics reports, counted when Prometheus scrapes --------------
+
+
+def _counts_by_status(queryset: Any, statuses: list[str]) -> dict[str, float]:
+    found = dict(queryset.filter(status__in=statuses).values_list("status").annotate(n=Count("pk")))
+    return {status: float(found.get(status, 0)) for status in statuses}
+
+
+def _outbox() -> dict[str, float]:
+    """Emails not yet sent: queued, being sent (claimed) and failed."""
+    statuses = [OutboundEmail.Status.QUEUED, OutboundEmail.Status.SENDING]
+    return _counts_by_status(OutboundEmail.objects, [*statuses, OutboundEmail.Status.FAILED])
+
+
+def _imports() -> dict[str, float]:
+    """Supplier-list imports a worker has to read or write, by status."""
+    return _counts_by_status(SupplierImport.objects, list(SupplierImport.WORKING))
+
+
+def _pending_certificates() -> dict[str, float]:
+    """Certificates still to be rendered: waiting, or failing (a rendering error recorded)."""
+    counts = Certificate.objects.filter(status=Certificate.Status.PENDING).aggregate(
+        waiting=Count("pk", filter=Q(last_error="")),
+        failing=Count("pk", filter=~Q(last_error="")),
+    )
+    return {state: float(n) for state, n in counts.items()}
+
+
+def backlog_gauges() -> list[Gauge]:
+    """The gauges of /metrics computed from the database (three queries per scrape)."""
+    return [
+        Gauge("score_outbox_emails", "Outbound emails not sent yet, by status.", "status", _outbox),
+        Gauge(
+            "score_supplier_imports_working",
+            "Supplier-list imports waiting for or in the hands of a worker, by status.",
+            "status",
+            _imports,
+        ),
+        Gauge(
+            "score_certificates_pending",
+            "Certificates not rendered yet: waiting, or failing (a rendering error recorded).",
+            "state",
+            _pending_certificates,
+        ),
+    ]

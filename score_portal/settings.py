@@ -10,7 +10,10 @@ with DEBUG on, the default secret key or no allowed hosts.
 from pathlib import Path
 
 import environ
+import sentry_sdk
 from django.utils.translation import gettext_lazy as _
+from sentry_sdk.integrations.celery import CeleryIntegration
+from sentry_sdk.integrations.django import DjangoIntegration
 
 from score_portal.env import Env, SettingsError
 
@@ -75,6 +78,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # An id for every request (response header, logs, the tasks it queues); then liveness,
+    # answered before the host check and the HTTPS redirect so a container's own healthcheck
+    # can ask 127.0.0.1 (and not counted in the metrics, which the probes would swamp).
+    "score_portal.observability.RequestIdMiddleware",
+    "score_portal.health.LivenessMiddleware",
+    "score_portal.observability.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -230,6 +239,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         # Every kind of background job (emails, certificate renders, supplier imports):
         # what a dead worker held or a broker outage left waiting is queued again.
         "schedule": 60,
+    },
+    "beat-heartbeat": {
+        "task": "score_portal.tasks.beat_heartbeat",
+        "schedule": 60,  # readiness says beat is late when the heartbeat is old
     },
 }
 # Background jobs (score_portal.jobs): a worker holding a job for longer than this has died,
@@ -432,17 +445,67 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- Logging ------------------------------------------------------------------------------
+# --- Logging, errors, health, metrics ----------------------------------------------------
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+# One JSON object per line for a log collector (production's default), or plain lines.
+LOG_FORMAT = env.choice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # request_id (and task_id, task_name in a task) on every record: observability.py.
+    "filters": {"request_id": {"()": "score_portal.observability.RequestIdFilter"}},
+    "formatters": {
+        # Keeps Celery's own "[time: LEVEL/process]" start, which people and tests grep for.
+        "plain": {
+            "format": "[%(asctime)s: %(levelname)s/%(processName)s] %(name)s "
+            "[%(request_id)s]: %(message)s"
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(processName)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # WeasyPrint logs every rendering step at INFO; keep its warnings (refused fetches).
         "weasyprint.progress": {"level": "WARNING"},
+        # django-health-check logs each failing check with its traceback; the page, the
+        # JSON and the metrics already say it (its unexpected errors still log).
+        "health_check": {"level": "ERROR"},
     },
 }
+
+# Error reporting, only when SENTRY_DSN is set: exceptions of requests and tasks, without
+# personal data (no cookies, user, request bodies); performance tracing only when asked.
+SENTRY_DSN = env.string("SENTRY_DSN")
+SENTRY_TRACES_SAMPLE_RATE = env.fraction("SENTRY_TRACES_SAMPLE_RATE")
+if SENTRY_DSN:
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        environment=ENVIRONMENT,
+        release=env.string("SENTRY_RELEASE") or None,
+        send_default_pii=False,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
+
+# Readiness (/health/): each check's timeout in seconds; beat counts as late when its
+# heartbeat (every minute) is older than this; the disk of the media files must keep this
+# share free.
+HEALTH_CHECK_TIMEOUT = env.integer("HEALTH_CHECK_TIMEOUT", 1, minimum=1)
+HEALTH_BEAT_LATE_MINUTES = env.integer("HEALTH_BEAT_LATE_MINUTES", 5, minimum=2)
+HEALTH_DISK_MIN_FREE_PERCENT = env.integer("HEALTH_DISK_MIN_FREE_PERCENT", 10, minimum=0)
+# /metrics answers a scraper that sends "Authorization: Bearer <METRICS_TOKEN>" (and ILO
+# admins and staff signed in); anyone else gets 404. Unset: only the signed-in ILO.
+METRICS_TOKEN = env.string("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise SettingsError("METRICS_TOKEN must be at least 32 characters long.")

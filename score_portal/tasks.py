@@ -1,4 +1,5 @@
-"""Platform tasks: delivering the outbox, and the sweep of every kind of background job."""
+"""Platform tasks: delivering the outbox, the sweep of every kind of background job, beat's
+heartbeat."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from celery.signals import task_postrun
 from django.conf import settings
 from django.db import close_old_connections
 
-from score_portal import emails, jobs
+from score_portal import emails, health, jobs
 
 
 @shared_task(
@@ -48,6 +49,13 @@ def sweep_jobs() -> int:
     attempts, and queue again every email, render and import whose turn has come (a broker
     outage, a lost task); safe to run twice."""
     return jobs.sweep()
+
+
+@shared_task
+def beat_heartbeat() -> None:
+    """Every minute (Celery beat): note that beat, the broker and a worker all work; readiness
+    says beat is late when the note is old (HEALTH_BEAT_LATE_MINUTES)."""
+    health.record_heartbeat()
 
 
 @task_postrun.connect

@@ -16,6 +16,8 @@ admin.site.site_title = "SCORE Portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("health/", views.health_status, name="health"),
+    path("metrics", views.metrics, name="metrics"),
     # Public: anyone checks a certificate number (rate-limited, no login).
     path("verify/<str:code>/", certificates.verify, name="verify_certificate"),
     path("accounts/", include("allauth.urls")),
