@@ -295,11 +295,15 @@ class DiskSpace(HealthCheck):
         usage = shutil.disk_usage(path)
         free = 100 * usage.free / usage.total if usage.total else 0.0
         self.note = format_lazy(
-            _("{free:.0f}% free ({gigabytes:.1f} GB)"), free=free, gigabytes=usage.free / 1e9
+            # xgettext:no-python-format
+            _("{free:.0f}% free ({gigabytes:.1f} GB)"),
+            free=free,
+            gigabytes=usage.free / 1e9,
         )
         if free < self.min_free_percent:
             raise ServiceWarning(
                 format_lazy(
+                    # xgettext:no-python-format
                     _("Only {free:.1f}% of the disk is free (the minimum is {minimum}%)."),
                     free=free,
                     minimum=self.min_free_percent,
