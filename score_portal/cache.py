@@ -66,6 +66,12 @@ class CircuitBreaker:
         with self._lock:
             return self._open_until.pop(name, None) is not None
 
+    def retry_now(self) -> None:
+        """Let every open breaker try Redis at its next call, as when its time is up."""
+        with self._lock:
+            for name in self._open_until:
+                self._open_until[name] = 0.0
+
     def reset(self) -> None:
         with self._lock:
             self._open_until.clear()
@@ -88,7 +94,7 @@ class RedisCache(DjangoRedisCache):
         options = dict(params.get("OPTIONS", {}))
         self.fallback_seconds = float(options.pop("fallback_seconds", 10))
         super().__init__(server, {**params, "OPTIONS": options})
-        self._breaker_name = ",".join(self._servers)
+        self._breaker_name = server
         # Same key prefix, version and key function as Redis, so two tests (or two sites)
         # with different prefixes keep apart in the stand-in too. Shared by every thread of
         # the process (LocMemCache keeps its entries per name).
@@ -199,6 +205,6 @@ class RedisCache(DjangoRedisCache):
             lambda: self.fallback.delete_many(keys, version),
         )
 
-    def clear(self) -> bool:
+    def clear(self) -> None:
         self.fallback.clear()
-        return bool(self._either(super().clear, lambda: True))
+        self._either(super().clear, lambda: None)

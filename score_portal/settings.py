@@ -189,13 +189,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 0,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
-# A publish is tried once more at once (a connection Redis closed meanwhile), no longer.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0,
-    "interval_max": 0,
-}
+# A publish is tried once: a retry would double the wait on a frozen Redis, and a connection
+# Redis closed meanwhile is replaced when taken from the pool anyway. What failed is queued
+# by the sweep.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 # Celery closes the database connection around every task unless told to reuse it, and
 # opening one costs more than sending an email: reuse it for this many tasks (0: never).
 # Between tasks Django's own checks still close a broken or obsolete connection (tasks.py).
