@@ -428,5 +428,13 @@ def test_emails_queued_while_redis_was_away_are_sent_once_when_it_is_back(
         assert jobs.sweep(OutboundEmail, now=later) == 0
         wait_for(lambda: False, timeout=2)
 
-    sent = Counter(message_from_bytes(path.read_bytes())["Message-ID"] for path in outbox.iterdir())
+    # The file backend appends the messages of one second to one file, each ended by a line
+    # of 79 dashes.
+    messages = [
+        message
+        for path in outbox.iterdir()
+        for message in path.read_bytes().split(b"-" * 79 + b"\n")
+        if message.strip()
+    ]
+    sent = Counter(message_from_bytes(message)["Message-ID"] for message in messages)
     assert sent == Counter(rows.values()), "each email once, with its row's Message-ID"
