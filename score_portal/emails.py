@@ -7,6 +7,7 @@ import logging
 import smtplib
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.signals import setting_changed
@@ -73,13 +74,21 @@ def deliver(email_id: int) -> bool:
     row left SENDING by a worker that died is claimed again once its claim is stale.
     """
     held = jobs.claim(
-        OutboundEmail, email_id, returning=("to", "subject", "body_text", "body_html")
+        OutboundEmail,
+        email_id,
+        returning=("to", "subject", "body_text", "body_html", "message_id"),
     )
     if held is None:
         return False
-    to, subject, body_text, body_html = held.values
+    to, subject, body_text, body_html, message_id = held.values
     message = EmailMultiAlternatives(
-        subject=subject, body=body_text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
+        subject=subject,
+        body=body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        # The row's own Message-ID on every attempt: a second send after a crash (the
+        # server accepted the message, the row was not marked) is recognisably the same.
+        headers={"Message-ID": message_id} if message_id else None,
     )
     if body_html:
         message.attach_alternative(body_html, "text/html")
@@ -109,6 +118,10 @@ def deliver_many(email_ids: list[int]) -> int:
     for email_id in email_ids:
         try:
             sent += deliver(email_id)
+        except SoftTimeLimitExceeded:
+            # Out of time (jobs.time_limit): the ones not yet claimed stay queued for the
+            # sweep rather than risk a hard kill in the middle of a send.
+            raise
         except TRANSIENT_ERRORS as exc:
             transient = exc
         except Exception:

@@ -18,8 +18,9 @@ the bookkeeping around those rows, and that is what this module holds, once:
   otherwise, so a worker that outlived its claim cannot finish its successor's work).
 - ``queue`` / ``queue_after_commit`` publish the step's task, in batches for the outbox;
   ``publish`` never raises: with the broker down the row simply waits for the sweep.
-- ``sweep`` (the ``sweep_jobs`` task, every minute): a claim older than JOB_STALE_MINUTES
-  belongs to a worker that died: the row is handed back, or given up once it has used its
+- ``sweep`` (the ``sweep_jobs`` task, every minute): a claim older than the kind's stale time
+  (JOB_STALE_MINUTES, or the kind's own: two minutes for an email) belongs to a worker that
+  died: the row is handed back, or given up once it has used its
   attempts (then an optional in-process task adds what the app needs, e.g. telling the
   person); rows whose ``next_attempt_at`` has passed are queued again.
 - ``stuck`` / ``failed`` / ``retry``: what the admin's "Background jobs" page shows and does.
@@ -44,6 +45,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from score_portal.cache import breaker
 from score_portal.celery import app
 
 logger = logging.getLogger(__name__)
@@ -106,10 +108,17 @@ class Kind:
     on_give_up: str = ""
     # What an admin retry of a finally failed job resets besides this module's fields.
     retry_changes: Mapping[str, Any] = field(default_factory=dict)
+    # None: JOB_STALE_MINUTES. A kind whose work is short (an email) sets its own, so a job
+    # whose worker died is handed on sooner; its tasks' time limits (``time_limit``) follow.
+    stale: datetime.timedelta | None = None
 
     @property
     def label(self) -> str:
         return self.model._meta.label_lower
+
+    @property
+    def stale_after(self) -> datetime.timedelta:
+        return self.stale or datetime.timedelta(minutes=settings.JOB_STALE_MINUTES)
 
     @property
     def attempts_allowed(self) -> int:
@@ -147,21 +156,29 @@ def kind_of(model: type[Job]) -> Kind:
     return _KINDS[model]
 
 
-def stale_after() -> datetime.timedelta:
-    return datetime.timedelta(minutes=settings.JOB_STALE_MINUTES)
+def stale_after(model: type[Job] | None = None) -> datetime.timedelta:
+    """How long a claim of ``model``'s jobs holds (JOB_STALE_MINUTES unless the kind says)."""
+    if model is None:
+        return datetime.timedelta(minutes=settings.JOB_STALE_MINUTES)
+    return _KINDS[model].stale_after
 
 
 # A job task's Celery time limits: stopped (soft limit: an exception the service turns into a
-# message) two minutes before its claim goes stale, killed one minute before, so a live worker
-# never holds a job the sweep has handed to another.
+# message) a margin before its claim goes stale, killed half that margin before, so a live
+# worker never holds a job the sweep has handed to another. The margin is a quarter of the
+# stale time, at most two minutes (15 minutes: 13 and 14; an email's 2 minutes: 60 and 90 s).
 
 
-def soft_time_limit() -> int:
-    return settings.JOB_STALE_MINUTES * 60 - 120
+def _margin(model: type[Job] | None) -> int:
+    return min(60, int(stale_after(model).total_seconds()) // 4)
 
 
-def time_limit() -> int:
-    return settings.JOB_STALE_MINUTES * 60 - 60
+def soft_time_limit(model: type[Job] | None = None) -> int:
+    return int(stale_after(model).total_seconds()) - 2 * _margin(model)
+
+
+def time_limit(model: type[Job] | None = None) -> int:
+    return int(stale_after(model).total_seconds()) - _margin(model)
 
 
 # --- Claim, finish, fail ----------------------------------------------------------------------
@@ -239,7 +256,7 @@ def claim(
     params += [pk, kind.attempts_allowed, *waiting]
     if step.working in step.waiting:
         params.append(step.working)
-    params += [step.working, value("claimed_at", now - stale_after())]
+    params += [step.working, value("claimed_at", now - kind.stale_after)]
     relaxed = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
         if relaxed:
@@ -305,12 +322,25 @@ def task(name: str) -> Task:  # type: ignore[type-arg]
 def publish(task_name: str, *args: Any) -> bool:
     """Queue the task named ``task_name`` with ``args``; False if the broker is down (logged,
     never raised). The work itself is safe in the database, so a request never fails
-    because Redis is away: the sweep queues it once it is back."""
+    because Redis is away: the sweep queues it once it is back.
+
+    A publish that failed makes this process skip the broker for REDIS_RETRY_SECONDS
+    (score_portal.cache.breaker): each attempt at a frozen Redis costs a socket timeout,
+    and a request that queues several kinds of work must not pay it for each."""
+    broker = str(app.conf.broker_url)
+    eager = bool(app.conf.task_always_eager)
+    if not eager and breaker.is_open(broker):
+        logger.info("Broker down: %s%r left for the sweep", task_name, args)
+        return False
     try:
         task(task_name).delay(*args)
     except Exception:
         logger.exception("Could not queue %s%r: left for the sweep", task_name, args)
+        if not eager:  # in-process, the task itself failed, not the broker
+            breaker.trip(broker, settings.REDIS_RETRY_SECONDS)
         return False
+    if not eager and breaker.was_tripped(broker) and breaker.close(broker):
+        logger.warning("Broker answers again")
     return True
 
 
@@ -366,7 +396,7 @@ def sweep(*models_: type[Job], now: datetime.datetime | None = None) -> int:
 def _sweep(kind: Kind, now: datetime.datetime) -> int:
     manager = kind.model._default_manager
     for step in kind.steps:
-        stale = manager.filter(status=step.working, claimed_at__lt=now - stale_after())
+        stale = manager.filter(status=step.working, claimed_at__lt=now - kind.stale_after)
         for pk, claimed_at, attempts in stale.values_list("pk", "claimed_at", "attempts")[
             :SWEEP_LIMIT
         ]:
@@ -417,7 +447,7 @@ def stuck(kind: Kind, now: datetime.datetime | None = None) -> QuerySet[Job]:
     """Jobs held longer than the stale time, or due for longer than that without a worker
     taking them (the broker or the workers are down, or the sweep is not running)."""
     now = now or timezone.now()
-    late = now - stale_after()
+    late = now - kind.stale_after
     held = Q(status__in=[s.working for s in kind.steps], claimed_at__lt=late)
     waiting = Q()
     for step in kind.steps:
@@ -448,7 +478,7 @@ def retry(model: type[Job], pks: Iterable[int]) -> int:
     Returns how many were queued."""
     kind = _KINDS[model]
     manager = model._default_manager
-    late = timezone.now() - stale_after()
+    late = timezone.now() - kind.stale_after
     count = 0
     for pk, status in manager.filter(pk__in=list(pks)).values_list("pk", "status"):
         changes: dict[str, Any] = {

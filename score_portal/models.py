@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime
+from email.utils import make_msgid
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -64,6 +67,12 @@ class User(AbstractUser):
         return self.full_name or self.get_full_name() or self.email
 
 
+def new_message_id() -> str:
+    """A Message-ID for an outbox row, in the site's domain; every attempt to send the row
+    carries it, so a receiving system can drop a second copy."""
+    return make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "score-portal")
+
+
 class OutboundEmail(jobs.Job):
     """One email the portal owes someone.
 
@@ -89,6 +98,7 @@ class OutboundEmail(jobs.Job):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=255, default=new_message_id)
 
     class Meta:
         verbose_name = _("outbound email")
@@ -121,6 +131,11 @@ jobs.register(
     failed=OutboundEmail.Status.FAILED,
     retry_after=datetime.timedelta(minutes=5),
     batch=25,
+    # A worker that died holding an email hands it on after two minutes, not
+    # JOB_STALE_MINUTES: if the mail server had accepted it, that second send is the one
+    # duplicate the portal cannot avoid, and the same Message-ID lets receivers drop it.
+    # The delivery tasks stop themselves within 90 s (jobs.time_limit).
+    stale=datetime.timedelta(minutes=2),
 )
 
 

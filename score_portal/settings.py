@@ -146,22 +146,35 @@ else:
 
 # --- Cache, Celery ------------------------------------------------------------------------
 REDIS_URL = env.string("REDIS_URL")
+# Redis is an accelerator, not a single point of failure (README, "When Redis is down"): a
+# connection or command to it gives up after REDIS_TIMEOUT_MS, and a process that found it
+# down works without it for REDIS_RETRY_SECONDS before asking again (score_portal/cache.py,
+# score_portal.jobs.publish), so a stopped or frozen Redis keeps no page over a second.
+REDIS_TIMEOUT = env.integer("REDIS_TIMEOUT_MS", 500, minimum=50) / 1000
+REDIS_RETRY_SECONDS = env.integer("REDIS_RETRY_SECONDS", 10, minimum=1)
 if REDIS_URL:
     env.url("REDIS_URL", REDIS_URL, ("redis", "rediss"))
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis backend that answers from a per-process local cache while
+            # Redis fails, instead of raising into the request.
+            "BACKEND": "score_portal.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "score",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT,
+                "socket_timeout": REDIS_TIMEOUT,
+                "fallback_seconds": REDIS_RETRY_SECONDS,
+            },
         }
     }
-    # Sessions read from Redis and written through to the database: a signed-in page costs
-    # one query less, and a flushed cache loses no one's session.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    # Without Redis the cache is per process: sessions stay in the database alone, so a
-    # sign-out in one process is seen by every other.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions live in the database alone, with or without Redis: a sign-out made while Redis is
+# away must stay a sign-out once it is back (a cached copy of the session in a Redis that
+# was frozen, or restarted from its dump, would sign the person in again); it costs one
+# primary-key query per request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # The broker lives in a Redis database of its own (REDIS_BROKER_URL, e.g. .../1 beside the
 # cache's .../0): flushing the cache then never drops queued work. Not read from
@@ -203,17 +216,20 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
-    # Fail fast when Redis is down while a request queues work: the outbox row (or the
-    # pending certificate) is already committed, and the periodic sweep queues it later.
-    "socket_connect_timeout": 2,
+    # Fail fast when Redis is down or frozen while a request queues work: the outbox row (or
+    # the pending certificate, the import) is already committed, and the periodic sweep
+    # queues it later. Without socket_timeout a publish to a frozen Redis waits for ever.
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    "socket_timeout": REDIS_TIMEOUT,
+    # Connecting a channel: one attempt (kombu retries for ever by default).
+    "max_retries": 0,
 }
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.2,
-}
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
+# A publish is tried once: a retry would double the wait on a frozen Redis, and a connection
+# Redis closed meanwhile is replaced when taken from the pool anyway. What failed is queued
+# by the sweep.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 # Celery closes the database connection around every task unless told to reuse it, and
 # opening one costs more than sending an email: reuse it for this many tasks (0: never).
 # Between tasks Django's own checks still close a broken or obsolete connection (tasks.py).

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from score_portal import emails, health, jobs
+from score_portal.models import OutboundEmail
 
 
 @shared_task(
@@ -20,8 +21,8 @@ from score_portal import emails, health, jobs
     retry_backoff=30,
     retry_backoff_max=3600,
     max_retries=settings.JOB_MAX_ATTEMPTS - 1,
-    soft_time_limit=jobs.soft_time_limit(),
-    time_limit=jobs.time_limit(),
+    soft_time_limit=jobs.soft_time_limit(OutboundEmail),
+    time_limit=jobs.time_limit(OutboundEmail),
 )
 def deliver_email(self, email_id: int) -> bool:  # type: ignore[no-untyped-def]
     """Send one outbound email; safe to run twice (the row is claimed first)."""
@@ -35,8 +36,8 @@ def deliver_email(self, email_id: int) -> bool:  # type: ignore[no-untyped-def]
     retry_backoff=30,
     retry_backoff_max=3600,
     max_retries=settings.JOB_MAX_ATTEMPTS - 1,
-    soft_time_limit=jobs.soft_time_limit(),
-    time_limit=jobs.time_limit(),
+    soft_time_limit=jobs.soft_time_limit(OutboundEmail),
+    time_limit=jobs.time_limit(OutboundEmail),
 )
 def deliver_emails(self, email_ids: list[int]) -> int:  # type: ignore[no-untyped-def]
     """Send a batch of outbound emails written in one transaction; safe to run twice."""

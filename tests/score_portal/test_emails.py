@@ -43,6 +43,26 @@ def test_running_the_task_twice_sends_once():
     assert email.attempts == 1
 
 
+def test_a_resend_after_a_crash_carries_the_same_message_id(settings):
+    """A worker killed after the mail server accepted the message but before the row was
+    marked sent: the email goes out again, as the same message (receivers can drop it)."""
+    settings.SITE_URL = "https://portal.example.org"
+    email = _queued()
+    other = _queued(to="someone.else@example.org")
+    assert deliver(email.pk) is True
+    # The crash: the row is back as the sweep leaves a stale claim, waiting to be sent.
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        status=OutboundEmail.Status.QUEUED, sent_at=None, claimed_at=None
+    )
+    assert deliver(email.pk) is True
+    assert deliver(other.pk) is True
+    first, second, third = (m.message()["Message-ID"] for m in mail.outbox)
+    email.refresh_from_db()
+    assert first == second == email.message_id
+    assert first.endswith("@portal.example.org>")
+    assert third == other.message_id != first
+
+
 def test_smtp_failure_is_recorded_and_retried(settings, monkeypatch):
     email = _queued()
 

@@ -7,6 +7,7 @@ import datetime
 import smtplib
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core import mail
 from django.db import transaction
@@ -284,3 +285,27 @@ def test_a_transient_failure_in_a_batch_is_retried_without_resending_the_others(
     assert len(mail.outbox) == 2
     assert emails.deliver_many(ids) == 1  # the retry sends only the failed one
     assert sorted(m.to[0] for m in mail.outbox) == [f"person{i}@example.org" for i in range(3)]
+
+
+def test_a_batch_out_of_time_leaves_the_emails_it_did_not_claim_queued(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """The task's soft time limit (within the email's two-minute stale time) stops the batch
+    at once: the next email is not started, where a hard kill mid-send could double it."""
+    with django_capture_on_commit_callbacks(execute=False):
+        stored = _store(3)
+    real = emails._send
+    calls = {"n": 0}
+
+    def slow(message):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise SoftTimeLimitExceeded()
+        real(message)
+
+    monkeypatch.setattr(emails, "_send", slow)
+    with pytest.raises(SoftTimeLimitExceeded):
+        emails.deliver_many([e.pk for e in stored])
+    statuses = [OutboundEmail.objects.get(pk=e.pk).status for e in stored]
+    assert statuses == [S.SENT, S.FAILED, S.QUEUED]
+    assert calls["n"] == 2 and len(mail.outbox) == 1
