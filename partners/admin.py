@@ -1,9 +1,10 @@
 from django.contrib import admin
 
 from partners.models import Membership, Partner, Partnership
+from score_portal.widgets import SafeIdsAdmin
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(SafeIdsAdmin, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
@@ -18,7 +19,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = ["user", "partner", "role", "created_at"]
     list_filter = ["role", "partner__kind"]
     search_fields = ["user__email", "partner__name"]
@@ -26,7 +27,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(admin.ModelAdmin):
+class PartnershipAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = ["title", "partner", "kind", "status", "factory_quota", "budget", "currency"]
     list_filter = ["status", "kind"]
     search_fields = ["title", "partner__name"]

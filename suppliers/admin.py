@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from import_export.admin import ImportExportModelAdmin
 
 from score_portal.uploads import UploadError
+from score_portal.widgets import SafeIdsAdmin
 from suppliers.models import (
     BrandSupplier,
     Factory,
@@ -15,14 +16,14 @@ from suppliers.models import (
 from suppliers.resources import FactoryResource, UploadedTable
 
 
-class BrandSupplierInline(admin.TabularInline):
+class BrandSupplierInline(SafeIdsAdmin, admin.TabularInline):
     model = BrandSupplier
     extra = 0
     autocomplete_fields = ["brand"]
     exclude = ["source_import"]
 
 
-class FactoryManagerInline(admin.TabularInline):
+class FactoryManagerInline(SafeIdsAdmin, admin.TabularInline):
     model = FactoryManager
     extra = 0
     autocomplete_fields = ["user"]

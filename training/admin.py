@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from score_portal.widgets import SafeIdsAdmin
 from training.models import (
     Certificate,
     Cohort,
@@ -16,7 +17,7 @@ from training.services.certificates import retry_rendering
 
 
 @admin.register(Module)
-class ModuleAdmin(admin.ModelAdmin):
+class ModuleAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = [
         "code",
         "title",
@@ -38,14 +39,14 @@ class KPIDefinitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrainerCertification)
-class TrainerCertificationAdmin(admin.ModelAdmin):
+class TrainerCertificationAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = ["trainer", "module", "certified_on", "valid_until"]
     list_filter = ["module"]
     autocomplete_fields = ["trainer"]
 
 
 @admin.register(Cohort)
-class CohortAdmin(admin.ModelAdmin):
+class CohortAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = [
         "module",
         "provider",
@@ -65,14 +66,14 @@ class ParticipantInline(admin.TabularInline):
     extra = 0
 
 
-class ConsultingVisitInline(admin.TabularInline):
+class ConsultingVisitInline(SafeIdsAdmin, admin.TabularInline):
     model = ConsultingVisit
     extra = 0
     autocomplete_fields = ["trainer"]
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(admin.ModelAdmin):
+class EnrolmentAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = ["factory", "module", "partnership", "status", "created_at"]
     list_filter = ["status", "module"]
     search_fields = ["factory__name", "factory__name_latin"]
