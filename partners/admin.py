@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from partners.models import Membership, Partner, Partnership
 from score_portal.widgets import SafeIdsAdmin
@@ -33,3 +36,13 @@ class PartnershipAdmin(SafeIdsAdmin, admin.ModelAdmin):
     search_fields = ["title", "partner__name"]
     filter_horizontal = ["modules"]
     autocomplete_fields = ["partner"]
+    # The document downloads through the portal's access-checked view: there is no /media/ URL.
+    exclude = ["supporting_document"]
+    readonly_fields = ["document_download"]
+
+    @admin.display(description=_("supporting document (PDF)"))
+    def document_download(self, partnership: Partnership) -> str:
+        if not partnership.supporting_document:
+            return "—"
+        url = reverse("partners:partnership_document", args=[partnership.pk])
+        return format_html('<a href="{}">{}</a>', url, partnership.supporting_document.name)

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from score_portal.uploads import UploadError
@@ -57,7 +58,13 @@ class SupplierImportAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["original_filename", "brand__name"]
-    readonly_fields = ["created_at", "finished_at", "claimed_at", "worker_attempts"]
+    # The uploaded file is shown by name only: no URL serves it (there is no /media/ URL).
+    exclude = ["file"]
+    readonly_fields = ["file_name", "created_at", "finished_at", "claimed_at", "worker_attempts"]
+
+    @admin.display(description=_("file"))
+    def file_name(self, supplier_import: SupplierImport) -> str:
+        return supplier_import.file.name
 
 
 @admin.register(SupplierMatchDecision)

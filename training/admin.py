@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from score_portal.widgets import SafeIdsAdmin
@@ -101,8 +103,11 @@ class CertificateAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["code", "enrolment__factory__name"]
+    # The PDF downloads through the portal's access-checked view: there is no /media/ URL.
+    exclude = ["pdf"]
     readonly_fields = [
         "code",
+        "pdf_download",
         "created_at",
         "render_started_at",
         "render_attempts",
@@ -111,6 +116,13 @@ class CertificateAdmin(admin.ModelAdmin):
         "revoked_by",
     ]
     actions = ["render_again"]
+
+    @admin.display(description=_("PDF"))
+    def pdf_download(self, certificate: Certificate) -> str:
+        if not certificate.pdf:
+            return "—"
+        url = reverse("training:certificate_pdf", args=[certificate.pk])
+        return format_html('<a href="{}">{}</a>', url, certificate.pdf.name)
 
     @admin.action(description=_("Render the selected pending certificates again"))
     def render_again(self, request, queryset):  # type: ignore[no-untyped-def]
