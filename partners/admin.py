@@ -1,9 +1,13 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from partners.models import Membership, Partner, Partnership
+from score_portal.widgets import SafeIdsAdmin
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(SafeIdsAdmin, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
@@ -18,7 +22,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = ["user", "partner", "role", "created_at"]
     list_filter = ["role", "partner__kind"]
     search_fields = ["user__email", "partner__name"]
@@ -26,9 +30,19 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(admin.ModelAdmin):
+class PartnershipAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = ["title", "partner", "kind", "status", "factory_quota", "budget", "currency"]
     list_filter = ["status", "kind"]
     search_fields = ["title", "partner__name"]
     filter_horizontal = ["modules"]
     autocomplete_fields = ["partner"]
+    # The document downloads through the portal's access-checked view: there is no /media/ URL.
+    exclude = ["supporting_document"]
+    readonly_fields = ["document_download"]
+
+    @admin.display(description=_("supporting document (PDF)"))
+    def document_download(self, partnership: Partnership) -> str:
+        if not partnership.supporting_document:
+            return "—"
+        url = reverse("partners:partnership_document", args=[partnership.pk])
+        return format_html('<a href="{}">{}</a>', url, partnership.supporting_document.name)

@@ -10,6 +10,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner, Partnership
+from score_portal.widgets import ModelMultipleIdsField
 
 
 class DateInput(forms.DateInput):
@@ -26,7 +27,7 @@ class PartnershipForm(forms.ModelForm):
         label=_("Applying organisation"), queryset=Partner.objects.none(), empty_label=None
     )
     # The catalogue is training's: its queryset comes from the relation (see __init__).
-    modules = forms.ModelMultipleChoiceField(
+    modules = ModelMultipleIdsField(
         label=_("Modules covered"),
         queryset=None,
         widget=forms.CheckboxSelectMultiple,

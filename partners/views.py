@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,6 +20,7 @@ from partners.selectors import (
     partnerships_with_ledger,
 )
 from score_portal.access import can_act_for_partner, get_visible_or_404
+from score_portal.files import stored_file_response
 
 
 @login_required
@@ -154,13 +155,13 @@ def partnership_transition(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def partnership_document(request: HttpRequest, pk: int) -> FileResponse:
+def partnership_document(request: HttpRequest, pk: int) -> HttpResponse:
     partnership = get_visible_or_404(Partnership.objects.all(), request.scope, pk=pk)
     if not partnership.supporting_document:
         raise Http404
-    return FileResponse(
-        partnership.supporting_document.open("rb"),
-        as_attachment=True,
+    return stored_file_response(
+        request,
+        partnership.supporting_document,
         filename=f"partnership-{partnership.pk}.pdf",
         content_type="application/pdf",
     )

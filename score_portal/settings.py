@@ -327,8 +327,9 @@ ACCOUNT_ALLOW_SIGNUPS = env.boolean("ACCOUNT_ALLOW_SIGNUPS", default=True)
 ACCOUNT_ADAPTER = "score_portal.adapters.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[SCORE Portal] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
-# Failed sign-ins: 5 per 5 minutes per account, 10 per minute per address. The Django admin
-# login goes through the same view (see urls.py), so it is limited too.
+# Failed sign-ins: 10 per minute per client address, and 5 per 5 minutes per account *from
+# one address* (the adapter makes the "key" account + address), so failures elsewhere never
+# lock the owner out. The Django admin login goes through the same view (see urls.py).
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/300s/key",
     "reset_password": "20/m/ip,5/m/key",

@@ -42,11 +42,16 @@ DELIMITERS = (",", ";", "\t", "|")
 # Windows for the portal's languages. Any of them can also be chosen by hand.
 LEGACY_ENCODINGS = ("cp1252", "cp1254", "cp1258", "gb18030")
 SAMPLE_BYTES = 64 * 1024
-# A cell this long is no supplier's anything: it is a quotation mark that never closes
-# and swallows the rest of the file. Ten times csv's default, so a real long cell (an
-# address with notes) reads, and a runaway one stops early with a clear message.
-MAX_CELL_CHARACTERS = 1024 * 1024
+# The longest cell the reader hands on. A too-long cell is the caller's to refuse, row by
+# row, against what its column allows (a supplier list's factory name: 300 characters; any
+# cell: what a spreadsheet cell holds), so one oversized cell costs only its row. Past this
+# bound a cell is no cell but a quotation mark that never closes and swallows the rest of the
+# file: the file is refused with that explanation. csv holds a cell as 4 bytes a character,
+# so this bounds the reader's memory at 16 MB.
+MAX_CELL_CHARACTERS = 4 * 1024 * 1024
 csv.field_size_limit(MAX_CELL_CHARACTERS)
+# The most a spreadsheet cell holds (Excel's limit): a longer one came from no spreadsheet.
+SPREADSHEET_CELL_CHARACTERS = 32_767
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls, or an .xlsx protected with a password
 _ZIP_MAGIC = b"PK\x03\x04"

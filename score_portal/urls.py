@@ -1,6 +1,4 @@
 from allauth.account.decorators import secure_admin_login
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -28,6 +26,5 @@ urlpatterns = [
     path("admin/jobs/", admin.site.admin_view(background_jobs), name="background_jobs"),
     path("admin/", admin.site.urls),
 ]
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No /media/ route, not even with DEBUG on: every stored file (supplier lists, partnership
+# documents, certificates) is served by a view that checks who asks.

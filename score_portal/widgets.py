@@ -1,10 +1,14 @@
-"""Form widgets the apps share."""
+"""Form widgets and fields the apps share."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django import forms
+from django.contrib.admin import widgets as admin_widgets
+from django.core.exceptions import ValidationError
+from django.db.models import Field
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -51,3 +55,82 @@ class CountrySelect(forms.Select):
             parts.append(f'\n  <option value="{option_value}"{selected}>{label}</option>\n')
         parts.append("\n</select>")
         return mark_safe("".join(parts))
+
+
+# --- Ids typed by a visitor -----------------------------------------------------------------
+# Django hands a submitted id to the database as it is in two places: a multiple choice's
+# "__in" lookup, and the admin's autocomplete widget re-rendering a refused form. "²" then
+# raises ValueError and "9" * 30 an OverflowError on SQLite: a 500 instead of "not a valid
+# choice". These check the value first; what no id column could hold is no choice at all.
+
+_BIGINT = 2**63
+
+
+def _usable_id(field: Field[Any, Any], value: object) -> bool:
+    """Whether ``value`` can be looked up in ``field`` (a primary key, usually)."""
+    try:
+        python = field.to_python(value)
+    except (ValidationError, ValueError, TypeError):
+        return False
+    return not isinstance(python, int) or -_BIGINT <= python < _BIGINT
+
+
+class ModelMultipleIdsField(forms.ModelMultipleChoiceField):
+    """A ModelMultipleChoiceField that refuses a value no id can be before querying it."""
+
+    def _check_values(self, value: Iterable[Any]) -> Any:
+        if not isinstance(value, str | bytes):
+            key = self.to_field_name or self.queryset.model._meta.pk.name
+            field = self.queryset.model._meta.get_field(key)
+            for item in value:
+                if not _usable_id(field, item):
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": item},
+                    )
+        return super()._check_values(value)
+
+
+class _UsableIdsOnly:
+    """The admin's autocomplete widgets, showing again only the chosen values that are ids."""
+
+    field: Any
+
+    def optgroups(self, name: str, value: list[str], attr: Any = None) -> Any:
+        remote = self.field.remote_field
+        opts = remote.model._meta
+        target = opts.get_field(getattr(remote, "field_name", None) or opts.pk.name)
+        usable = [v for v in value if _usable_id(target, v)]
+        return super().optgroups(name, usable, attr)  # type: ignore[misc]
+
+
+class AutocompleteSelect(_UsableIdsOnly, admin_widgets.AutocompleteSelect):
+    pass
+
+
+class AutocompleteSelectMultiple(_UsableIdsOnly, admin_widgets.AutocompleteSelectMultiple):
+    pass
+
+
+class SafeIdsAdmin:
+    """For a ModelAdmin or inline with ``autocomplete_fields`` or many-to-many fields: a chosen
+    value that is no id is refused with the field's error, and the form shown again, not a
+    500."""
+
+    admin_site: Any
+
+    def formfield_for_foreignkey(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            kwargs["widget"] = AutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def formfield_for_manytomany(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("form_class", ModelMultipleIdsField)
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            kwargs["widget"] = AutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]

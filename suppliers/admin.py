@@ -2,9 +2,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from score_portal.uploads import UploadError
+from score_portal.widgets import SafeIdsAdmin
 from suppliers.models import (
     BrandSupplier,
     Factory,
@@ -15,14 +17,14 @@ from suppliers.models import (
 from suppliers.resources import FactoryResource, UploadedTable
 
 
-class BrandSupplierInline(admin.TabularInline):
+class BrandSupplierInline(SafeIdsAdmin, admin.TabularInline):
     model = BrandSupplier
     extra = 0
     autocomplete_fields = ["brand"]
     exclude = ["source_import"]
 
 
-class FactoryManagerInline(admin.TabularInline):
+class FactoryManagerInline(SafeIdsAdmin, admin.TabularInline):
     model = FactoryManager
     extra = 0
     autocomplete_fields = ["user"]
@@ -56,7 +58,10 @@ class SupplierImportAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["original_filename", "brand__name"]
+    # The uploaded file is shown by name only: no URL serves it (there is no /media/ URL).
+    exclude = ["file"]
     readonly_fields = [
+        "file_name",
         "created_at",
         "finished_at",
         "claimed_at",
@@ -64,6 +69,10 @@ class SupplierImportAdmin(admin.ModelAdmin):
         "last_error",
         "next_attempt_at",
     ]
+
+    @admin.display(description=_("file"))
+    def file_name(self, supplier_import: SupplierImport) -> str:
+        return supplier_import.file.name
 
 
 @admin.register(SupplierMatchDecision)

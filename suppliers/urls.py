@@ -1,11 +1,12 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from suppliers import views
 
 app_name = "suppliers"
 urlpatterns = [
     path("", views.factory_list, name="factory_list"),
-    path("export.<str:fmt>", views.supplier_export, name="export"),
+    # Only the two formats there are: any other suffix is a 404, never a header value.
+    re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.supplier_export, name="export"),
     path("factories/<int:pk>/", views.factory_detail, name="factory_detail"),
     path("imports/", views.import_list, name="import_list"),
     path("imports/new/", views.import_new, name="import_new"),

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -134,6 +135,9 @@ def _visible_import(request: HttpRequest, pk: int) -> SupplierImport:
         SupplierImport.objects.select_related("brand", "uploaded_by"), request.scope, pk=pk
     )
 
+
+# The export's file names: fixed, whatever the URL held (the URL allows only these two).
+EXPORT_NAMES = {"csv": "suppliers.csv", "xlsx": "suppliers.xlsx"}
 
 OUTCOME_FILTERS = [c for c in SupplierImportRow.Outcome]
 
@@ -275,8 +279,11 @@ def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         [*supplier_import.headers, "Error"],
     )
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    # The uploader's file name, encoded by Django (RFC 6266): never raw text in a header.
     name = supplier_import.original_filename.rsplit(".", 1)[0]
-    response["Content-Disposition"] = f'attachment; filename="{name}-errors.csv"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{name}-errors.csv"
+    )
     return response
 
 
@@ -309,5 +316,7 @@ def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
         response = StreamingHttpResponse(
             exports.csv_lines(rows, exports.HEADERS), content_type="text/csv; charset=utf-8"
         )
-    response["Content-Disposition"] = f'attachment; filename="suppliers.{fmt}"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=EXPORT_NAMES[fmt]
+    )
     return response

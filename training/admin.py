@@ -1,7 +1,10 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from score_portal import jobs
+from score_portal.widgets import SafeIdsAdmin
 from training.models import (
     Certificate,
     Cohort,
@@ -16,7 +19,7 @@ from training.models import (
 
 
 @admin.register(Module)
-class ModuleAdmin(admin.ModelAdmin):
+class ModuleAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = [
         "code",
         "title",
@@ -38,14 +41,14 @@ class KPIDefinitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrainerCertification)
-class TrainerCertificationAdmin(admin.ModelAdmin):
+class TrainerCertificationAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = ["trainer", "module", "certified_on", "valid_until"]
     list_filter = ["module"]
     autocomplete_fields = ["trainer"]
 
 
 @admin.register(Cohort)
-class CohortAdmin(admin.ModelAdmin):
+class CohortAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = [
         "module",
         "provider",
@@ -65,14 +68,14 @@ class ParticipantInline(admin.TabularInline):
     extra = 0
 
 
-class ConsultingVisitInline(admin.TabularInline):
+class ConsultingVisitInline(SafeIdsAdmin, admin.TabularInline):
     model = ConsultingVisit
     extra = 0
     autocomplete_fields = ["trainer"]
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(admin.ModelAdmin):
+class EnrolmentAdmin(SafeIdsAdmin, admin.ModelAdmin):
     list_display = ["factory", "module", "partnership", "status", "created_at"]
     list_filter = ["status", "module"]
     search_fields = ["factory__name", "factory__name_latin"]
@@ -100,8 +103,11 @@ class CertificateAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["code", "enrolment__factory__name"]
+    # The PDF downloads through the portal's access-checked view: there is no /media/ URL.
+    exclude = ["pdf"]
     readonly_fields = [
         "code",
+        "pdf_download",
         "created_at",
         "claimed_at",
         "attempts",
@@ -111,6 +117,13 @@ class CertificateAdmin(admin.ModelAdmin):
         "revoked_by",
     ]
     actions = ["render_again"]
+
+    @admin.display(description=_("PDF"))
+    def pdf_download(self, certificate: Certificate) -> str:
+        if not certificate.pdf:
+            return "—"
+        url = reverse("training:certificate_pdf", args=[certificate.pk])
+        return format_html('<a href="{}">{}</a>', url, certificate.pdf.name)
 
     @admin.action(description=_("Render the selected pending certificates again"))
     def render_again(self, request, queryset):  # type: ignore[no-untyped-def]

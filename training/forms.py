@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from partners.models import Partner, Partnership
 from score_portal.models import User
 from score_portal.uploads import UploadError, open_table
+from score_portal.widgets import ModelMultipleIdsField
 from suppliers.models import BrandSupplier, Factory
 from training.models import (
     Cohort,
@@ -58,7 +59,7 @@ class CohortChoiceField(forms.ModelChoiceField):
 class EnrolForm(forms.Form):
     """Which suppliers, into which module, funded by which partnership, in which cohort."""
 
-    factories = forms.ModelMultipleChoiceField(
+    factories = ModelMultipleIdsField(
         label=_("Suppliers"),
         queryset=Factory.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -232,7 +233,7 @@ class ConsentForm(forms.Form):
 class AttendanceForm(forms.Form):
     prefix = "attendance"  # several forms share the enrolment page: keep their ids apart
 
-    attended = forms.ModelMultipleChoiceField(
+    attended = ModelMultipleIdsField(
         label=_("Who attended the classroom"),
         queryset=Participant.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -262,7 +263,7 @@ class VisitForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
-    actions_reviewed = forms.ModelMultipleChoiceField(
+    actions_reviewed = ModelMultipleIdsField(
         label=_("Improvement actions checked"),
         queryset=ImprovementAction.objects.none(),
         widget=forms.CheckboxSelectMultiple,

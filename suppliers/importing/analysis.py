@@ -30,7 +30,7 @@ from suppliers.importing import ImportFileError
 from suppliers.importing.columns import BY_FIELD, REQUIRED, map_headers
 from suppliers.importing.matching import FILLABLE, MatchIndex
 from suppliers.importing.normalise import address_key, country_code, key_of, name_words
-from suppliers.importing.parsing import Table
+from suppliers.importing.parsing import SPREADSHEET_CELL_CHARACTERS, Table
 from suppliers.models import Factory, SupplierImportRow
 
 BATCH = 5000
@@ -112,6 +112,8 @@ def clean_row(
             value = value[:200] + "…"
         if value:
             values[field_name] = value
+    if cells and max(map(len, cells)) > SPREADSHEET_CELL_CHARACTERS:
+        errors += _overlong_ignored_cells(cells, mapping, headers)
     for column in REQUIRED:
         if not values.get(column.field):
             header = next((headers[i] for i, f in mapping.items() if f == column.field), "")
@@ -157,6 +159,33 @@ def clean_row(
     if "sector" in values:
         values["sector"] = _sector_lookup().get(values["sector"].lower(), Factory.Sector.OTHER)
     return values, errors
+
+
+def _overlong_ignored_cells(
+    cells: list[str], mapping: dict[int, str], headers: list[str]
+) -> list[dict[str, str]]:
+    """Cells of columns the import ignores that are longer than any spreadsheet cell: no
+    spreadsheet wrote them, so the row is not what it seems (a quotation mark that opens and
+    swallows the next lines, say). A column the import reads has its own, shorter limit."""
+    limit = SPREADSHEET_CELL_CHARACTERS
+    return [
+        _error(
+            headers[index]
+            if index < len(headers)
+            else _("column %(number)s") % {"number": index + 1},
+            _("longer than %(limit)s characters (%(length)s)")
+            % {"limit": limit, "length": len(cell)},
+        )
+        for index, cell in enumerate(cells)
+        if len(cell) > limit and index not in mapping
+    ]
+
+
+def _kept_cells(cells: list[str]) -> list[str]:
+    """An error row's cells as stored for the download of rows to fix: a cell longer than a
+    spreadsheet holds is cut there (it is the row's error; the database keeps no megabytes)."""
+    limit = SPREADSHEET_CELL_CHARACTERS
+    return [cell if len(cell) <= limit else cell[:limit] for cell in cells]
 
 
 @dataclass(slots=True)
@@ -306,7 +335,10 @@ class Analysis:
         return PreviewRow(
             line=line,
             outcome=Outcome.ERROR,
-            data={**{k: v for k, v in values.items() if k in _ERROR_VALUES}, "_cells": cells},
+            data={
+                **{k: v for k, v in values.items() if k in _ERROR_VALUES},
+                "_cells": _kept_cells(cells),
+            },
             errors=errors,
         )
 

@@ -3,6 +3,18 @@
 import uses of it. What is particular to a supplier list starts at the header row:
 ``columns.map_headers`` and ``analysis``."""
 
-from score_portal.uploads import CSV_EXTENSIONS, XLSX_EXTENSIONS, Table, open_table
+from score_portal.uploads import (
+    CSV_EXTENSIONS,
+    SPREADSHEET_CELL_CHARACTERS,
+    XLSX_EXTENSIONS,
+    Table,
+    open_table,
+)
 
-__all__ = ["CSV_EXTENSIONS", "XLSX_EXTENSIONS", "Table", "open_table"]
+__all__ = [
+    "CSV_EXTENSIONS",
+    "SPREADSHEET_CELL_CHARACTERS",
+    "XLSX_EXTENSIONS",
+    "Table",
+    "open_table",
+]

@@ -7,7 +7,7 @@ public pages are listed here on purpose.
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.conftest import client_for
 
@@ -36,7 +36,14 @@ def _walk(patterns, prefix="", namespace=""):
             yield f"{namespace}:{entry.name}", prefix + str(entry.pattern)
 
 
-def _concrete(route: str) -> str:
+# Values for the groups of regex patterns (re_path), which are reversed by name.
+REGEX_SAMPLE = {"fmt": "csv"}
+
+
+def _concrete(name: str, route: str) -> str:
+    groups = re.findall(r"\(\?P<(\w+)>", route)
+    if groups:
+        return reverse(name, kwargs={group: REGEX_SAMPLE[group] for group in groups})
     return "/" + re.sub(r"<(?:(\w+):)?\w+>", lambda m: SAMPLE[m.group(1) or "str"], route)
 
 
@@ -52,7 +59,7 @@ def test_the_walk_found_the_apps_pages():
 def test_anonymous_visitor_is_sent_to_sign_in(name, route):
     if name in PUBLIC:
         pytest.skip("public on purpose")
-    url = _concrete(route)
+    url = _concrete(name, route)
     for method in ("get", "post"):
         response = getattr(client_for(None), method)(url)
         assert response.status_code in (302, 405), (method, url, response.status_code)

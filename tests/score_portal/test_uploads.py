@@ -125,13 +125,19 @@ def test_cells_longer_than_csvs_default_limit_read():
     assert read(data)[2][1] == ["A Mill", address]
 
 
+def test_a_megabyte_cell_reads_for_the_caller_to_refuse_its_row():
+    address = "x" * (1024 * 1024 + 1)
+    data = f'Name,Address\r\nA Mill,"{address}"\r\nB Mill,2 Road\r\n'.encode()
+    assert read(data)[2][1:] == [["A Mill", address], ["B Mill", "2 Road"]]
+
+
 def test_a_quote_that_never_closes_is_named_with_its_row():
-    data = b'Name,Address\r\nA Mill,1 Road\r\nB Mill,"2 Road\r\n' + b"C Mill,3 Road\r\n" * 80_000
+    data = b'Name,Address\r\nA Mill,1 Road\r\nB Mill,"2 Road\r\n' + b"C Mill,3 Road\r\n" * 300_000
     assert len(data) > MAX_CELL_CHARACTERS
     with pytest.raises(UploadError) as caught:
         read(data)
     assert str(caught.value) == (
-        'Row 3 has a cell longer than 1,048,576 characters: a quotation mark (") '
+        'Row 3 has a cell longer than 4,194,304 characters: a quotation mark (") '
         "probably opens a cell and is never closed."
     )
 

@@ -142,6 +142,14 @@ def retry_rendering(*, certificate: Certificate) -> bool:
     return bool(jobs.retry(Certificate, [certificate.pk]))
 
 
+def record_missing_pdf(*, certificate: Certificate, problem: str) -> None:
+    """Note on the certificate that its PDF is gone from storage: the admin's certificate list
+    shows the last error, and an ILO administrator reissues the certificate (a new PDF)."""
+    Certificate.objects.filter(pk=certificate.pk).update(
+        last_error=f"Missing PDF: {problem}"[:2000]
+    )
+
+
 # --- Internals ----------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +30,7 @@ from score_portal.access import (
     can_manage_certificates,
     get_visible_or_404,
 )
+from score_portal.files import stored_file_response
 from training.models import Certificate, Module
 from training.services import certificates as services
 
@@ -134,17 +135,20 @@ def certificate_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def certificate_pdf(request: HttpRequest, pk: int) -> FileResponse:
+def certificate_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     certificate = get_visible_or_404(_certificates(request), request.scope, pk=pk)
     if not certificate.pdf or not (
         certificate.status == C.ISSUED or can_manage_certificates(request.scope)
     ):
         raise Http404
-    return FileResponse(
-        certificate.pdf.open("rb"),
-        as_attachment=True,
+    return stored_file_response(
+        request,
+        certificate.pdf,
         filename=_pdf_name(certificate),
         content_type="application/pdf",
+        on_missing=lambda problem: services.record_missing_pdf(
+            certificate=certificate, problem=problem
+        ),
     )
 
 
@@ -297,8 +301,10 @@ def _zip_stream(certificates: Iterator[Certificate]) -> Iterator[bytes]:
             info = zipfile.ZipInfo(name, date_time=_zip_time(certificate.issued_at))
             try:
                 source = certificate.pdf.open("rb")
-            except FileNotFoundError:
-                logger.error("Certificate %s has no file on storage", certificate.code)
+            except OSError as error:
+                problem = f"Stored file {certificate.pdf.name!r} cannot be opened: {error}"
+                logger.error("Certificate %s left out of a ZIP: %s", certificate.code, problem)
+                services.record_missing_pdf(certificate=certificate, problem=problem)
                 continue
             with source, archive.open(info, mode="w") as target:
                 while chunk := source.read(64 * 1024):
