@@ -296,6 +296,8 @@ class SmtpSink:
 
 
 def start_worker(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    from django.conf import settings
+
     env = {
         **os.environ,
         "EMAIL_URL": f"smtp://127.0.0.1:{port}",
@@ -315,6 +317,9 @@ def start_worker(port: int, log_path: Path) -> subprocess.Popen[bytes]:
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            # Emails have a queue of their own (settings.TASK_QUEUES, routed by task module).
+            "-Q",
+            settings.TASK_QUEUES["emails"],
             *os.environ.get("BENCH_WORKER_ARGS", "").split(),
         ],
         cwd=ROOT,
@@ -343,7 +348,7 @@ def bench_emails(workdir: Path) -> dict[str, float]:
         enrolment = Enrolment.objects.select_related("factory", "module").first()
         recipient = User(email="x@bench.example.org", full_name="Bench Manager")
         OutboundEmail.objects.all().delete()
-        queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        queue = settings.TASK_QUEUES["emails"]
         # Hold the worker back while the requests queue their emails, so that what is timed
         # is the delivery by the two worker processes alone (this machine's cores are shared).
         app.control.cancel_consumer(queue, reply=True)
