@@ -17,8 +17,8 @@ page, SQL time against render time, the slowest queries with their plans, and th
 every other page each persona opens (a page that grows with the data shows there).
 
 Options (environment): BENCH_SECONDS (15), BENCH_WARMUP (3), BENCH_WORKERS (3 sync workers),
-BENCH_REDIS_URL (redis://127.0.0.1:6379/14, as production: the cache in Redis, sessions in the database; empty
-for none).
+BENCH_REDIS_URL (redis://127.0.0.1:6379/14, as production: the cache in Redis, sessions in
+the database; empty for none).
 Not a test: it prints figures. Needs wrk (Debian package ``wrk``).
 """
 
