@@ -398,6 +398,18 @@ async def _gather(checks: list[HealthCheck], executor: ThreadPoolExecutor) -> li
     return await asyncio.gather(*(check.get_result(executor) for check in checks))
 
 
+def _run_checks(checks: list[HealthCheck], executor: ThreadPoolExecutor) -> list[Any]:
+    """The checks side by side on an event loop of their own: in this thread, or in a fresh
+    one when this thread already runs a loop (an ASGI server, or a test that drove a browser
+    through Playwright's sync API), where ``asyncio.run`` refuses to start."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_gather(checks, executor))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-loop") as loop_thread:
+        return loop_thread.submit(lambda: asyncio.run(_gather(checks, executor))).result()
+
+
 def run(selected: Iterable[Probe] | None = None) -> list[Outcome]:
     """Run the probes; each answers within its own timeout (about a second)."""
     chosen = list(probes() if selected is None else selected)
@@ -409,7 +421,7 @@ def run(selected: Iterable[Probe] | None = None) -> list[Outcome]:
         # its check timed out, instead of holding the answer.
         executor = ThreadPoolExecutor(max_workers=len(elsewhere), thread_name_prefix="health")
         try:
-            results = asyncio.run(_gather([check for _, check in elsewhere], executor))
+            results = _run_checks([check for _, check in elsewhere], executor)
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
         for (probe, check), result in zip(elsewhere, results, strict=True):

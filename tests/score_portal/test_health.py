@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import socket
 from collections.abc import Iterator
@@ -256,3 +257,16 @@ def test_the_health_command_checks_what_it_is_asked(db, embedded, settings, caps
         call_command("health", "cache")
     assert failing.value.code == 1
     assert "cache: failing" in capsys.readouterr().out
+
+
+def test_readiness_runs_where_an_event_loop_already_runs(db):
+    """An ASGI server, or a test that drove Playwright's sync API, leaves a loop running in
+    the thread: the checks then run on a loop of their own in another thread."""
+    elsewhere = [p for p in health.probes() if not p.uses_database]
+    assert elsewhere
+
+    async def inside_a_loop():
+        return health.run(elsewhere)
+
+    outcomes = asyncio.run(inside_a_loop())
+    assert [o.name for o in outcomes] == [p.name for p in elsewhere]
