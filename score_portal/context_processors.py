@@ -30,10 +30,18 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if not scope.is_authenticated:
         return {"nav_items": [], "portal_role": None}
     current = request.path
-    nav = []
-    for section in menu(scope):
-        label, name = SECTIONS[section]
-        url = reverse(name)
-        active = url == current or (url != "/" and current.startswith(url))
-        nav.append({"label": label, "url": url, "active": active})
+    links = [(SECTIONS[section][0], reverse(SECTIONS[section][1])) for section in menu(scope)]
+    # One link at most is current: the section whose address is the longest prefix of this
+    # page's ("/suppliers/imports/…" is in Imports, not also in Suppliers). It is the page
+    # itself ("page") or a page within that section ("true").
+    within = [url for _, url in links if url == current or (url != "/" and current.startswith(url))]
+    section = max(within, key=len, default=None)
+    nav = [
+        {
+            "label": label,
+            "url": url,
+            "current": ("page" if url == current else "true") if url == section else "",
+        }
+        for label, url in links
+    ]
     return {"nav_items": nav, "portal_role": scope.primary_role.value}

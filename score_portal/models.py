@@ -46,7 +46,13 @@ class User(AbstractUser):
         _("preferred language"),
         max_length=10,
         blank=True,
-        help_text=_("Emails are written in this language."),
+        help_text=_("Pages and emails are written in this language."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_("Dates and times are shown in this time zone; blank: the portal's."),
     )
 
     objects = UserManager()  # type: ignore[misc, assignment]

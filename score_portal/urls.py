@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from score_portal import views
+from score_portal import accounts, views
 from score_portal.admin import background_jobs
 from training.views import certificates
 
@@ -18,8 +18,10 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     # Public: anyone checks a certificate number (rate-limited, no login).
     path("verify/<str:code>/", certificates.verify, name="verify_certificate"),
+    path("accounts/profile/", accounts.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switcher, which also stores a signed-in person's choice.
+    path("i18n/setlang/", accounts.set_language, name="set_language"),
     path("partners/", include("partners.urls")),
     path("suppliers/", include("suppliers.urls")),
     path("training/", include("training.urls")),

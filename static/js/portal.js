@@ -1,10 +1,6 @@
 // Progressive enhancement only: every page works without this file.
 document.addEventListener("DOMContentLoaded", () => {
   document.documentElement.classList.add("js");
-  // Selects marked data-autosubmit (the language switcher) submit their form on change.
-  for (const select of document.querySelectorAll("select[data-autosubmit]")) {
-    select.addEventListener("change", () => select.form.submit());
-  }
   // A checkbox marked data-check-all="name" ticks or clears every checkbox of that name in
   // its form, and shows a dash when only some are ticked.
   for (const all of document.querySelectorAll("input[data-check-all]")) {

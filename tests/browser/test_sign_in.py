@@ -27,6 +27,30 @@ def test_brand_user_signs_in_and_sees_their_home(page, world, brand_staff):
 
 def test_language_switcher_works_without_inline_script(page, db):
     page.goto("/")
+    # Choosing changes nothing by itself (WCAG 3.2.2 On Input); the button applies it.
     page.get_by_label("Language").select_option("tr")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_role("button", name="Change").click()
     expect(page.locator("html")).to_have_attribute("lang", "tr")
+    assert page.problems == []
+
+
+def test_spanish_speaker_on_an_english_browser_reads_spanish(page, world, brand_staff):
+    brand_staff.language = "es"
+    brand_staff.save(update_fields=["language"])
+    page.goto("/accounts/login/")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_label("Email").fill(brand_staff.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("navigation").get_by_role("link", name="Inicio")).to_be_visible()
+    # The profile page changes it for good: pages and emails follow.
+    page.get_by_text(brand_staff.display_name).click()
+    page.get_by_role("link", name="Tu perfil").click()
+    page.get_by_label("Idioma").select_option("tr")
+    page.get_by_role("button", name="Guardar").click()
+    expect(page.locator("html")).to_have_attribute("lang", "tr")
+    brand_staff.refresh_from_db()
+    assert brand_staff.language == "tr"
     assert page.problems == []
