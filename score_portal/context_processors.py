@@ -28,9 +28,17 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     """The navigation a person sees follows what they can reach."""
     scope = getattr(request, "scope", ANONYMOUS)
     if not scope.is_authenticated:
-        return {"nav_items": [], "portal_role": None}
+        return {"nav_items": [], "admin_url": None, "portal_role": None}
     current = request.path
-    links = [(SECTIONS[section][0], reverse(SECTIONS[section][1])) for section in menu(scope)]
+    sections = menu(scope)
+    # The Django admin is a tool for repairs, not a section: it sits in the person's menu, so
+    # that the header keeps to one row on a 1280 px screen in every language.
+    admin_url = reverse("admin:index") if "administration" in sections else None
+    links = [
+        (SECTIONS[section][0], reverse(SECTIONS[section][1]))
+        for section in sections
+        if section != "administration"
+    ]
     # One link at most is current: the section whose address is the longest prefix of this
     # page's ("/suppliers/imports/…" is in Imports, not also in Suppliers). It is the page
     # itself ("page") or a page within that section ("true").
@@ -44,4 +52,4 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         }
         for label, url in links
     ]
-    return {"nav_items": nav, "portal_role": scope.primary_role.value}
+    return {"nav_items": nav, "admin_url": admin_url, "portal_role": scope.primary_role.value}

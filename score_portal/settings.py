@@ -353,7 +353,11 @@ LANGUAGES = [
     ("es", _("Spanish")),
     ("bn", _("Bengali")),
 ]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The portal's own catalogue, then what upstream packages lack in the portal's languages
+# (allauth in Vietnamese and Bengali, Bengali country names: tools/upstream_translations.py).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale-upstream"]
+# Number grouping where Django's locale formats differ from the Unicode CLDR (zh-Hans, vi, bn).
+FORMAT_MODULE_PATH = ["score_portal.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -10,17 +10,25 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-LOCALE = Path(__file__).resolve().parents[2] / "locale"
+ROOT = Path(__file__).resolve().parents[2]
+LOCALE = ROOT / "locale"
 LANGUAGES = [
     code.replace("zh-hans", "zh_Hans") for code, _name in settings.LANGUAGES if code != "en"
+]
+# The portal's catalogue, and what it adds where upstream packages have no translation.
+CATALOGUES = [
+    (folder, language)
+    for folder in (LOCALE, ROOT / "locale-upstream")
+    for language in LANGUAGES
+    if (folder / language / "LC_MESSAGES" / "django.po").exists()
 ]
 
 pytestmark = pytest.mark.skipif(shutil.which("msgfmt") is None, reason="needs gettext (msgfmt)")
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_no_message_is_left_untranslated_or_fuzzy(language):
-    po = LOCALE / language / "LC_MESSAGES" / "django.po"
+@pytest.mark.parametrize(("folder", "language"), CATALOGUES)
+def test_no_message_is_left_untranslated_or_fuzzy(folder, language):
+    po = folder / language / "LC_MESSAGES" / "django.po"
     result = subprocess.run(
         ["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(po)],
         capture_output=True,
@@ -33,9 +41,9 @@ def test_no_message_is_left_untranslated_or_fuzzy(language):
     assert "untranslated" not in statistics, statistics
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_the_compiled_catalogue_is_up_to_date(language, tmp_path):
-    folder = LOCALE / language / "LC_MESSAGES"
+@pytest.mark.parametrize(("base", "language"), CATALOGUES)
+def test_the_compiled_catalogue_is_up_to_date(base, language, tmp_path):
+    folder = base / language / "LC_MESSAGES"
     fresh = tmp_path / "django.mo"
     subprocess.run(["msgfmt", "-o", str(fresh), str(folder / "django.po")], check=True)
     with fresh.open("rb") as new, (folder / "django.mo").open("rb") as committed:
