@@ -30,11 +30,10 @@ PLURALS = {"vi": "nplurals=1; plural=0;", "bn": "nplurals=2; plural=(n != 1);"}
 
 
 def country_names() -> dict[str, str]:
-    from babel import Locale  # type: ignore[import-not-found]
-
     import os
 
     import django
+    from babel import Locale  # type: ignore[import-not-found]
     from django.utils import translation
 
     sys.path.insert(0, str(ROOT))

@@ -67,7 +67,7 @@ def _crawl(context, live_server) -> dict[str, list[str]]:
     page.on("pageerror", lambda e: problems.append(str(e)))
     origin = urlsplit(live_server.url).netloc
     seen: set[str] = set()
-    queue = deque(["/"] + (["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]))
+    queue = deque(["/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"])
     findings: dict[str, list[str]] = {}
     while queue and len(seen) < PAGE_TYPES_PER_PERSONA:
         path = queue.popleft()
