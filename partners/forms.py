@@ -55,7 +55,7 @@ class PartnershipForm(forms.ModelForm):
         widgets = {"start_date": DateInput(), "end_date": DateInput()}
         help_texts = {
             "factory_quota": _("How many factories the partnership funds."),
-            "countries": _("Hold Ctrl (⌘ on a Mac) to choose several."),
+            "countries": _("Choose every country the partnership covers; type to find one."),
         }
 
     def __init__(self, *args: Any, partners: QuerySet[Partner], **kwargs: Any) -> None:

@@ -28,7 +28,15 @@ def test_brand_applies_ilo_approves_brand_sees_timeline_and_ledger(
 
     brand_page.get_by_label("Kind").select_option("ppp")
     brand_page.get_by_label("Title").fill("Brand A suppliers in Türkiye")
-    brand_page.get_by_label("Countries").select_option(["TR", "CN"])
+    # Countries: a searchable list (Tom Select): type, choose, again.
+    countries = brand_page.get_by_role("combobox", name="Countries")
+    for typed, country in (("Türk", "Türkiye"), ("Chin", "China")):
+        countries.fill(typed)
+        brand_page.get_by_role("listbox", name="Countries").get_by_role(
+            "option", name=country
+        ).click()
+    countries.press("Escape")
+    expect(brand_page.locator("#id_countries")).to_have_values(["TR", "CN"])
     brand_page.get_by_label("Workplace Cooperation").check()
     brand_page.get_by_label("Factories to fund").fill("8")
     brand_page.get_by_label("Budget").fill("64000")
