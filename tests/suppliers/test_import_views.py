@@ -301,3 +301,15 @@ def test_upload_page_reads_chinese_and_turkish_windows_files(
     assert supplier_import.encoding == encoding
     row = supplier_import.rows.get()
     assert (row.data["name"], row.data["address"], row.data["country"]) == expected
+
+
+def test_the_xlsx_export_keeps_numbers_as_numbers(world, brand, brand_staff):
+    factory = FactoryFactory(name="Counted Mill", workers_total=1250, workers_women=700)
+    link_supplier(brand=brand, factory=factory, supplier_code="N-1")
+    xlsx = client_for(brand_staff).get(reverse("suppliers:export", args=["xlsx"])).content
+    sheet = load_workbook(io.BytesIO(xlsx), read_only=True).worksheets[0]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    headers = rows[0]
+    mill = next(row for row in rows if row[headers.index("Factory name")] == "Counted Mill")
+    assert mill[headers.index("Number of workers")] == 1250
+    assert mill[headers.index("Number of women workers")] == 700
