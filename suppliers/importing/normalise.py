@@ -165,9 +165,7 @@ _PINYIN = _PinyinTable()
 
 @cache
 def _polyphonic() -> frozenset[str]:
-    """Characters read two ways even without tones (长 chang/zhang, 重 chong/zhong): a run
-    holding one is read by pypinyin's phrase dictionary (重庆 Chongqing), others a character
-    at a time (much faster)."""
+    """Characters read two ways even without tones (长 chang/zhang, 重 chong/zhong)."""
     from pypinyin.pinyin_dict import pinyin_dict
 
     found = set()
@@ -178,11 +176,40 @@ def _polyphonic() -> frozenset[str]:
     return frozenset(found)
 
 
+@cache
+def _phrase_readings() -> dict[str, tuple[str, ...]]:
+    """pypinyin's phrase dictionary, toneless, for its phrases of two or three characters
+    that hold a character read two ways (重庆 chong qing, 长安 chang an)."""
+    from pypinyin.phrases_dict import phrases_dict
+
+    polyphonic = _polyphonic()
+    return {
+        phrase: tuple(to_ascii(r[0]) for r in readings)
+        for phrase, readings in phrases_dict.items()
+        if len(phrase) in (2, 3) and not polyphonic.isdisjoint(phrase)
+    }
+
+
 @lru_cache(maxsize=65536)
 def _pinyin_of_run(run: str) -> str:
-    if _polyphonic().isdisjoint(run):
-        return " ".join([_PINYIN[c] for c in run])
-    return " ".join(lazy_pinyin(run))
+    """A run of Chinese characters in toneless Hanyu Pinyin syllables: a character at a time
+    (pypinyin's most common reading), a character read two ways by the phrase of two or three
+    characters around it that pypinyin's phrase dictionary knows."""
+    syllables = [_PINYIN[c] for c in run]
+    polyphonic = _polyphonic()
+    if polyphonic.isdisjoint(run):
+        return " ".join(syllables)
+    phrases = _phrase_readings()
+    done = -1
+    for i, char in enumerate(run):
+        if char not in polyphonic or i <= done:
+            continue
+        for start, end in ((i - 2, i + 1), (i - 1, i + 2), (i - 1, i + 1), (i, i + 3), (i, i + 2)):
+            if start > done and end <= len(run) and run[start:end] in phrases:
+                syllables[start:end] = phrases[run[start:end]]
+                done = end - 1
+                break
+    return " ".join(syllables)
 
 
 def latin_text(text: str, *, place: bool = False) -> str:
@@ -203,13 +230,30 @@ def latin_text(text: str, *, place: bool = False) -> str:
 _LETTERS_OR_DIGITS = re.compile(r"[a-z]+|[0-9]+")
 
 
+_MIXED = re.compile(r"[A-Za-z][0-9]|[0-9][A-Za-z]")
+
+
 def words(text: str, *, place: bool = False) -> list[str]:
     """The lowercase ASCII words of a text in any script; letters and digits apart ("No2"
     is "no 2")."""
-    found = tokens(latin_text(text, place=place))
-    if any(not w.isalpha() and not w.isdigit() for w in found):
+    if place:
+        return list(_place_words(text))
+    latin = latin_text(text)
+    found = tokens(latin)
+    if _MIXED.search(latin):
         found = [part for w in found for part in _LETTERS_OR_DIGITS.findall(w)]
     return found
+
+
+@lru_cache(maxsize=64)
+def _place_words(text: str) -> tuple[str, ...]:
+    """``words`` of an address or a city (remembered a while: a row's address is read for
+    its key and for its place names)."""
+    latin = latin_text(text, place=True)
+    found = tokens(latin)
+    if _MIXED.search(latin):
+        found = [part for w in found for part in _LETTERS_OR_DIGITS.findall(w)]
+    return tuple(found)
 
 
 _STOP, _FILLER, _LEGAL = "", "-", "#"
