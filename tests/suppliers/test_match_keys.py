@@ -161,11 +161,20 @@ def test_filling_a_latin_name_never_makes_stale_keys_look_current(upload, brand_
     assert again.rows.get().factory_id == factory.pk
 
 
-def test_the_migration_stores_the_keys_of_factories_already_there():
+@pytest.mark.parametrize(
+    "module", ["0005_factory_match_keys", "0011_factory_match_keys_any_script"]
+)
+def test_the_migration_stores_the_keys_of_factories_already_there(module):
     from django.apps import apps
 
-    migration = importlib.import_module("suppliers.migrations.0005_factory_match_keys")
-    factory = Factory.objects.create(name="Huamei Garment", address="12 Road", country="CN")
-    Factory.objects.filter(pk=factory.pk).update(match_name="", match_source=None)
+    migration = importlib.import_module(f"suppliers.migrations.{module}")
+    factory = Factory.objects.create(
+        name="东莞华美制衣有限公司", address="东莞市12号", country="CN"
+    )
+    # Keys of the rules before (version 1: words joined by spaces).
+    Factory.objects.filter(pk=factory.pk).update(
+        match_name="dong guan hua mei zhi yi", match_source=None
+    )
     migration.store_match_keys(apps, None)
-    assert stored(factory) == expected("Huamei Garment", "", "12 Road")
+    assert stored(factory) == expected("东莞华美制衣有限公司", "", "东莞市12号")
+    assert stored(factory)[0] == "huamei|dongguanhuamei|garment||dongguanhuameigarment"
