@@ -28,8 +28,8 @@ from django.utils.translation import gettext as _
 
 from suppliers.importing import ImportFileError
 from suppliers.importing.columns import BY_FIELD, REQUIRED, map_headers
-from suppliers.importing.matching import FILLABLE, MatchIndex
-from suppliers.importing.normalise import address_key, country_code, key_of, name_words
+from suppliers.importing.matching import FILLABLE, MatchIndex, Probe
+from suppliers.importing.normalise import country_code, identity
 from suppliers.importing.parsing import SPREADSHEET_CELL_CHARACTERS, Table
 from suppliers.models import Factory, SupplierImportRow
 
@@ -219,18 +219,17 @@ class Prepared:
     line: int
     cells: list[str]
     values: dict[str, Any]
-    words: list[str]
-    akey: str
+    probe: Probe  # the row's name, Latin name, city and address keys
     key: str
-    latin: list[str] | None  # the Latin name's words, if the row has a Latin name
 
     def match_keys(self) -> MatchKeys:
         """The keys a Factory would store for this row (``normalise.match_keys``), from the
-        words already computed."""
+        keys already computed."""
+        names = self.probe.names
         return {
-            "match_name": " ".join(self.words),
-            "match_name_latin": " ".join(self.latin) if self.latin else "",
-            "match_address": self.akey,
+            "match_name": names[0].encode(),
+            "match_name_latin": names[1].encode() if len(names) > 1 else "",
+            "match_address": self.probe.akey,
         }
 
 
@@ -267,20 +266,18 @@ class Analysis:
         values, errors = clean_row(cells, self.mapping, self.headers, self.header_of)
         if errors:
             return self._error_row(line, cells, values, errors)
-        words = name_words(values["name"])
-        akey = address_key(values["address"])
-        key = key_of(country=values["country"], name_key="".join(words), address_key=akey)
-        latin = name_words(values["name_latin"]) if "name_latin" in values else None
-        return Prepared(line, cells, values, words, akey, key, latin)
+        probe = Probe.of(values)
+        key = identity(values["country"], probe.names[0], probe.city, probe.akey)
+        return Prepared(line, cells, values, probe, key)
 
     def decide(self, prepared: Prepared) -> PreviewRow:
         """The match and the brand's supplier codes: the row's outcome, as if it were the
         file's only row (``writing.mark_repeats`` then marks repeats inside the file)."""
         line, cells, values = prepared.line, prepared.cells, prepared.values
-        words, akey, key, latin = prepared.words, prepared.akey, prepared.key, prepared.latin
+        key = prepared.key
         code = values.get("supplier_code", "")
         header_of = self.header_of
-        match = self.index.match(values, key, words=words, akey=akey, latin=latin)
+        match = self.index.match(values, key, probe=prepared.probe)
         factory_id = match.factory_id
         owner = self.index.code_owner.get(code) if code else None
         if owner is not None and owner != (factory_id or match.candidate_id):

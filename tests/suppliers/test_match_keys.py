@@ -34,14 +34,16 @@ def expected(name: str, name_latin: str, address: str) -> tuple[str, str, str, i
 def test_keys_are_computed_on_create_and_kept_current_on_save():
     factory = Factory.objects.create(name="东莞华美制衣有限公司", address="工业路1号", country="CN")
     assert stored(factory) == expected("东莞华美制衣有限公司", "", "工业路1号")
-    assert factory.match_name == "dong guan hua mei zhi yi"
+    assert factory.match_name == "dongguanhuamei|dongguanhuamei|garment||dongguanhuameigarment"
 
     factory.name_latin = "Dongguan Huamei Garment Co., Ltd."
     factory.save(update_fields=["name_latin"])
     assert stored(factory) == expected(
         "东莞华美制衣有限公司", "Dongguan Huamei Garment Co., Ltd.", "工业路1号"
     )
-    assert factory.match_name_latin == "dongguan huamei garment"
+    assert (
+        factory.match_name_latin == "dongguanhuamei|dongguanhuamei|garment||dongguanhuameigarment"
+    )
 
     factory.city = "Dongguan"
     before = stored(factory)
@@ -85,7 +87,7 @@ def test_keys_changed_around_save_are_recomputed_by_matching(upload):
     factory = Factory.objects.create(name="Old Mill", address="1 Road", country="TR")
     # update() skips save(): the stored keys still describe "Old Mill".
     Factory.objects.filter(pk=factory.pk).update(name="Anatolia Denim Tekstil")
-    assert stored(factory)[0] == "old mill"
+    assert stored(factory)[0] == "old|old||f|oldmill"
     supplier_import = upload(
         csv_upload(
             "Name,Address,Country\nAnatolia Denim Tekstil A.Ş.,1 Road,TR\nOld Mill,1 Road,TR\n"
@@ -159,11 +161,20 @@ def test_filling_a_latin_name_never_makes_stale_keys_look_current(upload, brand_
     assert again.rows.get().factory_id == factory.pk
 
 
-def test_the_migration_stores_the_keys_of_factories_already_there():
+@pytest.mark.parametrize(
+    "module", ["0005_factory_match_keys", "0011_factory_match_keys_any_script"]
+)
+def test_the_migration_stores_the_keys_of_factories_already_there(module):
     from django.apps import apps
 
-    migration = importlib.import_module("suppliers.migrations.0005_factory_match_keys")
-    factory = Factory.objects.create(name="Huamei Garment", address="12 Road", country="CN")
-    Factory.objects.filter(pk=factory.pk).update(match_name="", match_source=None)
+    migration = importlib.import_module(f"suppliers.migrations.{module}")
+    factory = Factory.objects.create(
+        name="东莞华美制衣有限公司", address="东莞市12号", country="CN"
+    )
+    # Keys of the rules before (version 1: words joined by spaces).
+    Factory.objects.filter(pk=factory.pk).update(
+        match_name="dong guan hua mei zhi yi", match_source=None
+    )
     migration.store_match_keys(apps, None)
-    assert stored(factory) == expected("Huamei Garment", "", "12 Road")
+    assert stored(factory) == expected("东莞华美制衣有限公司", "", "东莞市12号")
+    assert stored(factory)[0] == "huamei|dongguanhuamei|garment||dongguanhuameigarment"
