@@ -74,7 +74,7 @@ FORBIDDEN = [(f, t) for f, targets in FORBIDDEN_FROM.items() for t in targets]
 def test_the_transition_table_is_the_documented_lifecycle():
     documented = {move: "ilo" for move in ILO_MOVES}
     documented.update({move: "applicant" for move in APPLICANT_MOVES})
-    assert dict(TRANSITIONS) == documented
+    assert dict(TRANSITIONS.moves) == documented
     # The lists above name every status and every pair once.
     assert sorted(FORBIDDEN_FROM) == sorted(Partnership.Status.values)
     every_pair = ILO_MOVES + APPLICANT_MOVES + FORBIDDEN
@@ -238,8 +238,13 @@ def test_decision_notifies_the_applicants_people_in_their_language(
     transition(partnership=submitted, actor=ilo_admin, to_status="approved", note="Welcome.")
     emails = {e.to: e for e in OutboundEmail.objects.filter(template="partnership_decided")}
     assert set(emails) == {brand_staff.email, brand_viewer.email}
-    assert "approved" in emails[brand_staff.email].subject
+    assert "Approved" in emails[brand_staff.email].subject
     assert "Welcome." in emails[brand_staff.email].body_text
+    # A sentence, not a status label dropped into "is now …".
+    assert (
+        "The partnership “Brand A SCORE programme 2027” was approved."
+        in emails[brand_staff.email].body_text
+    )
     assert emails[brand_viewer.email].language == "tr"
     with translation.override("tr"):
         turkish_status = str(Partnership.Status.APPROVED.label).lower()
