@@ -375,3 +375,15 @@ def test_certificates_are_in_the_navigation_of_those_who_hold_them(request, pers
     response = client_for(user).get(reverse("home"))
     nav = [item["url"] for item in response.context["nav_items"]]
     assert (reverse("training:certificate_list") in nav) is in_nav
+
+
+def test_no_zip_to_download_when_there_is_no_certificate(world, brand_staff):
+    page = client_for(brand_staff).get(reverse("training:certificate_list")).content.decode()
+    assert "Download all as ZIP" not in page
+
+
+def test_no_zip_when_the_filter_leaves_nothing(certificate, brand_staff):
+    url = reverse("training:certificate_list")
+    assert "Download all as ZIP" in client_for(brand_staff).get(url).content.decode()
+    page = client_for(brand_staff).get(url, {"issued_to": "2000-01-01"}).content.decode()
+    assert "Download all as ZIP" not in page

@@ -361,12 +361,13 @@ def test_the_command_lists_records_that_break_the_rules_and_changes_nothing(
         for line in lines
     )
     assert (
-        f"completion_visits: training.Enrolment #{enrolment.pk}: The module asks for 3 follow-up visits; 1 logged."
-        in lines
+        f"completion_visits: training.Enrolment #{enrolment.pk}: "
+        "The module asks for 3 follow-up visits; 1 logged." in lines
     )
     assert any(
         line.startswith(
-            f"certificate_dates: training.Certificate #{certificate.pk}: A certificate cannot be issued on"
+            f"certificate_dates: training.Certificate #{certificate.pk}: "
+            "A certificate cannot be issued on"
         )
         for line in lines
     )
