@@ -308,11 +308,12 @@ def test_quota_exhausted_refuses_with_reason(approved, module_1, brand_staff):
 @pytest.mark.parametrize(
     ("status", "reason"),
     [
-        ("draft", "draft"),
-        ("submitted", "submitted"),
-        ("suspended", "suspended"),
-        ("closed", "closed"),
-        ("rejected", "rejected"),
+        ("draft", "Draft"),
+        ("submitted", "Submitted"),
+        ("suspended", "Suspended"),
+        ("closed", "Closed"),
+        ("rejected", "Rejected"),
+        ("changes_requested", "Changes requested"),
     ],
 )
 def test_only_an_approved_partnership_funds(draft, module_1, status, reason):
@@ -323,7 +324,7 @@ def test_only_an_approved_partnership_funds(draft, module_1, status, reason):
         module=module_1,
         on=datetime.date.today(),
     )
-    assert refusal == f"The partnership is {reason}: it cannot fund new enrolments."
+    assert refusal == f"The partnership’s status is “{reason}”: it cannot fund new enrolments."
 
 
 def test_funding_only_within_dates_module_and_countries(approved, module_1):

@@ -112,7 +112,7 @@ def test_cohort_full(world, brand, brand_staff, module_1):
 
 def test_unapproved_partnership_refused(world, brand, brand_staff, module_1):
     draft = PartnershipFactory(partner=brand, status=Partnership.Status.DRAFT, modules=[module_1])
-    with pytest.raises(TrainingError, match="draft: it cannot fund"):
+    with pytest.raises(TrainingError, match="“Draft”: it cannot fund"):
         services.enrol_factory(
             factory=FactoryFactory(), module=module_1, partnership=draft, enrolled_by=None
         )

@@ -226,11 +226,11 @@ def funding_refusal(
     an approved partnership, on a day within its dates, covering the module and the
     factory's country, with a place left, funds a new enrolment."""
     if partnership.status != Partnership.Status.APPROVED:
-        return _("The partnership is %(status)s: it cannot fund new enrolments.") % {
-            "status": partnership.get_status_display().lower()
+        return _("The partnership’s status is “%(status)s”: it cannot fund new enrolments.") % {
+            "status": partnership.get_status_display()
         }
     if not partnership.is_running_on(on):
-        return _("The partnership does not run on %(day)s.") % {"day": on.isoformat()}
+        return _("The partnership does not run on %(day)s.") % {"day": chronology.day(on)}
     if not partnership.modules.filter(pk=module.pk).exists():
         return _("The partnership does not cover %(module)s.") % {"module": module}
     if partnership.countries and factory.country not in partnership.countries:
