@@ -66,7 +66,7 @@ def test_brand_applies_ilo_approves_brand_sees_timeline_and_ledger(
     assert Partnership.objects.get().status == "approved"
     approvals = [m for m in mail.outbox if m.to == [brand_staff.email]]
     assert len(approvals) == 1
-    assert "approved" in approvals[0].subject
+    assert "Approved" in approvals[0].subject
     assert "Approved for the 2027 season." in approvals[0].body
     brand_page.context.close()
     ilo_page.context.close()
