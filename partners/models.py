@@ -260,6 +260,27 @@ class Partnership(models.Model):
         )
 
 
+# What a move to each status means, as a whole sentence in every language (a status label
+# dropped into "is now %s" does not read in most of them).
+STATUS_SENTENCES = {
+    Partnership.Status.DRAFT: _("The application “%(title)s” is saved as a draft."),
+    Partnership.Status.SUBMITTED: _("The application “%(title)s” was submitted for review."),
+    Partnership.Status.CHANGES_REQUESTED: _(
+        "The ILO asked for changes to the application “%(title)s”."
+    ),
+    Partnership.Status.APPROVED: _("The partnership “%(title)s” was approved."),
+    Partnership.Status.REJECTED: _("The application “%(title)s” was rejected."),
+    Partnership.Status.SUSPENDED: _("The partnership “%(title)s” was suspended."),
+    Partnership.Status.CLOSED: _("The partnership “%(title)s” was closed."),
+}
+
+
+def status_sentence(partnership: Partnership, status: str) -> str:
+    """The sentence that says ``partnership`` moved to ``status``, in the active language."""
+    title = partnership.title or str(_("Untitled application"))
+    return str(STATUS_SENTENCES[Partnership.Status(status)]) % {"title": title}
+
+
 class PartnershipEvent(StatusChange):
     """One change of a partnership's status: who, when, from, to, and why."""
 
@@ -274,6 +295,10 @@ class PartnershipEvent(StatusChange):
     class Meta(StatusChange.Meta):
         verbose_name = _("partnership event")
         verbose_name_plural = _("partnership events")
+
+    @property
+    def sentence(self) -> str:
+        return status_sentence(self.partnership, self.to_status)
 
 
 def membership_scope_rows(user_id: int) -> models.QuerySet[Membership, tuple[int, str, str]]:

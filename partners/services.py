@@ -14,6 +14,7 @@ from score_portal.access import can_act_for_partner, can_decide_partnerships
 from score_portal.emails import queue_email
 from score_portal.models import User
 from score_portal.scope import forget_scope, scope_of
+from score_portal.transitions import Transitions
 
 # The Django admin group of the ILO's acting people: the portal's own models, nothing else
 # (not users' passwords, not Django's internals). Kept in step with the apps on each grant.
@@ -62,17 +63,19 @@ S = Partnership.Status
 # Every allowed move, and who makes it. Anything else is refused by `transition`.
 # A suspended partnership may also be closed outright: reinstating it only to close it
 # would record a false approval in the timeline.
-TRANSITIONS: dict[tuple[str, str], str] = {
-    (S.DRAFT, S.SUBMITTED): "applicant",
-    (S.CHANGES_REQUESTED, S.SUBMITTED): "applicant",
-    (S.SUBMITTED, S.APPROVED): "ilo",
-    (S.SUBMITTED, S.REJECTED): "ilo",
-    (S.SUBMITTED, S.CHANGES_REQUESTED): "ilo",
-    (S.APPROVED, S.SUSPENDED): "ilo",
-    (S.SUSPENDED, S.APPROVED): "ilo",
-    (S.APPROVED, S.CLOSED): "ilo",
-    (S.SUSPENDED, S.CLOSED): "ilo",
-}
+TRANSITIONS = Transitions(
+    {
+        (S.DRAFT, S.SUBMITTED): "applicant",
+        (S.CHANGES_REQUESTED, S.SUBMITTED): "applicant",
+        (S.SUBMITTED, S.APPROVED): "ilo",
+        (S.SUBMITTED, S.REJECTED): "ilo",
+        (S.SUBMITTED, S.CHANGES_REQUESTED): "ilo",
+        (S.APPROVED, S.SUSPENDED): "ilo",
+        (S.SUSPENDED, S.APPROVED): "ilo",
+        (S.APPROVED, S.CLOSED): "ilo",
+        (S.SUSPENDED, S.CLOSED): "ilo",
+    }
+)
 
 # Plain field values a draft is made of (the modules are set separately).
 DRAFT_FIELDS = (
@@ -97,11 +100,9 @@ class PartnershipError(Exception):
 
 def allowed_moves(partnership: Partnership, user: User) -> list[str]:
     """The statuses ``user`` may move ``partnership`` to now (for the buttons on its page)."""
-    return [
-        to
-        for (frm, to), who in TRANSITIONS.items()
-        if frm == partnership.status and _may_act(user, partnership, who)
-    ]
+    return TRANSITIONS.allowed_moves(
+        partnership.status, lambda who: _may_act(user, partnership, who)
+    )
 
 
 def _may_act(user: User, partnership: Partnership, who: str) -> bool:
@@ -132,8 +133,8 @@ def save_draft(
             raise PartnershipError(_("This application belongs to another organisation."))
         if not partnership.is_editable:
             raise PartnershipError(
-                _("A %(status)s application can no longer be edited.")
-                % {"status": partnership.get_status_display().lower()}
+                _("An application in the status “%(status)s” can no longer be edited.")
+                % {"status": partnership.get_status_display()}
             )
     for name in DRAFT_FIELDS:
         if name in values:
@@ -178,13 +179,13 @@ def transition(
         Partnership.objects.select_for_update().select_related("partner").get(pk=partnership.pk)
     )
     from_status = locked.status
-    who = TRANSITIONS.get((from_status, to_status))
+    who = TRANSITIONS.who(from_status, to_status)
     if who is None:
         raise PartnershipError(
-            _("A %(from)s partnership cannot be moved to %(to)s.")
+            _("A partnership in the status “%(from)s” cannot be moved to “%(to)s”.")
             % {
-                "from": Partnership.Status(from_status).label.lower(),
-                "to": Partnership.Status(to_status).label.lower()
+                "from": Partnership.Status(from_status).label,
+                "to": Partnership.Status(to_status).label
                 if to_status in Partnership.Status.values
                 else to_status,
             }

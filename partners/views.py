@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from partners import services
 from partners.filters import PartnershipFilter
 from partners.forms import ACTION_LABELS, PartnershipForm, TransitionForm
-from partners.models import Partnership
+from partners.models import Partnership, status_sentence
 from partners.selectors import (
     applying_partners,
     ledger_of,
@@ -53,7 +53,18 @@ def partnership_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "partnership": partnership,
             "ledger": ledger_of(partnership),
-            "actions": [(to, ACTION_LABELS[to]) for to in moves],
+            # The ILO's decisions (with their note) apart from the applicant's own moves: an
+            # applicant never sees a "Decide" box on their own application.
+            "decisions": [
+                (to, ACTION_LABELS[to])
+                for to in moves
+                if services.TRANSITIONS.who(partnership.status, to) == "ilo"
+            ],
+            "applicant_moves": [
+                (to, ACTION_LABELS[to])
+                for to in moves
+                if services.TRANSITIONS.who(partnership.status, to) == "applicant"
+            ],
             "may_edit": partnership.is_editable
             and can_act_for_partner(request.scope, partnership.partner_id),
             "transition_form": TransitionForm(),
@@ -145,11 +156,7 @@ def partnership_transition(request: HttpRequest, pk: int) -> HttpResponse:
     except services.PartnershipError as error:
         messages.error(request, str(error))
     else:
-        messages.success(
-            request,
-            _("The partnership is now %(status)s.")
-            % {"status": partnership.get_status_display().lower()},
-        )
+        messages.success(request, status_sentence(partnership, partnership.status))
     return redirect(partnership)
 
 

@@ -140,6 +140,20 @@ class Kind:
 _KINDS: dict[type[Job], Kind] = {}
 
 
+def moves_of(model: type[Job]) -> set[tuple[str, str]]:
+    """The status moves this mechanism makes on ``model``'s rows (a claim, a finish, a failed
+    attempt, a dead worker's row handed back, an admin's retry of a failed job), so that the
+    model's transition table can be checked against them."""
+    kind = _KINDS[model]
+    moves = set()
+    for step in kind.steps:
+        moves |= {(waiting, step.working) for waiting in step.waiting}
+        moves |= {(step.working, step.done), (step.working, kind.failed)}
+        moves.add((step.working, step.waiting[0]))
+    moves.add((kind.failed, kind.steps[0].waiting[0]))
+    return {(source, target) for source, target in moves if source != target}
+
+
 def register(model: type[Job], **options: Any) -> Kind:
     """Make ``model`` a kind of job (called under the model's class, so the registry is
     complete whenever the models are loaded)."""

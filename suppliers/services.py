@@ -20,6 +20,7 @@ from score_portal import jobs
 from score_portal.access import can_manage_supplier_list
 from score_portal.emails import queue_email
 from score_portal.scope import forget_scope, scope_of
+from score_portal.transitions import Transitions
 from suppliers.importing import ImportFileError
 from suppliers.importing.analysis import analyse_table
 from suppliers.importing.columns import map_headers
@@ -44,6 +45,43 @@ Outcome = SupplierImportRow.Outcome
 
 class SupplierError(Exception):
     """A rule about suppliers was broken; the message is for the person who tried."""
+
+
+# --- An import's lifecycle: every allowed move, and who makes it ---------------------------
+# The worker's moves are the job's steps (``jobs.register`` in suppliers/models.py: read,
+# then write; a failed attempt; a dead worker's row handed back), kept equal to this table
+# by a test; the brand's is ``confirm_import``; the ILO's is the admin's retry of a failed
+# import (it reads the file again). Pages ask ``allowed_moves`` which buttons to show.
+BRAND, WORKER, ILO = "brand", "worker", "ilo"
+TRANSITIONS = Transitions(
+    {
+        (Status.UPLOADED, Status.ANALYSING): WORKER,
+        (Status.ANALYSING, Status.PREVIEWED): WORKER,
+        (Status.ANALYSING, Status.FAILED): WORKER,
+        (Status.ANALYSING, Status.UPLOADED): WORKER,
+        (Status.PREVIEWED, Status.CONFIRMED): BRAND,
+        (Status.CONFIRMED, Status.IMPORTING): WORKER,
+        (Status.IMPORTING, Status.DONE): WORKER,
+        (Status.IMPORTING, Status.FAILED): WORKER,
+        (Status.IMPORTING, Status.CONFIRMED): WORKER,
+        (Status.FAILED, Status.UPLOADED): ILO,
+    }
+)
+
+
+def allowed_moves(supplier_import: SupplierImport, user: User) -> list[str]:
+    """The statuses ``user`` may move ``supplier_import`` to now (the brand's confirm)."""
+    return TRANSITIONS.allowed_moves(
+        supplier_import.status,
+        lambda who: (
+            who == BRAND and can_manage_supplier_list(scope_of(user), supplier_import.brand_id)
+        ),
+    )
+
+
+def awaits_decisions(supplier_import: SupplierImport) -> bool:
+    """Match decisions are taken while the brand may still confirm the preview."""
+    return TRANSITIONS.allows(supplier_import.status, Status.CONFIRMED)
 
 
 def link_supplier(*, brand: Partner, factory: Factory, supplier_code: str = "") -> BrandSupplier:
@@ -248,7 +286,7 @@ def decide_match(*, row: SupplierImportRow, is_same: bool, user: User | None) ->
     """Record whether a possible match is the same factory; remembered for the brand's next
     uploads. The row becomes a match (or a new factory) and the counts follow."""
     supplier_import = row.supplier_import
-    if supplier_import.status != Status.PREVIEWED:
+    if not awaits_decisions(supplier_import):
         raise SupplierError(_("This import is no longer waiting for decisions."))
     if row.candidate_id is None:
         raise SupplierError(_("This row has no possible match to decide on."))
@@ -284,7 +322,7 @@ def decide_all_matches(*, supplier_import: SupplierImport, is_same: bool, user: 
     ``decide_match`` does row by row, in one transaction and a few statements whatever the
     number of rows (row by row, thousands of them outlasted the request). A row whose
     possible match has been deleted meanwhile becomes a new factory."""
-    if supplier_import.status != Status.PREVIEWED:
+    if not awaits_decisions(supplier_import):
         raise SupplierError(_("This import is no longer waiting for decisions."))
     brand_id = supplier_import.brand_id
     waiting = SupplierImportRow.objects.filter(
@@ -352,7 +390,10 @@ def confirm_import(*, supplier_import: SupplierImport, user: User | None) -> Sup
             )
             % {"count": supplier_import.rows_review}
         )
-    claimed = SupplierImport.objects.filter(pk=supplier_import.pk, status=Status.PREVIEWED).update(
+    # Claimed by a conditional update from every status the table lets the brand confirm.
+    claimed = SupplierImport.objects.filter(
+        pk=supplier_import.pk, status__in=TRANSITIONS.sources(Status.CONFIRMED)
+    ).update(
         status=Status.CONFIRMED,
         confirmed_by=user,
         confirmed_at=timezone.now(),

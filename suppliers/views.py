@@ -158,6 +158,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "outcome": outcome,
         "outcomes": OUTCOME_FILTERS,
         "can_act": can_manage_supplier_list(request.scope, supplier_import.brand_id),
+        # The lifecycle says what may happen now (services.TRANSITIONS), not the template.
+        "awaits_decisions": services.awaits_decisions(supplier_import),
+        "may_confirm": SupplierImport.Status.CONFIRMED
+        in services.allowed_moves(supplier_import, request.user),
         "query": f"outcome={outcome}" if outcome else "",
         "progress": _progress(supplier_import),
     }
@@ -232,7 +236,12 @@ def import_decide(request: HttpRequest, pk: int, row_pk: int) -> HttpResponse:
         return render(
             request,
             "suppliers/includes/import_row.html",
-            {"row": row, "import": supplier_import, "can_act": True},
+            {
+                "row": row,
+                "import": supplier_import,
+                "can_act": True,
+                "awaits_decisions": services.awaits_decisions(supplier_import),
+            },
         )
     return redirect(supplier_import)
 

@@ -8,7 +8,7 @@ class TrainingConfig(AppConfig):
 
     def ready(self) -> None:
         from score_portal.scope import register_scope_source
-        from training import signals
+        from training import record_checks, signals  # noqa: F401 (registers the checks)
         from training.models import trained_cohort_scope_rows
 
         register_scope_source("training", trained_cohort_scope_rows)

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_partnership_journey import sign_in
+from tests.factories import held_classroom
 from training.models import Certificate, Participant
 from training.services import enrolment as services
 
@@ -17,9 +18,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def delivered(world, factory_manager, trainer):
-    """Every step of the cycle done but completion, through the services."""
+    """Every step of the cycle done but completion, through the services, in time order (the
+    classroom held 40 days ago)."""
     enrolment = world.enrolment
     today = datetime.date.today()
+    held_classroom(world.cohort)
     services.confirm_enrolment(enrolment=enrolment, actor=factory_manager)
     services.name_participants(
         enrolment=enrolment,
@@ -31,7 +34,12 @@ def delivered(world, factory_manager, trainer):
             {"name": "陈伟", "position": "", "role": "worker", "gender": "man"},
         ],
     )
-    services.record_visit(enrolment=enrolment, actor=trainer, kind="baseline", visited_on=today)
+    services.record_visit(
+        enrolment=enrolment,
+        actor=trainer,
+        kind="baseline",
+        visited_on=today - datetime.timedelta(days=45),
+    )
     services.record_attendance(
         enrolment=enrolment,
         actor=trainer,
@@ -44,12 +52,12 @@ def delivered(world, factory_manager, trainer):
         owner="EIT",
         due_date=today,
     )
-    for _ in range(3):
+    for days_ago in (30, 20, 10):
         services.record_visit(
             enrolment=enrolment,
             actor=trainer,
             kind="follow_up",
-            visited_on=today,
+            visited_on=today - datetime.timedelta(days=days_ago),
             actions_reviewed=[action],
         )
     return enrolment

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from suppliers.services import link_supplier
 from tests.browser.test_partnership_journey import sign_in
-from tests.factories import FactoryFactory
+from tests.factories import FactoryFactory, held_classroom
 from training.models import Enrolment, Module
 from training.services import certify_trainer, create_cohort
 
@@ -97,20 +97,23 @@ def test_enrol_confirm_deliver_complete(
     expect(factory_page.get_by_text("Action added to the improvement plan.")).to_be_visible()
     enrolment_url = factory_page.url
 
-    # 3. The trainer records the baseline visit, the classroom and three follow-ups.
+    # 3. Time passes: the classroom was held 40 days ago. The trainer records the baseline
+    # visit before it, the classroom and three follow-ups after it, in date order.
+    held_classroom(world.cohort)
     trainer_page = session(trainer)
     trainer_page.goto(enrolment_url)
     expect(trainer_page.get_by_test_id("progress-percent")).to_have_text("14 %")  # the plan
 
-    def record_visit(kind: str) -> None:
+    def record_visit(kind: str, days_ago: int) -> None:
+        visited_on = datetime.date.today() - datetime.timedelta(days=days_ago)
         trainer_page.get_by_text("Record a visit").click()
         trainer_page.get_by_label("Visit:", exact=True).select_option(kind)
-        trainer_page.get_by_label("Date:", exact=True).fill(datetime.date.today().isoformat())
+        trainer_page.get_by_label("Date:", exact=True).fill(visited_on.isoformat())
         trainer_page.get_by_label("Notes").fill("EIT met; plan reviewed.")
         trainer_page.get_by_role("button", name="Save the visit").click()
         expect(trainer_page.get_by_text("Visit recorded.")).to_be_visible()
 
-    record_visit("baseline")
+    record_visit("baseline", 45)
     expect(trainer_page.get_by_test_id("progress-percent")).to_have_text("29 %")
     trainer_page.get_by_text("Record classroom attendance").click()
     for name, _role, _gender in people[:3]:
@@ -118,8 +121,8 @@ def test_enrol_confirm_deliver_complete(
     trainer_page.get_by_role("button", name="Save attendance").click()
     expect(trainer_page.get_by_text("Classroom attendance recorded.")).to_be_visible()
     expect(trainer_page.get_by_test_id("progress-percent")).to_have_text("43 %")
-    for _ in range(3):
-        record_visit("follow_up")
+    for days_ago in (30, 20, 10):
+        record_visit("follow_up", days_ago)
     expect(trainer_page.get_by_test_id("progress-percent")).to_have_text("86 %")
 
     # The factory manager's home shows the same progress.

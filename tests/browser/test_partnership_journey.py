@@ -58,7 +58,9 @@ def test_brand_applies_ilo_approves_brand_sees_timeline_and_ledger(
     ilo_page.get_by_role("link", name="Brand A suppliers in Türkiye").click()
     ilo_page.get_by_label("Note").fill("Approved for the 2027 season.")
     ilo_page.get_by_role("button", name="Approve").click()
-    expect(ilo_page.get_by_text("The partnership is now approved.")).to_be_visible()
+    expect(
+        ilo_page.get_by_text("The partnership “Brand A suppliers in Türkiye” was approved.")
+    ).to_be_visible()
 
     brand_page.reload()
     expect(brand_page.locator(".badge").first).to_have_text("Approved")
@@ -72,7 +74,7 @@ def test_brand_applies_ilo_approves_brand_sees_timeline_and_ledger(
     assert Partnership.objects.get().status == "approved"
     approvals = [m for m in mail.outbox if m.to == [brand_staff.email]]
     assert len(approvals) == 1
-    assert "approved" in approvals[0].subject
+    assert "Approved" in approvals[0].subject
     assert "Approved for the 2027 season." in approvals[0].body
     brand_page.context.close()
     ilo_page.context.close()

@@ -74,7 +74,7 @@ FORBIDDEN = [(f, t) for f, targets in FORBIDDEN_FROM.items() for t in targets]
 def test_the_transition_table_is_the_documented_lifecycle():
     documented = {move: "ilo" for move in ILO_MOVES}
     documented.update({move: "applicant" for move in APPLICANT_MOVES})
-    assert dict(TRANSITIONS) == documented
+    assert dict(TRANSITIONS.moves) == documented
     # The lists above name every status and every pair once.
     assert sorted(FORBIDDEN_FROM) == sorted(Partnership.Status.values)
     every_pair = ILO_MOVES + APPLICANT_MOVES + FORBIDDEN
@@ -238,8 +238,13 @@ def test_decision_notifies_the_applicants_people_in_their_language(
     transition(partnership=submitted, actor=ilo_admin, to_status="approved", note="Welcome.")
     emails = {e.to: e for e in OutboundEmail.objects.filter(template="partnership_decided")}
     assert set(emails) == {brand_staff.email, brand_viewer.email}
-    assert "approved" in emails[brand_staff.email].subject
+    assert "Approved" in emails[brand_staff.email].subject
     assert "Welcome." in emails[brand_staff.email].body_text
+    # A sentence, not a status label dropped into "is now …".
+    assert (
+        "The partnership “Brand A SCORE programme 2027” was approved."
+        in emails[brand_staff.email].body_text
+    )
     assert emails[brand_viewer.email].language == "tr"
     with translation.override("tr"):
         turkish_status = str(Partnership.Status.APPROVED.label).lower()
@@ -303,11 +308,12 @@ def test_quota_exhausted_refuses_with_reason(approved, module_1, brand_staff):
 @pytest.mark.parametrize(
     ("status", "reason"),
     [
-        ("draft", "draft"),
-        ("submitted", "submitted"),
-        ("suspended", "suspended"),
-        ("closed", "closed"),
-        ("rejected", "rejected"),
+        ("draft", "Draft"),
+        ("submitted", "Submitted"),
+        ("suspended", "Suspended"),
+        ("closed", "Closed"),
+        ("rejected", "Rejected"),
+        ("changes_requested", "Changes requested"),
     ],
 )
 def test_only_an_approved_partnership_funds(draft, module_1, status, reason):
@@ -318,7 +324,7 @@ def test_only_an_approved_partnership_funds(draft, module_1, status, reason):
         module=module_1,
         on=datetime.date.today(),
     )
-    assert refusal == f"The partnership is {reason}: it cannot fund new enrolments."
+    assert refusal == f"The partnership’s status is “{reason}”: it cannot fund new enrolments."
 
 
 def test_funding_only_within_dates_module_and_countries(approved, module_1):
@@ -346,7 +352,7 @@ def test_suspended_partnership_keeps_its_history(approved, ilo_admin, module_1):
         factory=FactoryFactory(), module=module_1, partnership=approved, enrolled_by=None
     )
     transition(partnership=approved, actor=ilo_admin, to_status="suspended", note="Audit.")
-    with pytest.raises(TrainingError, match="suspended"):
+    with pytest.raises(TrainingError, match="“Suspended”"):
         enrol_factory(
             factory=FactoryFactory(), module=module_1, partnership=approved, enrolled_by=None
         )

@@ -237,3 +237,44 @@ def test_review_queue_filters(world, ilo_admin, submitted_for_views):
     assert submitted_for_views in by_country
     assert list(client.get(url, {"kind": "licence"}).context["page"].object_list) == []
     assert client.get(url, {"status": "nonsense"}).status_code == 200
+
+
+# --- Who sees which box; a decision reads as a sentence (issue 17, point 9) ---------------
+
+
+def test_the_applicant_sees_no_decide_box_on_their_own_application(
+    brand, brand_staff, ilo_admin, module_1
+):
+    from partners.services import save_draft, transition
+
+    draft = save_draft(
+        partner=brand,
+        actor=brand_staff,
+        values={
+            **{k: v for k, v in _form_data(module_1).items() if k not in ("partner", "modules")},
+            "factory_quota": 5,
+            "start_date": datetime.date.today(),
+            "end_date": datetime.date.today() + datetime.timedelta(days=300),
+        },
+        modules=[module_1],
+    )
+    page = client_for(brand_staff).get(draft.get_absolute_url()).text
+    assert "Decide" not in page and "Your application" in page
+    assert 'value="submitted"' in page
+    transition(partnership=draft, actor=brand_staff, to_status="submitted")
+    page = client_for(brand_staff).get(draft.get_absolute_url()).text
+    assert "Decide" not in page and 'value="approved"' not in page
+    page = client_for(ilo_admin).get(draft.get_absolute_url()).text
+    assert "Decide" in page and 'value="approved"' in page
+
+
+def test_a_decision_reads_as_a_sentence(brand, brand_staff, ilo_admin, module_1, world):
+    partnership = world.partnership
+    Partnership.objects.filter(pk=partnership.pk).update(status="submitted")
+    response = client_for(ilo_admin).post(
+        reverse("partners:partnership_transition", args=[partnership.pk]),
+        {"to_status": "changes_requested", "note": "Add the budget plan."},
+        follow=True,
+    )
+    assert "The ILO asked for changes to the application “Brand A pilot”." in response.text
+    assert "is now changes requested" not in response.text

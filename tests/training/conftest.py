@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from training.models import Participant
+from training.models import Cohort, Participant
 from training.services import enrolment as services
 
 
@@ -23,14 +23,31 @@ def four_participants():
     ]
 
 
+def held_classroom(cohort, *, days_ago: int = 40) -> None:
+    """Move ``cohort``'s two classroom days into the past (``days_ago`` and the day after), so
+    a cycle can be delivered in time order up to today."""
+    start = datetime.date.today() - datetime.timedelta(days=days_ago)
+    Cohort.objects.filter(pk=cohort.pk).update(
+        classroom_start=start, classroom_end=start + datetime.timedelta(days=1)
+    )
+    cohort.refresh_from_db()
+
+
 @pytest.fixture
 def delivered(confirmed, factory_manager, trainer, four_participants):
-    """Every step done but completion: baseline, classroom, plan, three follow-up visits."""
+    """Every step done but completion, in time order: baseline (before the classroom held 40
+    and 39 days ago), classroom, plan, three follow-up visits (30, 20 and 10 days ago)."""
     today = datetime.date.today()
+    held_classroom(confirmed.cohort)
     services.name_participants(
         enrolment=confirmed, actor=factory_manager, participants=four_participants
     )
-    services.record_visit(enrolment=confirmed, actor=trainer, kind="baseline", visited_on=today)
+    services.record_visit(
+        enrolment=confirmed,
+        actor=trainer,
+        kind="baseline",
+        visited_on=today - datetime.timedelta(days=45),
+    )
     services.record_attendance(
         enrolment=confirmed,
         actor=trainer,
@@ -43,12 +60,12 @@ def delivered(confirmed, factory_manager, trainer, four_participants):
         owner="EIT",
         due_date=today,
     )
-    for _ in range(3):
+    for days_ago in (30, 20, 10):
         services.record_visit(
             enrolment=confirmed,
             actor=trainer,
             kind="follow_up",
-            visited_on=today,
+            visited_on=today - datetime.timedelta(days=days_ago),
             actions_reviewed=[action],
         )
     confirmed.refresh_from_db()

@@ -17,6 +17,7 @@ from score_portal import jobs
 from score_portal.models import OutboundEmail
 from score_portal.tasks import sweep_jobs
 from tests.conftest import client_for
+from tests.factories import mark_completed
 from training import pdf
 from training.models import Certificate, ConsultingVisit, Enrolment
 from training.services import certificates as services
@@ -35,25 +36,26 @@ def _media(settings, tmp_path):
 
 
 def complete(enrolment: Enrolment, *, trainer=None, visits: int = 3) -> Enrolment:
-    """A completed enrolment made directly (the completion service has its own tests)."""
+    """A completed enrolment made directly (the completion service has its own tests), its
+    classroom held 40 days ago and its visits in time order around it."""
     today = datetime.date.today()
     if trainer is not None:
         ConsultingVisit.objects.create(
-            enrolment=enrolment, kind="baseline", number=1, visited_on=today, trainer=trainer
+            enrolment=enrolment,
+            kind="baseline",
+            number=1,
+            visited_on=today - datetime.timedelta(days=45),
+            trainer=trainer,
         )
         for number in range(1, visits + 1):
             ConsultingVisit.objects.create(
                 enrolment=enrolment,
                 kind="follow_up",
                 number=number,
-                visited_on=today,
+                visited_on=today - datetime.timedelta(days=35 - 5 * number),
                 trainer=trainer,
             )
-    Enrolment.objects.filter(pk=enrolment.pk).update(
-        status=Enrolment.Status.COMPLETED, completed_at=timezone.now()
-    )
-    enrolment.refresh_from_db()
-    return enrolment
+    return mark_completed(enrolment)
 
 
 @pytest.fixture
@@ -472,7 +474,7 @@ def test_ilo_revokes_with_a_reason(world, ilo_admin, brand_staff, issue):
     )
     assert revoked.status == Certificate.Status.REVOKED
     assert revoked.revoked_by == ilo_admin
-    with pytest.raises(services.CertificateError, match="already revoked"):
+    with pytest.raises(services.CertificateError, match="already “Revoked”"):
         services.revoke_certificate(certificate=certificate, actor=ilo_admin, reason="again")
 
 

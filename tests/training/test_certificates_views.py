@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import client_for
+from tests.factories import mark_completed
 from tests.tenancy import status_for
 from training.models import Certificate, Enrolment, Module
 from training.services import certificates as services
@@ -24,10 +25,7 @@ def _media(settings, tmp_path):
 
 
 def _issue(enrolment: Enrolment, capture) -> Certificate:
-    Enrolment.objects.filter(pk=enrolment.pk).update(
-        status=Enrolment.Status.COMPLETED, completed_at=timezone.now()
-    )
-    enrolment.refresh_from_db()
+    mark_completed(enrolment)
     with capture(execute=True):
         certificate = services.request_certificate(enrolment=enrolment)
     certificate.refresh_from_db()
@@ -85,10 +83,7 @@ def test_a_missing_certificate_is_404_like_a_foreign_one(certificate, brand_staf
 def test_a_pending_certificate_has_nothing_to_download(
     world, factory_manager, django_capture_on_commit_callbacks
 ):
-    Enrolment.objects.filter(pk=world.enrolment.pk).update(
-        status=Enrolment.Status.COMPLETED, completed_at=timezone.now()
-    )
-    world.enrolment.refresh_from_db()
+    mark_completed(world.enrolment)
     with django_capture_on_commit_callbacks(execute=False):
         pending = services.request_certificate(enrolment=world.enrolment)
     client = client_for(factory_manager)
@@ -280,10 +275,7 @@ def test_an_unknown_code_is_not_found(db, code):
 
 
 def test_a_pending_certificate_does_not_verify_yet(world, django_capture_on_commit_callbacks):
-    Enrolment.objects.filter(pk=world.enrolment.pk).update(
-        status=Enrolment.Status.COMPLETED, completed_at=timezone.now()
-    )
-    world.enrolment.refresh_from_db()
+    mark_completed(world.enrolment)
     with django_capture_on_commit_callbacks(execute=False):
         pending = services.request_certificate(enrolment=world.enrolment)
     assert client_for(None).get(f"/verify/{pending.code}/").status_code == 404
@@ -383,3 +375,15 @@ def test_certificates_are_in_the_navigation_of_those_who_hold_them(request, pers
     response = client_for(user).get(reverse("home"))
     nav = [item["url"] for item in response.context["nav_items"]]
     assert (reverse("training:certificate_list") in nav) is in_nav
+
+
+def test_no_zip_to_download_when_there_is_no_certificate(world, brand_staff):
+    page = client_for(brand_staff).get(reverse("training:certificate_list")).content.decode()
+    assert "Download all as ZIP" not in page
+
+
+def test_no_zip_when_the_filter_leaves_nothing(certificate, brand_staff):
+    url = reverse("training:certificate_list")
+    assert "Download all as ZIP" in client_for(brand_staff).get(url).content.decode()
+    page = client_for(brand_staff).get(url, {"issued_to": "2000-01-01"}).content.decode()
+    assert "Download all as ZIP" not in page

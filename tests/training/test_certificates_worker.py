@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 
 from score_portal.models import OutboundEmail
 from tests.conftest import wait_for
-from training.models import Certificate, Enrolment
+from tests.factories import mark_completed
+from training.models import Certificate
 from training.services.certificates import request_certificate
 from training.tasks import render_certificate
 
@@ -20,10 +20,7 @@ def test_the_live_worker_renders_the_certificate_and_emails_it_once(
     live_worker, world, factory_manager
 ):
     before = set(live_worker.outbox_dir.iterdir())
-    Enrolment.objects.filter(pk=world.enrolment.pk).update(
-        status=Enrolment.Status.COMPLETED, completed_at=timezone.now()
-    )
-    world.enrolment.refresh_from_db()
+    mark_completed(world.enrolment)
     with transaction.atomic():
         certificate = request_certificate(enrolment=world.enrolment)
     code = certificate.code

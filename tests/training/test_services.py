@@ -112,7 +112,7 @@ def test_cohort_full(world, brand, brand_staff, module_1):
 
 def test_unapproved_partnership_refused(world, brand, brand_staff, module_1):
     draft = PartnershipFactory(partner=brand, status=Partnership.Status.DRAFT, modules=[module_1])
-    with pytest.raises(TrainingError, match="draft: it cannot fund"):
+    with pytest.raises(TrainingError, match="“Draft”: it cannot fund"):
         services.enrol_factory(
             factory=FactoryFactory(), module=module_1, partnership=draft, enrolled_by=None
         )
@@ -232,7 +232,10 @@ def test_confirm_decline_and_history(world, factory_manager, brand_staff, other_
     OutboundEmail.objects.all().delete()
     services.confirm_enrolment(enrolment=world.enrolment, actor=factory_manager)
     assert OutboundEmail.objects.get(template="enrolment_confirmed").to == brand_staff.email
-    with pytest.raises(TrainingError, match="A confirmed enrolment cannot become declined"):
+    with pytest.raises(
+        TrainingError,
+        match="An enrolment in the status “Confirmed” cannot move to “Declined by the factory”",
+    ):
         services.decline_enrolment(enrolment=world.enrolment, actor=factory_manager)
     events = list(EnrolmentEvent.objects.filter(enrolment=world.enrolment))
     assert [(e.from_status, e.to_status) for e in events] == [
@@ -382,9 +385,9 @@ def test_completion_refused_with_missing_steps(confirmed, trainer):
     confirmed.refresh_from_db()
     with pytest.raises(TrainingError) as error:
         services.complete_enrolment(enrolment=confirmed, actor=trainer)
-    assert str(error.value) == (
+    assert str(error.value).startswith(
         "Not all steps are done yet: Classroom, Improvement plan, Follow-up visit 1, "
-        "Follow-up visit 2, Follow-up visit 3."
+        "Follow-up visit 2, Follow-up visit 3. The classroom ends on "
     )
     confirmed.refresh_from_db()
     assert confirmed.status == "in_progress"

@@ -22,11 +22,62 @@ from score_portal.access import can_manage_certificates
 from score_portal.emails import queue_email
 from score_portal.models import User
 from score_portal.scope import scope_of
-from training import pdf
+from score_portal.transitions import Transitions
+from training import chronology, pdf
 from training.models import Certificate, Cohort, Enrolment
 
 C = Certificate.Status
 LIVE = (C.PENDING, C.ISSUED)
+
+# The certificate's lifecycle: every allowed move, and who makes it. The worker's move
+# (rendered: pending → issued) is the job's step (``jobs.register`` in training/models.py,
+# kept equal to this table by a test); the ILO's are ``revoke_certificate`` and
+# ``reissue_certificate``. Pages ask ``allowed_moves`` which buttons to show.
+WORKER, ILO = "worker", "ilo"
+TRANSITIONS = Transitions(
+    {
+        (C.PENDING, C.ISSUED): WORKER,
+        (C.PENDING, C.REVOKED): ILO,
+        (C.ISSUED, C.REVOKED): ILO,
+        (C.ISSUED, C.REPLACED): ILO,
+        (C.REVOKED, C.REPLACED): ILO,
+    }
+)
+
+
+def allowed_moves(certificate: Certificate, user: User) -> list[str]:
+    """The statuses ``user`` may move ``certificate`` to now (for the buttons on its page)."""
+    return TRANSITIONS.allowed_moves(
+        certificate.status, lambda who: who == ILO and can_manage_certificates(scope_of(user))
+    )
+
+
+def _refuse_unless_allowed(certificate: Certificate, to_status: str) -> None:
+    if certificate.status == to_status:
+        raise CertificateError(
+            _("This certificate is already “%(status)s”.")
+            % {"status": certificate.get_status_display()}
+        )
+    if not TRANSITIONS.allows(certificate.status, to_status):
+        raise CertificateError(
+            _("A certificate in the status “%(status)s” cannot become “%(to)s”.")
+            % {"status": certificate.get_status_display(), "to": C(to_status).label}
+        )
+
+
+def _refuse_out_of_order(enrolment: Enrolment) -> None:
+    """A certificate is dated on or after the completion and the classroom's last day."""
+    refusal = chronology.certificate_refusal(
+        completed_on=(
+            timezone.localdate(enrolment.completed_at)
+            if enrolment.status == Enrolment.Status.COMPLETED and enrolment.completed_at
+            else None
+        ),
+        classroom_end=enrolment.cohort.classroom_end if enrolment.cohort else None,
+        issued_on=timezone.localdate(),
+    )
+    if refusal:
+        raise CertificateError(refusal)
 
 
 class CertificateError(Exception):
@@ -41,6 +92,7 @@ def request_certificate(*, enrolment: Enrolment) -> Certificate:
     live = Certificate.objects.filter(enrolment=enrolment, status__in=LIVE).first()
     if live is not None:
         return live
+    _refuse_out_of_order(enrolment)
     try:
         with transaction.atomic():
             certificate = Certificate.objects.create(enrolment=enrolment)
@@ -103,11 +155,7 @@ def revoke_certificate(*, certificate: Certificate, actor: User, reason: str) ->
     if not reason.strip():
         raise CertificateError(_("Please give the reason for the revocation."))
     locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
-    if locked.status not in LIVE:
-        raise CertificateError(
-            _("This certificate is already %(status)s.")
-            % {"status": locked.get_status_display().lower()}
-        )
+    _refuse_unless_allowed(locked, C.REVOKED)
     locked.status = C.REVOKED
     locked.revoked_at = timezone.now()
     locked.revoked_by = actor
@@ -123,10 +171,8 @@ def reissue_certificate(*, certificate: Certificate, actor: User) -> Certificate
     if not can_manage_certificates(scope_of(actor)):
         raise CertificateError(_("Only ILO administrators may reissue a certificate."))
     old = Certificate.objects.select_for_update().get(pk=certificate.pk)
-    if old.status not in (C.ISSUED, C.REVOKED):
-        raise CertificateError(_("Only an issued or revoked certificate can be reissued."))
-    if old.enrolment.status != Enrolment.Status.COMPLETED:
-        raise CertificateError(_("Only a completed enrolment receives a certificate."))
+    _refuse_unless_allowed(old, C.REPLACED)
+    _refuse_out_of_order(old.enrolment)
     # Leave the live set first: one live certificate per enrolment (database constraint).
     old.status = C.REPLACED
     old.save(update_fields=["status"])

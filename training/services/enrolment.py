@@ -30,8 +30,10 @@ from score_portal.access import (
 from score_portal.emails import queue_email
 from score_portal.models import User
 from score_portal.scope import forget_scope, scope_of
+from score_portal.transitions import Transitions, from_each
 from suppliers.models import BrandSupplier, Factory
 from suppliers.services import add_factory_manager
+from training import chronology
 from training.models import (
     Cohort,
     ConsultingVisit,
@@ -53,7 +55,40 @@ REMINDER_DAYS_BEFORE = 3
 
 
 class TrainingError(Exception):
-    """A training rule was broken; the message is for the person who tried."""
+    """A training rule was broken; the message is for the person who tried. ``field``: the
+    form field the message belongs beside, when one does."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# --- The enrolment's lifecycle: every allowed move, and who makes it -----------------------
+# ``_move`` enforces it; pages ask ``allowed_moves`` which buttons to show. The first
+# delivery step (attendance or a visit) moves a confirmed enrolment "in progress".
+FACTORY, TRAINER, FUNDER = "factory", "trainer", "funder"
+TRANSITIONS = Transitions(
+    {
+        (E.PENDING, E.CONFIRMED): FACTORY,
+        (E.PENDING, E.DECLINED): FACTORY,
+        (E.CONFIRMED, E.IN_PROGRESS): TRAINER,
+        (E.IN_PROGRESS, E.COMPLETED): TRAINER,
+        **from_each((E.PENDING, E.CONFIRMED, E.IN_PROGRESS), E.WITHDRAWN, FUNDER),
+    }
+)
+
+
+def allowed_moves(enrolment: Enrolment, user: User) -> list[str]:
+    """The statuses ``user`` may move ``enrolment`` to now (for the buttons on its page)."""
+    return TRANSITIONS.allowed_moves(enrolment.status, lambda who: _may(user, enrolment, who))
+
+
+def _may(user: User, enrolment: Enrolment, who: str) -> bool:
+    if who == FACTORY:
+        return _is_factory(user, enrolment)
+    if who == TRAINER:
+        return _is_trainer(user, enrolment)
+    return can_withdraw_enrolment(scope_of(user), enrolment.partnership.partner_id)
 
 
 # --- Certifications and cohorts -----------------------------------------------------------
@@ -191,11 +226,11 @@ def funding_refusal(
     an approved partnership, on a day within its dates, covering the module and the
     factory's country, with a place left, funds a new enrolment."""
     if partnership.status != Partnership.Status.APPROVED:
-        return _("The partnership is %(status)s: it cannot fund new enrolments.") % {
-            "status": partnership.get_status_display().lower()
+        return _("The partnership’s status is “%(status)s”: it cannot fund new enrolments.") % {
+            "status": partnership.get_status_display()
         }
     if not partnership.is_running_on(on):
-        return _("The partnership does not run on %(day)s.") % {"day": on.isoformat()}
+        return _("The partnership does not run on %(day)s.") % {"day": chronology.day(on)}
     if not partnership.modules.filter(pk=module.pk).exists():
         return _("The partnership does not cover %(module)s.") % {"module": module}
     if partnership.countries and factory.country not in partnership.countries:
@@ -311,13 +346,13 @@ def accept_invitation(*, user: User, email: str) -> list[Factory]:
 def confirm_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
     """The factory takes part: the funding brand is told."""
     _require_factory(actor, enrolment)
-    return _move(enrolment, E.CONFIRMED, actor, allowed_from=(E.PENDING,))
+    return _move(enrolment, E.CONFIRMED, actor)
 
 
 def decline_enrolment(*, enrolment: Enrolment, actor: User, reason: str = "") -> Enrolment:
     """The factory says no; the partnership's place is free again."""
     _require_factory(actor, enrolment)
-    return _move(enrolment, E.DECLINED, actor, allowed_from=(E.PENDING,), note=reason)
+    return _move(enrolment, E.DECLINED, actor, note=reason)
 
 
 RECOMMENDED_PARTICIPANTS = {Participant.Role.MANAGER: 2, Participant.Role.WORKER: 2}
@@ -431,19 +466,24 @@ def record_visit(
     _require_trainer(actor, enrolment)
     _require_running(enrolment)
     if kind not in ConsultingVisit.Kind.values:
-        raise TrainingError(_("Unknown kind of visit."))
-    if visited_on > timezone.localdate():
-        raise TrainingError(
-            _("A visit is recorded once it has happened: the date is in the future.")
-        )
+        raise TrainingError(_("Unknown kind of visit."), field="kind")
     existing = enrolment.visits.filter(kind=kind).count()
     if kind == ConsultingVisit.Kind.BASELINE and existing:
-        raise TrainingError(_("The baseline visit is already recorded."))
+        raise TrainingError(_("The baseline visit is already recorded."), field="kind")
     if (
         kind == ConsultingVisit.Kind.FOLLOW_UP
         and not enrolment.visits.filter(kind=ConsultingVisit.Kind.BASELINE).exists()
     ):
-        raise TrainingError(_("Record the intake / baseline visit first."))
+        raise TrainingError(_("Record the intake / baseline visit first."), field="kind")
+    refusal = chronology.visit_refusal(
+        kind=kind,
+        visited_on=visited_on,
+        cohort=enrolment.cohort,
+        earlier_follow_ups=enrolment.visits.filter(kind=ConsultingVisit.Kind.FOLLOW_UP),
+        today=timezone.localdate(),
+    )
+    if refusal:
+        raise TrainingError(refusal, field="visited_on")
     try:
         with transaction.atomic():
             visit = ConsultingVisit.objects.create(
@@ -505,16 +545,33 @@ def missing_steps(enrolment: Enrolment) -> list[str]:
     return [step.label for step in progress_of(enrolment).steps if not step.done and not step.final]
 
 
-@transaction.atomic
-def complete_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
-    """The trainer closes the cycle; the certificate is requested in the same transaction."""
-    _require_trainer(actor, enrolment)
+def completion_refusals(enrolment: Enrolment, on: datetime.date | None = None) -> list[str]:
+    """Why ``enrolment`` cannot be completed on ``on`` (today): the steps still to do, then
+    the cycle's dates (the classroom has ended, the module's follow-up visits are logged)."""
+    refusals = []
     missing = missing_steps(enrolment)
     if missing:
-        raise TrainingError(
+        refusals.append(
             _("Not all steps are done yet: %(missing)s.") % {"missing": ", ".join(missing)}
         )
-    enrolment = _move(enrolment, E.COMPLETED, actor, allowed_from=(E.IN_PROGRESS,))
+    # The follow-up visits still missing are among the missing steps; the date is not.
+    too_early = chronology.completion_date_refusal(
+        cohort=enrolment.cohort, on=on or timezone.localdate()
+    )
+    if too_early:
+        refusals.append(too_early)
+    return refusals
+
+
+@transaction.atomic
+def complete_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
+    """The trainer closes the cycle (from the classroom's last day on, once every step is
+    done); the certificate is requested in the same transaction."""
+    _require_trainer(actor, enrolment)
+    refusals = completion_refusals(enrolment)
+    if refusals:
+        raise TrainingError(" ".join(refusals))
+    enrolment = _move(enrolment, E.COMPLETED, actor)
     request_certificate(enrolment=enrolment)
     return enrolment
 
@@ -525,13 +582,7 @@ def withdraw_enrolment(*, enrolment: Enrolment, actor: User, reason: str) -> Enr
         raise TrainingError(_("Only the funding partner or the ILO may withdraw an enrolment."))
     if not reason.strip():
         raise TrainingError(_("Please give the reason for the withdrawal."))
-    return _move(
-        enrolment,
-        E.WITHDRAWN,
-        actor,
-        allowed_from=(E.PENDING, E.CONFIRMED, E.IN_PROGRESS),
-        note=reason.strip(),
-    )
+    return _move(enrolment, E.WITHDRAWN, actor, note=reason.strip())
 
 
 # --- Reminders (Celery beat) --------------------------------------------------------------
@@ -564,24 +615,22 @@ def send_classroom_reminders(*, today: datetime.date | None = None) -> int:
 # --- Internals ----------------------------------------------------------------------------
 
 
-def _move(
-    enrolment: Enrolment,
-    to_status: str,
-    actor: User | None,
-    *,
-    allowed_from: Sequence[str],
-    note: str = "",
-) -> Enrolment:
+def _move(enrolment: Enrolment, to_status: str, actor: User | None, *, note: str = "") -> Enrolment:
+    """Move ``enrolment`` to ``to_status`` if ``TRANSITIONS`` allows it (and ``actor`` is the
+    party that makes the move); history, then emails, in the same transaction."""
     with transaction.atomic():
         locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
-        if locked.status not in allowed_from:
+        who = TRANSITIONS.who(locked.status, to_status)
+        if who is None:
             raise TrainingError(
-                _("A %(status)s enrolment cannot become %(to)s.")
+                _("An enrolment in the status “%(status)s” cannot move to “%(to)s”.")
                 % {
-                    "status": locked.get_status_display().lower(),
-                    "to": Enrolment.Status(to_status).label.lower(),
+                    "status": locked.get_status_display(),
+                    "to": Enrolment.Status(to_status).label,
                 }
             )
+        if actor is not None and not _may(actor, locked, who):
+            raise TrainingError(_("You may not make this change to the enrolment."))
         from_status = locked.status
         locked.status = to_status
         locked.status_changed_at = timezone.now()
@@ -617,7 +666,7 @@ def _notify_moved(enrolment: Enrolment, to_status: str) -> None:
 def _start(enrolment: Enrolment, actor: User) -> Enrolment:
     """The first delivery step turns a confirmed enrolment into one in progress."""
     if enrolment.status == E.CONFIRMED:
-        return _move(enrolment, E.IN_PROGRESS, actor, allowed_from=(E.CONFIRMED,))
+        return _move(enrolment, E.IN_PROGRESS, actor)
     return enrolment
 
 
@@ -661,6 +710,6 @@ def _require_factory(user: User, enrolment: Enrolment) -> None:
 def _require_running(enrolment: Enrolment) -> None:
     if enrolment.status not in (E.CONFIRMED, E.IN_PROGRESS):
         raise TrainingError(
-            _("The enrolment is %(status)s: nothing more can be recorded.")
-            % {"status": enrolment.get_status_display().lower()}
+            _("The enrolment’s status is “%(status)s”: nothing more can be recorded.")
+            % {"status": enrolment.get_status_display()}
         )

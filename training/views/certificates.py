@@ -97,7 +97,8 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "can_zip": can_download_certificates_zip(request.scope),
+            # Only when the list (as filtered) has something to download.
+            "can_zip": can_download_certificates_zip(request.scope) and page.paginator.count > 0,
             "query": _without_page(request),
         },
     )
@@ -114,6 +115,7 @@ def _without_page(request: HttpRequest) -> str:
 def certificate_detail(request: HttpRequest, pk: int) -> HttpResponse:
     certificate = get_visible_or_404(_certificates(request), request.scope, pk=pk)
     manages = can_manage_certificates(request.scope)
+    moves = services.allowed_moves(certificate, request.user)
     return render(
         request,
         "training/certificates/certificate_detail.html",
@@ -121,7 +123,9 @@ def certificate_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "certificate": certificate,
             "verify_url": f"{settings.SITE_URL}{certificate.verify_path}",
             "manages": manages,
-            "revoke_form": RevokeForm() if manages else None,
+            "may_revoke": C.REVOKED in moves,
+            "may_reissue": C.REPLACED in moves,
+            "revoke_form": RevokeForm() if C.REVOKED in moves else None,
             "history": (
                 Certificate.objects.filter(enrolment_id=certificate.enrolment_id).order_by(
                     "-created_at"

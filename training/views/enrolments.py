@@ -25,10 +25,8 @@ from score_portal.access import (
     can_deliver,
     can_manage_factory,
     can_see_kpi_detail,
-    can_withdraw_enrolment,
     get_visible_or_404,
 )
-from score_portal.scope import Scope
 from suppliers.exports import csv_lines, neutralise
 from suppliers.filters import FactoryFilter
 from suppliers.models import BrandSupplier, Factory
@@ -59,11 +57,22 @@ def enrolment_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     enrolment = get_visible_or_404(enrolments_with_progress(request.scope), request.scope, pk=pk)
+    return render(request, "training/enrolment_detail.html", _detail_context(request, enrolment))
+
+
+def _detail_context(
+    request: HttpRequest, enrolment: Enrolment, bound: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The enrolment page's context; ``bound``: forms sent back with their errors and what
+    the person typed, in place of the empty ones."""
     scope = request.scope
     cohort = enrolment.cohort
     is_factory = can_manage_factory(scope, enrolment.factory_id)
     is_trainer = cohort is not None and can_deliver(scope, cohort.trainer_id)
     running = enrolment.status in (Enrolment.Status.CONFIRMED, Enrolment.Status.IN_PROGRESS)
+    # Which buttons show is the lifecycle's to say (services.TRANSITIONS), never a status
+    # compared here or in the template.
+    moves = services.allowed_moves(enrolment, request.user)
     shows_kpis = (
         can_see_kpi_detail(
             scope,
@@ -86,14 +95,19 @@ def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_factory": is_factory,
         "is_trainer": is_trainer,
         "running": running,
-        "may_withdraw": _may_withdraw(scope, enrolment),
-        "missing_steps": services.missing_steps(enrolment) if is_trainer else [],
+        "may_confirm": Enrolment.Status.CONFIRMED in moves,
+        "may_decline": Enrolment.Status.DECLINED in moves,
+        "may_complete": Enrolment.Status.COMPLETED in moves,
+        "may_withdraw": Enrolment.Status.WITHDRAWN in moves,
+        "completion_refusals": (
+            services.completion_refusals(enrolment) if Enrolment.Status.COMPLETED in moves else []
+        ),
         # The issued certificate, for the people who may download it (not the trainer).
         "certificate": Certificate.objects.visible_to(scope)
         .filter(enrolment=enrolment, status=Certificate.Status.ISSUED)
         .first(),
     }
-    if is_factory and enrolment.status == Enrolment.Status.PENDING:
+    if Enrolment.Status.DECLINED in moves:
         context["decline_form"] = forms.DeclineForm()
     if is_factory and running:
         initial = [
@@ -112,15 +126,33 @@ def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["visit_form"] = forms.VisitForm(enrolment=enrolment)
     if context["may_withdraw"]:
         context["withdraw_form"] = forms.WithdrawForm()
-    return render(request, "training/enrolment_detail.html", context)
+    for name, form in (bound or {}).items():
+        if name in context:
+            context[name] = form
+    return context
 
 
-def _may_withdraw(scope: Scope, enrolment: Enrolment) -> bool:
-    return enrolment.status in (
-        Enrolment.Status.PENDING,
-        Enrolment.Status.CONFIRMED,
-        Enrolment.Status.IN_PROGRESS,
-    ) and can_withdraw_enrolment(scope, enrolment.partnership.partner_id)
+class FormRefused(Exception):
+    """An action's form came back with errors beside its fields: the page is shown again
+    with that form as it was typed (``name``: the form's name in the page's context)."""
+
+    def __init__(self, name: str, form: Any) -> None:
+        super().__init__(name)
+        self.name = name
+        self.form = form
+
+
+def _on_form(name: str, form: Any, act: Callable[[], Any]) -> None:
+    """Validate ``form`` and run ``act``; a refusal that names a field goes beside it."""
+    if not form.is_valid():
+        raise FormRefused(name, form)
+    try:
+        act()
+    except services.TrainingError as error:
+        if error.field is None or error.field not in form.fields:
+            raise
+        form.add_error(error.field, str(error))
+        raise FormRefused(name, form) from None
 
 
 # Each action on an enrolment: the form that reads the request, the service that acts, and
@@ -162,8 +194,12 @@ def _attendance(request: HttpRequest, e: Enrolment) -> str:
 
 
 def _visit(request: HttpRequest, e: Enrolment) -> str:
-    form = _valid(forms.VisitForm(request.POST, enrolment=e))
-    services.record_visit(enrolment=e, actor=request.user, **form.cleaned_data)
+    form = forms.VisitForm(request.POST, enrolment=e)
+    _on_form(
+        "visit_form",
+        form,
+        lambda: services.record_visit(enrolment=e, actor=request.user, **form.cleaned_data),
+    )
     return _("Visit recorded.")
 
 
@@ -236,6 +272,15 @@ def enrolment_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.success(request, handler(request, enrolment))
     except services.TrainingError as error:
         messages.error(request, str(error))
+    except FormRefused as refused:
+        # Shown again, not redirected: the errors sit beside the fields, the input is kept.
+        messages.error(request, _("Please correct the errors below."))
+        enrolment = get_visible_or_404(
+            enrolments_with_progress(request.scope), request.scope, pk=pk
+        )
+        context = _detail_context(request, enrolment, bound={refused.name: refused.form})
+        context["open_form"] = refused.name
+        return render(request, "training/enrolment_detail.html", context, status=400)
     return redirect(enrolment)
 
 
