@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from score_portal import jobs
 from score_portal.widgets import SafeIdsAdmin
@@ -48,7 +49,7 @@ class TrainerCertificationAdmin(SafeIdsAdmin, admin.ModelAdmin):
 
 
 @admin.register(Cohort)
-class CohortAdmin(SafeIdsAdmin, admin.ModelAdmin):
+class CohortAdmin(SafeIdsAdmin, SimpleHistoryAdmin):
     list_display = [
         "module",
         "provider",
@@ -75,7 +76,7 @@ class ConsultingVisitInline(SafeIdsAdmin, admin.TabularInline):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(SafeIdsAdmin, admin.ModelAdmin):
+class EnrolmentAdmin(SafeIdsAdmin, SimpleHistoryAdmin):
     list_display = ["factory", "module", "partnership", "status", "created_at"]
     list_filter = ["status", "module"]
     search_fields = ["factory__name", "factory__name_latin"]

@@ -28,6 +28,7 @@ from score_portal.access import (
     can_withdraw_enrolment,
 )
 from score_portal.emails import queue_email
+from score_portal.history import records_actor
 from score_portal.models import User
 from score_portal.scope import forget_scope, scope_of
 from suppliers.models import BrandSupplier, Factory
@@ -69,6 +70,7 @@ def certify_trainer(
     return certification
 
 
+@records_actor()
 @transaction.atomic
 def create_cohort(
     *,
@@ -81,8 +83,10 @@ def create_cohort(
     classroom_start: datetime.date,
     classroom_end: datetime.date,
     capacity: int = 5,
+    actor: User | None = None,
 ) -> Cohort:
-    """Open a classroom cohort, run by a trainer of the provider certified for the module."""
+    """Open a classroom cohort, run by a trainer of the provider certified for the module
+    (``actor``, the provider's staff member, is named in its history)."""
     if not Membership.objects.filter(
         user=trainer, partner=provider, role=Membership.Role.TRAINER
     ).exists():
@@ -128,6 +132,7 @@ class EnrolmentResult:
         return self.enrolment is not None
 
 
+@records_actor("enrolled_by")
 def enrol_factory(
     *,
     factory: Factory,
@@ -308,12 +313,14 @@ def accept_invitation(*, user: User, email: str) -> list[Factory]:
 # --- The factory answers ------------------------------------------------------------------
 
 
+@records_actor()
 def confirm_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
     """The factory takes part: the funding brand is told."""
     _require_factory(actor, enrolment)
     return _move(enrolment, E.CONFIRMED, actor, allowed_from=(E.PENDING,))
 
 
+@records_actor()
 def decline_enrolment(*, enrolment: Enrolment, actor: User, reason: str = "") -> Enrolment:
     """The factory says no; the partnership's place is free again."""
     _require_factory(actor, enrolment)
@@ -323,6 +330,7 @@ def decline_enrolment(*, enrolment: Enrolment, actor: User, reason: str = "") ->
 RECOMMENDED_PARTICIPANTS = {Participant.Role.MANAGER: 2, Participant.Role.WORKER: 2}
 
 
+@records_actor()
 @transaction.atomic
 def name_participants(
     *, enrolment: Enrolment, actor: User, participants: Sequence[dict[str, str]]
@@ -339,17 +347,31 @@ def name_participants(
         raise TrainingError(_("Attendance is recorded: the participants can no longer change."))
     if not participants:
         raise TrainingError(_("Name at least one participant."))
-    enrolment.participants.all().delete()
-    return Participant.objects.bulk_create(
-        Participant(
-            enrolment=enrolment,
-            name=p["name"].strip(),
-            position=p.get("position", "").strip(),
-            role=p["role"],
-            gender=p["gender"],
-        )
-        for p in participants
-    )
+    # Row by row, so the history reads as what changed: a person named again (same name)
+    # keeps their row and only their changed fields are recorded; the others are added or
+    # removed. A handful of rows: no bulk write needed.
+    existing: dict[str, list[Participant]] = {}
+    for person in enrolment.participants.order_by("pk"):
+        existing.setdefault(person.name.casefold(), []).append(person)
+    kept = []
+    for p in participants:
+        values = {
+            "name": p["name"].strip(),
+            "position": p.get("position", "").strip(),
+            "role": p["role"],
+            "gender": p["gender"],
+        }
+        same_name = existing.get(values["name"].casefold())
+        person = same_name.pop(0) if same_name else Participant(enrolment=enrolment)
+        if person.pk is None or any(getattr(person, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(person, k, v)
+            person.save()
+        kept.append(person)
+    for leftover in existing.values():
+        for person in leftover:
+            person.delete()
+    return kept
 
 
 def participant_advice(participants: Sequence[Participant]) -> str:
@@ -363,6 +385,7 @@ def participant_advice(participants: Sequence[Participant]) -> str:
     ) % {"managers": counts[Participant.Role.MANAGER], "workers": counts[Participant.Role.WORKER]}
 
 
+@records_actor()
 @transaction.atomic
 def set_kpi_consent(*, enrolment: Enrolment, actor: User, shared: bool) -> Enrolment:
     _require_factory(actor, enrolment)
@@ -371,6 +394,7 @@ def set_kpi_consent(*, enrolment: Enrolment, actor: User, shared: bool) -> Enrol
     return enrolment
 
 
+@records_actor()
 @transaction.atomic
 def add_improvement_action(
     *,
@@ -389,12 +413,15 @@ def add_improvement_action(
     )
 
 
+@records_actor()
 @transaction.atomic
 def update_action_status(*, action: ImprovementAction, actor: User, status: str) -> None:
     if not (_is_factory(actor, action.enrolment) or _is_trainer(actor, action.enrolment)):
         raise TrainingError(_("Only the factory and its trainer update the improvement plan."))
     if status not in ImprovementAction.Status.values:
         raise TrainingError(_("Unknown status."))
+    if action.status == status:
+        return  # nothing changed: no history row
     action.status = status
     action.save(update_fields=["status"])
 
@@ -402,6 +429,7 @@ def update_action_status(*, action: ImprovementAction, actor: User, status: str)
 # --- The trainer delivers -----------------------------------------------------------------
 
 
+@records_actor()
 @transaction.atomic
 def record_attendance(*, enrolment: Enrolment, actor: User, attended: Iterable[int]) -> Enrolment:
     """Record who came to the classroom; starts the cycle if it had not started."""
@@ -412,11 +440,15 @@ def record_attendance(*, enrolment: Enrolment, actor: User, attended: Iterable[i
         raise TrainingError(_("The factory has not named its participants yet."))
     present = set(attended)
     for participant in participants:
-        participant.attended_classroom = participant.pk in present
-    Participant.objects.bulk_update(participants, ["attended_classroom"])
+        came = participant.pk in present
+        if participant.attended_classroom != came:
+            # Row by row (a handful), so each change is in the history.
+            participant.attended_classroom = came
+            participant.save(update_fields=["attended_classroom"])
     return _start(enrolment, actor)
 
 
+@records_actor()
 @transaction.atomic
 def record_visit(
     *,
@@ -505,6 +537,7 @@ def missing_steps(enrolment: Enrolment) -> list[str]:
     return [step.label for step in progress_of(enrolment).steps if not step.done and not step.final]
 
 
+@records_actor()
 @transaction.atomic
 def complete_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
     """The trainer closes the cycle; the certificate is requested in the same transaction."""
@@ -519,6 +552,7 @@ def complete_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
     return enrolment
 
 
+@records_actor()
 def withdraw_enrolment(*, enrolment: Enrolment, actor: User, reason: str) -> Enrolment:
     """The funding brand (or the ILO) withdraws; the partnership's place is released."""
     if not can_withdraw_enrolment(scope_of(actor), enrolment.partnership.partner_id):
