@@ -45,6 +45,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 EMPTY = "—"
+# The change reason of the rows ``begin_history`` writes: the state of a row that existed
+# before its history was kept (shown as such, never as its creation).
+BASELINE = "history-began"
 
 
 @contextmanager
@@ -118,9 +121,12 @@ class HistoryEntry:
 
     @property
     def action_label(self) -> str:
-        return {"created": _("created"), "changed": _("changed"), "deleted": _("deleted")}[
-            self.action
-        ]
+        return {
+            "created": _("created"),
+            "changed": _("changed"),
+            "deleted": _("deleted"),
+            "began": _("as it was when the history began"),
+        }[self.action]
 
 
 def change_rows(
@@ -155,16 +161,19 @@ def change_rows(
     labels = _Labels()
 
     entries: list[HistoryEntry] = []
-    previous: Any = None
+    previous: Any = None  # the previous row of the same object
+    shown: HistoryEntry | None = None  # the entry of the previous row, if it was kept
     for row in rows:
         if previous is not None and getattr(previous, pk_name) != getattr(row, pk_name):
-            previous = None
+            previous = shown = None
+        began = row.history_change_reason == BASELINE
+        scalar_changes = 0
         entry = HistoryEntry(
             when=row.history_date,
             who=row.history_user,
-            action={"+": "created", "~": "changed", "-": "deleted"}[row.history_type],
+            action="began" if began else _ACTIONS[row.history_type],
             subject=subject(row) if subject else _default_subject(row),
-            reason=row.history_change_reason or "",
+            reason="" if began else row.history_change_reason or "",
         )
         if row.history_type != "-":
             for f in fields:
@@ -177,6 +186,7 @@ def change_rows(
                 entry.changes.append(
                     FieldChange(capfirst(str(f.verbose_name)), labels.of(f, old), labels.of(f, new))
                 )
+            scalar_changes = len(entry.changes)
             for f in m2m_fields:
                 new_ids = m2m_values[f.name].get(row.history_id, frozenset())
                 old_ids = (
@@ -194,8 +204,21 @@ def change_rows(
                     )
         previous = row
         if entry.action == "changed" and not entry.changes:
+            shown = None
             continue  # a save that changed nothing shown (a timestamp, a hidden field)
+        if (
+            shown is not None
+            and entry.action == "changed"
+            and scalar_changes == 0
+            and _same_moment(shown, entry)
+        ):
+            # One service call saving a row and then its many-to-many field (a draft and
+            # its modules, a visit and the actions checked) reads as one change.
+            shown.changes = _folded(shown.changes, entry.changes)
+            shown.when = entry.when
+            continue
         entries.append(entry)
+        shown = entry
     labels.resolve()
     for entry in entries:
         entry.changes = [
@@ -211,6 +234,29 @@ def merged(*histories: Iterable[HistoryEntry], limit: int | None = None) -> list
         (e for history in histories for e in history), key=lambda e: e.when, reverse=True
     )
     return entries[:limit] if limit is not None else entries
+
+
+_ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+FOLD_WITHIN = datetime.timedelta(seconds=2)
+
+
+def _same_moment(earlier: HistoryEntry, later: HistoryEntry) -> bool:
+    """Two rows of one object, by one person, within a moment: one change to a reader."""
+    return (
+        earlier.action in ("created", "changed")
+        and earlier.who == later.who
+        and later.when - earlier.when <= FOLD_WITHIN
+    )
+
+
+def _folded(first: list[FieldChange], then: list[FieldChange]) -> list[FieldChange]:
+    by_label = {c.label: c for c in first}
+    for change in then:
+        before = by_label.get(change.label)
+        by_label[change.label] = (
+            FieldChange(change.label, before.old, change.new) if before else change
+        )
+    return list(by_label.values())
 
 
 def _default_subject(row: Any) -> str:
@@ -300,3 +346,65 @@ def display_value(f: Any, value: Any) -> str:
     if isinstance(value, FieldFile):
         return value.name.rsplit("/", 1)[-1] if value.name else EMPTY
     return str(value)
+
+
+# --- Migrations: a first row for what existed before the history ---------------------------
+
+
+def begin_history(app_label: str, tracked_models: dict[str, Sequence[str]]) -> Any:
+    """A ``RunPython`` function writing one history row per existing row of each model
+    (``{"Partnership": ["modules"]}``: model name → its tracked many-to-many fields), so the
+    first change after the upgrade shows its old value. Reversible with ``noop``."""
+
+    def run(apps: Any, schema_editor: Any) -> None:
+        now = timezone.now()
+        for name, m2m_names in tracked_models.items():
+            model = apps.get_model(app_label, name)
+            historical = apps.get_model(app_label, f"Historical{name}")
+            own = {"history_id", "history_date", "history_change_reason", "history_type"}
+            copied = [
+                f.attname
+                for f in historical._meta.concrete_fields
+                if f.name not in own and f.name != "history_user"
+            ]
+            rows = model._base_manager.order_by("pk").iterator(chunk_size=1000)
+            batch: list[Any] = []
+            for obj in rows:
+                batch.append(
+                    historical(
+                        history_date=now,
+                        history_type="+",
+                        history_change_reason=BASELINE,
+                        **{attname: getattr(obj, attname) for attname in copied},
+                    )
+                )
+                if len(batch) == 1000:
+                    _write_baseline(apps, app_label, model, historical, batch, m2m_names)
+                    batch = []
+            _write_baseline(apps, app_label, model, historical, batch, m2m_names)
+
+    return run
+
+
+def _write_baseline(
+    apps: Any, app_label: str, model: Any, historical: Any, batch: list[Any], m2m: Sequence[str]
+) -> None:
+    if not batch:
+        return
+    created = historical._base_manager.bulk_create(batch)
+    history_of = {row.id: row.history_id for row in created}
+    for name in m2m:
+        through = model._meta.get_field(name).remote_field.through
+        source = model._meta.get_field(name).m2m_field_name()
+        target = model._meta.get_field(name).m2m_reverse_field_name()
+        m2m_history = apps.get_model(app_label, f"Historical{through._meta.object_name}")
+        links = through._base_manager.filter(**{f"{source}__in": list(history_of)})
+        m2m_history._base_manager.bulk_create(
+            m2m_history(
+                history_id=history_of[getattr(link, f"{source}_id")],
+                id=link.pk,
+                **{f"{source}_id": getattr(link, f"{source}_id")},
+                **{f"{target}_id": getattr(link, f"{target}_id")},
+            )
+            for link in links.iterator(chunk_size=1000)
+        )

@@ -4,6 +4,7 @@ import django.core.validators
 import django.db.models.deletion
 import django_countries.fields
 import simple_history.models
+import score_portal.history
 from django.conf import settings
 from django.db import migrations, models
 
@@ -87,5 +88,14 @@ class Migration(migrations.Migration):
                 'verbose_name': 'HistoricalPartnership_modules',
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        # What existed before the history was kept gets a first row, so the first change
+        # after the upgrade shows its old value.
+        migrations.RunPython(
+            score_portal.history.begin_history(
+                "partners",
+                {"Membership": [], "Partnership": ["modules"]},
+            ),
+            migrations.RunPython.noop,
         ),
     ]

@@ -149,3 +149,25 @@ def test_history_of_a_partnership_without_changes_yet(brand, brand_staff):
     page = client_for(brand_staff).get(partnership.get_absolute_url()).content.decode()
     assert "Quiet" in page
     assert 'data-testid="change-history"' in page
+
+
+def test_rows_from_before_the_history_get_a_first_row(approved, brand_staff, module_1):
+    """The migration's baseline: an upgrade's existing rows, then their first change."""
+    from django.apps import apps
+
+    from score_portal.history import begin_history
+
+    Partnership.history.all().delete()
+    Partnership.history.model.modules.model.objects.all().delete()
+    begin_history("partners", {"Partnership": ["modules"]})(apps, None)
+
+    (entry,) = partnership_history(approved)
+    assert entry.action == "began"
+    assert entry.who is None
+    assert {c.label: c.new for c in entry.changes}["Modules"] == str(module_1)
+
+    approved.budget = 41_000
+    approved.save()
+    changes, newest = _newest(partnership_history(approved))
+    assert newest.action == "changed"
+    assert changes == {"Budget": ("40,000.00", "41,000.00")}

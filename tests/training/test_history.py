@@ -215,3 +215,29 @@ def test_participants_form_through_the_view_names_the_signed_in_manager(confirme
         data |= {f"form-{i}-name": name, f"form-{i}-role": role, f"form-{i}-gender": gender}
     client_for(factory_manager).post(url, data)
     assert Participant.history.filter(name="Ayşe Yılmaz").get().history_user == factory_manager
+
+
+def test_a_save_and_its_many_to_many_read_as_one_change(confirmed, trainer):
+    """record_visit saves the visit, then the actions checked: one entry, not two."""
+    visit = services.record_visit(
+        enrolment=confirmed, actor=trainer, kind="baseline", visited_on=datetime.date.today()
+    )
+    assert ConsultingVisit.history.filter(id=visit.pk).count() == 1  # no action: no m2m row
+    action = services.add_improvement_action(
+        enrolment=confirmed,
+        actor=trainer,
+        description="Sort the waste",
+        owner="EIT",
+        due_date=datetime.date.today(),
+    )
+    follow_up = services.record_visit(
+        enrolment=confirmed,
+        actor=trainer,
+        kind="follow_up",
+        visited_on=datetime.date.today(),
+        actions_reviewed=[action],
+    )
+    assert ConsultingVisit.history.filter(id=follow_up.pk).count() == 2
+    entries = [e for e in enrolment_history(confirmed) if e.subject == "Follow-up visit 1"]
+    assert [e.action for e in entries] == ["created"]
+    assert {c.label: c.new for c in entries[0].changes}["Actions checked"] == "Sort the waste"

@@ -3,6 +3,7 @@
 import django.db.models.deletion
 import django_countries.fields
 import simple_history.models
+import score_portal.history
 from django.conf import settings
 from django.db import migrations, models
 
@@ -160,5 +161,20 @@ class Migration(migrations.Migration):
                 'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        # What existed before the history was kept gets a first row, so the first change
+        # after the upgrade shows its old value.
+        migrations.RunPython(
+            score_portal.history.begin_history(
+                "training",
+                {
+                "Cohort": [],
+                "Enrolment": [],
+                "Participant": [],
+                "ImprovementAction": [],
+                "ConsultingVisit": ["actions_reviewed"],
+            },
+            ),
+            migrations.RunPython.noop,
         ),
     ]
