@@ -161,6 +161,7 @@ def change_rows(
     labels = _Labels()
 
     entries: list[HistoryEntry] = []
+    pending: dict[int, list[_Change]] = {}  # id(entry) → its changes, before naming rows
     previous: Any = None  # the previous row of the same object
     shown: HistoryEntry | None = None  # the entry of the previous row, if it was kept
     for row in rows:
@@ -168,6 +169,7 @@ def change_rows(
             previous = shown = None
         began = row.history_change_reason == BASELINE
         scalar_changes = 0
+        changes: list[_Change] = []  # values as text, or related rows to name at the end
         entry = HistoryEntry(
             when=row.history_date,
             who=row.history_user,
@@ -183,10 +185,10 @@ def change_rows(
                     continue
                 if previous is not None and old == new:
                     continue
-                entry.changes.append(
-                    FieldChange(capfirst(str(f.verbose_name)), labels.of(f, old), labels.of(f, new))
+                changes.append(
+                    _Change(capfirst(str(f.verbose_name)), labels.of(f, old), labels.of(f, new))
                 )
-            scalar_changes = len(entry.changes)
+            scalar_changes = len(changes)
             for f in m2m_fields:
                 new_ids = m2m_values[f.name].get(row.history_id, frozenset())
                 old_ids = (
@@ -195,15 +197,15 @@ def change_rows(
                     else frozenset()
                 )
                 if new_ids != old_ids:
-                    entry.changes.append(
-                        FieldChange(
+                    changes.append(
+                        _Change(
                             capfirst(str(f.verbose_name)),
                             labels.of_many(f, old_ids),
                             labels.of_many(f, new_ids),
                         )
                     )
         previous = row
-        if entry.action == "changed" and not entry.changes:
+        if entry.action == "changed" and not changes:
             shown = None
             continue  # a save that changed nothing shown (a timestamp, a hidden field)
         if (
@@ -214,15 +216,16 @@ def change_rows(
         ):
             # One service call saving a row and then its many-to-many field (a draft and
             # its modules, a visit and the actions checked) reads as one change.
-            shown.changes = _folded(shown.changes, entry.changes)
+            pending[id(shown)] = _folded(pending[id(shown)], changes)
             shown.when = entry.when
             continue
         entries.append(entry)
+        pending[id(entry)] = changes
         shown = entry
     labels.resolve()
     for entry in entries:
         entry.changes = [
-            FieldChange(c.label, labels.text(c.old), labels.text(c.new)) for c in entry.changes
+            FieldChange(c.label, labels.text(c.old), labels.text(c.new)) for c in pending[id(entry)]
         ]
     entries.sort(key=lambda e: e.when, reverse=True)
     return entries
@@ -249,13 +252,11 @@ def _same_moment(earlier: HistoryEntry, later: HistoryEntry) -> bool:
     )
 
 
-def _folded(first: list[FieldChange], then: list[FieldChange]) -> list[FieldChange]:
+def _folded(first: list[_Change], then: list[_Change]) -> list[_Change]:
     by_label = {c.label: c for c in first}
     for change in then:
         before = by_label.get(change.label)
-        by_label[change.label] = (
-            FieldChange(change.label, before.old, change.new) if before else change
-        )
+        by_label[change.label] = _Change(change.label, before.old, change.new) if before else change
     return list(by_label.values())
 
 
@@ -281,6 +282,13 @@ def _m2m_values(rows: list[Any], m2m_fields: list[Any]) -> dict[str, dict[Any, f
             grouped[history_id].add(target_id)
         values[f.name] = {k: frozenset(v) for k, v in grouped.items()}
     return values
+
+
+@dataclass(frozen=True)
+class _Change:
+    label: str
+    old: str | _Ref
+    new: str | _Ref
 
 
 @dataclass(frozen=True)
