@@ -3,11 +3,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from partners.models import Membership, Partner, Partnership
 from partners.selectors import membership_history
-from score_portal.widgets import SafeIdsAdmin
+from score_portal.widgets import HistoryAdmin, SafeIdsAdmin
 
 
 class MembershipInline(SafeIdsAdmin, admin.TabularInline):
@@ -32,7 +31,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(SafeIdsAdmin, SimpleHistoryAdmin):
+class MembershipAdmin(SafeIdsAdmin, HistoryAdmin):
     list_display = ["user", "partner", "role", "created_at"]
     list_filter = ["role", "partner__kind"]
     search_fields = ["user__email", "partner__name"]
@@ -40,7 +39,7 @@ class MembershipAdmin(SafeIdsAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(SafeIdsAdmin, SimpleHistoryAdmin):
+class PartnershipAdmin(SafeIdsAdmin, HistoryAdmin):
     list_display = ["title", "partner", "kind", "status", "factory_quota", "budget", "currency"]
     list_filter = ["status", "kind"]
     search_fields = ["title", "partner__name"]

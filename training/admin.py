@@ -2,10 +2,9 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from score_portal import jobs
-from score_portal.widgets import SafeIdsAdmin
+from score_portal.widgets import HistoryAdmin, SafeIdsAdmin
 from training.models import (
     Certificate,
     Cohort,
@@ -49,7 +48,7 @@ class TrainerCertificationAdmin(SafeIdsAdmin, admin.ModelAdmin):
 
 
 @admin.register(Cohort)
-class CohortAdmin(SafeIdsAdmin, SimpleHistoryAdmin):
+class CohortAdmin(SafeIdsAdmin, HistoryAdmin):
     list_display = [
         "module",
         "provider",
@@ -76,7 +75,7 @@ class ConsultingVisitInline(SafeIdsAdmin, admin.TabularInline):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(SafeIdsAdmin, SimpleHistoryAdmin):
+class EnrolmentAdmin(SafeIdsAdmin, HistoryAdmin):
     list_display = ["factory", "module", "partnership", "status", "created_at"]
     list_filter = ["status", "module"]
     search_fields = ["factory__name", "factory__name_latin"]

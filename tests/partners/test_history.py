@@ -171,3 +171,19 @@ def test_rows_from_before_the_history_get_a_first_row(approved, brand_staff, mod
     changes, newest = _newest(partnership_history(approved))
     assert newest.action == "changed"
     assert changes == {"Budget": ("40,000.00", "41,000.00")}
+
+
+def test_the_admin_shows_an_old_version_but_never_saves_it_back(approved):
+    superuser = UserFactory(email="root@ilo.example.org", is_staff=True, is_superuser=True)
+    client = client_for(superuser)
+    first = Partnership.history.filter(id=approved.pk).earliest()
+    url = reverse("admin:partners_partnership_simple_history", args=[approved.pk, first.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"title": "Reverted", "status": "draft"})
+    assert response.status_code == 405
+    approved.refresh_from_db()
+    assert approved.status == "approved"
+    for bad in ["²", "99999999999999999999", "x"]:
+        bad_version = f"/admin/partners/partnership/{approved.pk}/history/{bad}/"
+        assert client.get(bad_version).status_code == 404
+        assert client.get(f"/admin/partners/partnership/{bad}/history/").status_code == 404
