@@ -35,6 +35,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django_countries.fields import Country
 from simple_history.models import HistoricalRecords
 from simple_history.utils import get_m2m_reverse_field_name
@@ -121,11 +122,12 @@ class HistoryEntry:
 
     @property
     def action_label(self) -> str:
+        # After the object's name: "Participant · Ayşe Yılmaz changed".
         return {
-            "created": _("created"),
-            "changed": _("changed"),
-            "deleted": _("deleted"),
-            "began": _("as it was when the history began"),
+            "created": pgettext("change history", "created"),
+            "changed": pgettext("change history", "changed"),
+            "deleted": pgettext("change history", "deleted"),
+            "began": pgettext("change history", "as it was when the history began"),
         }[self.action]
 
 
