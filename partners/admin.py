@@ -1,10 +1,12 @@
 from django.contrib import admin
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Membership, Partner, Partnership
-from score_portal.widgets import SafeIdsAdmin
+from partners.selectors import membership_history
+from score_portal.widgets import HistoryAdmin, SafeIdsAdmin
 
 
 class MembershipInline(SafeIdsAdmin, admin.TabularInline):
@@ -19,10 +21,17 @@ class PartnerAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "short_name"]
     inlines = [MembershipInline]
+    readonly_fields = ["members_history"]
+
+    @admin.display(description=_("Changes to the members"))
+    def members_history(self, partner: Partner) -> str:
+        if partner.pk is None:
+            return "—"
+        return render_to_string("includes/history.html", {"entries": membership_history(partner)})
 
 
 @admin.register(Membership)
-class MembershipAdmin(SafeIdsAdmin, admin.ModelAdmin):
+class MembershipAdmin(SafeIdsAdmin, HistoryAdmin):
     list_display = ["user", "partner", "role", "created_at"]
     list_filter = ["role", "partner__kind"]
     search_fields = ["user__email", "partner__name"]
@@ -30,7 +39,7 @@ class MembershipAdmin(SafeIdsAdmin, admin.ModelAdmin):
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(SafeIdsAdmin, admin.ModelAdmin):
+class PartnershipAdmin(SafeIdsAdmin, HistoryAdmin):
     list_display = ["title", "partner", "kind", "status", "factory_quota", "budget", "currency"]
     list_filter = ["status", "kind"]
     search_fields = ["title", "partner__name"]

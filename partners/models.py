@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from score_portal import access
+from score_portal.history import tracked
 from score_portal.models import StatusChange
 from score_portal.scope import ACTING_ROLES, FUNDING_KINDS, MemberRole, PartnerKind, Scope
 
@@ -84,6 +85,8 @@ class Membership(models.Model):
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = tracked()
 
     class Meta:
         verbose_name = _("membership")
@@ -205,6 +208,7 @@ class Partnership(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = PartnershipQuerySet.as_manager()
+    history = tracked(m2m_fields=["modules"])
 
     class Meta:
         verbose_name = _("partnership")

@@ -8,8 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from partners.models import Partner, Partnership, PartnershipEvent
+from partners.models import Membership, Partner, Partnership, PartnershipEvent
 from score_portal import access
+from score_portal.history import HistoryEntry, change_rows
 from score_portal.scope import Scope
 
 # A place is used by every factory the partnership funds in an enrolment that holds one (not
@@ -114,3 +115,26 @@ def chosen_brand(scope: Scope, wanted: object, *, acting: bool) -> Partner | Non
     if brand is None:
         raise Http404
     return brand
+
+
+# --- History (score_portal.history): only for an object the view found in the user's reach.
+
+HISTORY_LIMIT = 200
+
+
+def partnership_history(partnership: Partnership) -> list[HistoryEntry]:
+    """Every recorded change of the partnership's fields and modules, newest first."""
+    return change_rows(Partnership.history.filter(id=partnership.pk))[:HISTORY_LIMIT]
+
+
+def membership_history(partner: Partner) -> list[HistoryEntry]:
+    """Who was given, changed or lost a role in ``partner``, newest first."""
+    return change_rows(
+        Membership.history.filter(partner_id=partner.pk).select_related("user"),
+        subject=lambda row: str(row.user) if row.user else _membership_label(),
+        hide=["partner"],
+    )[:HISTORY_LIMIT]
+
+
+def _membership_label() -> str:
+    return str(Membership._meta.verbose_name).capitalize()

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from partners.models import Membership, Partner, Partnership, PartnershipEvent
 from score_portal.access import can_act_for_partner, can_decide_partnerships
 from score_portal.emails import queue_email
+from score_portal.history import records_actor
 from score_portal.models import User
 from score_portal.scope import forget_scope, scope_of
 from score_portal.transitions import Transitions
@@ -26,16 +27,22 @@ class PartnerError(Exception):
     """A rule about partners was broken; the message is for the person who tried."""
 
 
+@records_actor()
 @transaction.atomic
-def add_member(*, partner: Partner, user: User, role: str) -> Membership:
-    """Give ``user`` a role in ``partner`` (or change it). Trainers belong to providers only."""
+def add_member(*, partner: Partner, user: User, role: str, actor: User | None = None) -> Membership:
+    """Give ``user`` a role in ``partner`` (or change it). Trainers belong to providers only.
+
+    ``actor`` (who grants it) is named in the membership's history."""
     if role not in Membership.Role.values:
         raise PartnerError(f"Unknown role: {role}.")
     if role == Membership.Role.TRAINER and partner.kind != Partner.Kind.SERVICE_PROVIDER:
         raise PartnerError(f"{partner} is not a service provider, so it has no trainers.")
-    membership, _ = Membership.objects.update_or_create(
-        user=user, partner=partner, defaults={"role": role}
-    )
+    membership = Membership.objects.filter(user=user, partner=partner).first()
+    if membership is None:
+        membership = Membership.objects.create(user=user, partner=partner, role=role)
+    elif membership.role != role:  # an unchanged role writes no history row
+        membership.role = role
+        membership.save(update_fields=["role"])
     if partner.kind == Partner.Kind.ILO and role in Membership.ACTING_ROLES:
         _open_admin_site(user)
     forget_scope(user)
@@ -111,6 +118,7 @@ def _may_act(user: User, partnership: Partnership, who: str) -> bool:
     return can_act_for_partner(scope_of(user), partnership.partner_id)
 
 
+@records_actor()
 @transaction.atomic
 def save_draft(
     *,
@@ -166,6 +174,7 @@ def missing_for_submission(partnership: Partnership) -> list[str]:
     return missing
 
 
+@records_actor()
 @transaction.atomic
 def transition(
     *, partnership: Partnership, actor: User, to_status: str, note: str = ""

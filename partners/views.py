@@ -16,6 +16,7 @@ from partners.models import Partnership, status_sentence
 from partners.selectors import (
     applying_partners,
     ledger_of,
+    partnership_history,
     partnership_page,
     partnerships_with_ledger,
 )
@@ -68,6 +69,7 @@ def partnership_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_edit": partnership.is_editable
             and can_act_for_partner(request.scope, partnership.partner_id),
             "transition_form": TransitionForm(),
+            "history": partnership_history(partnership),
         },
     )
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "import_export",
     "csp",
+    "simple_history",
     "score_portal",
     "partners",
     "suppliers",
@@ -93,6 +94,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "score_portal.accounts.PersonalSettingsMiddleware",
     "score_portal.scope.ScopeMiddleware",
+    # History rows name the signed-in person when no service said who acted
+    # (score_portal.history: the Django admin's edits).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -361,6 +365,12 @@ FORMAT_MODULE_PATH = ["score_portal.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
+
+# --- History (django-simple-history; score_portal/history.py) -----------------------------
+# The admin shows an object's history but does not "revert" to an old version: that write
+# would bypass the services' rules. A change's reason may be longer than 100 characters.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # --- Static and uploaded files ------------------------------------------------------------
 STATIC_URL = "/static/"

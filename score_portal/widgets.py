@@ -1,4 +1,4 @@
-"""Form widgets and fields the apps share."""
+"""Form widgets and fields the apps share, and the admin classes that use them."""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib.admin import widgets as admin_widgets
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Field
+from django.http import Http404, HttpResponseNotAllowed
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
+from simple_history.admin import SimpleHistoryAdmin
+
+from score_portal.access import parse_id
 
 
 def _attrs_html(attrs: dict[str, Any]) -> str:
@@ -134,3 +139,24 @@ class SafeIdsAdmin:
                 db_field, self.admin_site, using=kwargs.get("using")
             )
         return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """The admin's History button for a model with a history (score_portal.history), read
+    only: an old version is shown, never saved back (that write would bypass the services'
+    rules; SIMPLE_HISTORY_REVERT_DISABLED only hides the button), and an id that is no id is
+    not found, not a 500."""
+
+    def history_view(self, request: Any, object_id: str, extra_context: Any = None) -> Any:
+        if parse_id(unquote(object_id)) is None:
+            raise Http404
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(
+        self, request: Any, object_id: str, version_id: str, extra_context: Any = None
+    ) -> Any:
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET"])
+        if parse_id(unquote(object_id)) is None or parse_id(version_id) is None:
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)

@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from score_portal import jobs
-from score_portal.widgets import SafeIdsAdmin
+from score_portal.widgets import HistoryAdmin, SafeIdsAdmin
 from training.models import (
     Certificate,
     Cohort,
@@ -48,7 +48,7 @@ class TrainerCertificationAdmin(SafeIdsAdmin, admin.ModelAdmin):
 
 
 @admin.register(Cohort)
-class CohortAdmin(SafeIdsAdmin, admin.ModelAdmin):
+class CohortAdmin(SafeIdsAdmin, HistoryAdmin):
     list_display = [
         "module",
         "provider",
@@ -75,7 +75,7 @@ class ConsultingVisitInline(SafeIdsAdmin, admin.TabularInline):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(SafeIdsAdmin, admin.ModelAdmin):
+class EnrolmentAdmin(SafeIdsAdmin, HistoryAdmin):
     list_display = ["factory", "module", "partnership", "status", "created_at"]
     list_filter = ["status", "module"]
     search_fields = ["factory__name", "factory__name_latin"]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from score_portal import access, jobs
+from score_portal.history import tracked
 from score_portal.models import StatusChange
 from score_portal.scope import TRAINED_COHORT, Scope, tagged
 from training.catalogue import translated
@@ -166,6 +167,7 @@ class Cohort(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = CohortQuerySet.as_manager()
+    history = tracked()
 
     class Meta:
         verbose_name = _("cohort")
@@ -265,6 +267,8 @@ class Enrolment(models.Model):
     )
 
     objects = EnrolmentQuerySet.as_manager()
+    # The stored place flag follows the status; the reminder's claim is the task's business.
+    history = tracked(excluded_fields=["holds_place", "classroom_reminder_sent_at"])
 
     class Meta:
         verbose_name = _("enrolment")
@@ -337,6 +341,8 @@ class ImprovementAction(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
+    history = tracked()
+
     class Meta:
         verbose_name = _("improvement action")
         verbose_name_plural = _("improvement actions")
@@ -405,6 +411,8 @@ class Participant(models.Model):
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices)
     attended_classroom = models.BooleanField(_("attended the classroom"), null=True, blank=True)
 
+    history = tracked()
+
     class Meta:
         verbose_name = _("participant")
         verbose_name_plural = _("participants")
@@ -439,6 +447,8 @@ class ConsultingVisit(models.Model):
         ImprovementAction, related_name="reviewed_at", blank=True, verbose_name=_("actions checked")
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    history = tracked(m2m_fields=["actions_reviewed"])
 
     class Meta:
         verbose_name = _("consulting visit")

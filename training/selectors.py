@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from partners.models import Partnership
+from score_portal.history import HistoryEntry, change_rows, merged
 from score_portal.scope import Scope
 from training.catalogue import translated
 from training.models import (
@@ -410,3 +411,45 @@ def kpi_aggregates(scope: Scope) -> list[dict[str, Any]]:
         )
         entry[row["kind"]] = {"factories": row["factories"], "average": row["average"]}
     return list(merged.values())
+
+
+# --- History (score_portal.history): only for an object the view found in the user's reach.
+
+HISTORY_LIMIT = 200
+
+
+def enrolment_history(enrolment: Enrolment) -> list[HistoryEntry]:
+    """The recorded changes of the enrolment and its parts (participants, the improvement
+    plan, the visits), newest first. KPI readings keep their own history: who may see them
+    is narrower than who may see the enrolment."""
+    pk = enrolment.pk
+    return merged(
+        change_rows(Enrolment.history.filter(id=pk), hide=["factory", "module"]),
+        change_rows(
+            Participant.history.filter(enrolment_id=pk),
+            subject=lambda row: _named(Participant, row.name),
+            hide=["enrolment"],
+        ),
+        change_rows(
+            ImprovementAction.history.filter(enrolment_id=pk),
+            subject=lambda row: _named(ImprovementAction, row.description),
+            hide=["enrolment"],
+        ),
+        change_rows(
+            ConsultingVisit.history.filter(enrolment_id=pk),
+            subject=lambda row: f"{ConsultingVisit.Kind(row.kind).label} {row.number}",
+            hide=["enrolment"],
+        ),
+        limit=HISTORY_LIMIT,
+    )
+
+
+def cohort_history(cohort: Cohort) -> list[HistoryEntry]:
+    """The recorded changes of the cohort's own fields, newest first."""
+    return change_rows(Cohort.history.filter(id=cohort.pk))[:HISTORY_LIMIT]
+
+
+def _named(model: type[Any], name: str) -> str:
+    label = str(model._meta.verbose_name)
+    short = name if len(name) <= 60 else name[:59] + "…"
+    return f"{label[:1].upper()}{label[1:]} · {short}"

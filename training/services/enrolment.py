@@ -28,6 +28,7 @@ from score_portal.access import (
     can_withdraw_enrolment,
 )
 from score_portal.emails import queue_email
+from score_portal.history import records_actor
 from score_portal.models import User
 from score_portal.scope import forget_scope, scope_of
 from score_portal.transitions import Transitions, from_each
@@ -104,6 +105,7 @@ def certify_trainer(
     return certification
 
 
+@records_actor()
 @transaction.atomic
 def create_cohort(
     *,
@@ -116,8 +118,10 @@ def create_cohort(
     classroom_start: datetime.date,
     classroom_end: datetime.date,
     capacity: int = 5,
+    actor: User | None = None,
 ) -> Cohort:
-    """Open a classroom cohort, run by a trainer of the provider certified for the module."""
+    """Open a classroom cohort, run by a trainer of the provider certified for the module
+    (``actor``, the provider's staff member, is named in its history)."""
     if not Membership.objects.filter(
         user=trainer, partner=provider, role=Membership.Role.TRAINER
     ).exists():
@@ -163,6 +167,7 @@ class EnrolmentResult:
         return self.enrolment is not None
 
 
+@records_actor("enrolled_by")
 def enrol_factory(
     *,
     factory: Factory,
@@ -343,12 +348,14 @@ def accept_invitation(*, user: User, email: str) -> list[Factory]:
 # --- The factory answers ------------------------------------------------------------------
 
 
+@records_actor()
 def confirm_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
     """The factory takes part: the funding brand is told."""
     _require_factory(actor, enrolment)
     return _move(enrolment, E.CONFIRMED, actor)
 
 
+@records_actor()
 def decline_enrolment(*, enrolment: Enrolment, actor: User, reason: str = "") -> Enrolment:
     """The factory says no; the partnership's place is free again."""
     _require_factory(actor, enrolment)
@@ -358,6 +365,7 @@ def decline_enrolment(*, enrolment: Enrolment, actor: User, reason: str = "") ->
 RECOMMENDED_PARTICIPANTS = {Participant.Role.MANAGER: 2, Participant.Role.WORKER: 2}
 
 
+@records_actor()
 @transaction.atomic
 def name_participants(
     *, enrolment: Enrolment, actor: User, participants: Sequence[dict[str, str]]
@@ -374,17 +382,31 @@ def name_participants(
         raise TrainingError(_("Attendance is recorded: the participants can no longer change."))
     if not participants:
         raise TrainingError(_("Name at least one participant."))
-    enrolment.participants.all().delete()
-    return Participant.objects.bulk_create(
-        Participant(
-            enrolment=enrolment,
-            name=p["name"].strip(),
-            position=p.get("position", "").strip(),
-            role=p["role"],
-            gender=p["gender"],
-        )
-        for p in participants
-    )
+    # Row by row, so the history reads as what changed: a person named again (same name)
+    # keeps their row and only their changed fields are recorded; the others are added or
+    # removed. A handful of rows: no bulk write needed.
+    existing: dict[str, list[Participant]] = {}
+    for person in enrolment.participants.order_by("pk"):
+        existing.setdefault(person.name.casefold(), []).append(person)
+    kept = []
+    for p in participants:
+        values = {
+            "name": p["name"].strip(),
+            "position": p.get("position", "").strip(),
+            "role": p["role"],
+            "gender": p["gender"],
+        }
+        same_name = existing.get(values["name"].casefold())
+        person = same_name.pop(0) if same_name else Participant(enrolment=enrolment)
+        if person.pk is None or any(getattr(person, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(person, k, v)
+            person.save()
+        kept.append(person)
+    for leftover in existing.values():
+        for person in leftover:
+            person.delete()
+    return kept
 
 
 def participant_advice(participants: Sequence[Participant]) -> str:
@@ -398,6 +420,7 @@ def participant_advice(participants: Sequence[Participant]) -> str:
     ) % {"managers": counts[Participant.Role.MANAGER], "workers": counts[Participant.Role.WORKER]}
 
 
+@records_actor()
 @transaction.atomic
 def set_kpi_consent(*, enrolment: Enrolment, actor: User, shared: bool) -> Enrolment:
     _require_factory(actor, enrolment)
@@ -406,6 +429,7 @@ def set_kpi_consent(*, enrolment: Enrolment, actor: User, shared: bool) -> Enrol
     return enrolment
 
 
+@records_actor()
 @transaction.atomic
 def add_improvement_action(
     *,
@@ -424,12 +448,15 @@ def add_improvement_action(
     )
 
 
+@records_actor()
 @transaction.atomic
 def update_action_status(*, action: ImprovementAction, actor: User, status: str) -> None:
     if not (_is_factory(actor, action.enrolment) or _is_trainer(actor, action.enrolment)):
         raise TrainingError(_("Only the factory and its trainer update the improvement plan."))
     if status not in ImprovementAction.Status.values:
         raise TrainingError(_("Unknown status."))
+    if action.status == status:
+        return  # nothing changed: no history row
     action.status = status
     action.save(update_fields=["status"])
 
@@ -437,6 +464,7 @@ def update_action_status(*, action: ImprovementAction, actor: User, status: str)
 # --- The trainer delivers -----------------------------------------------------------------
 
 
+@records_actor()
 @transaction.atomic
 def record_attendance(*, enrolment: Enrolment, actor: User, attended: Iterable[int]) -> Enrolment:
     """Record who came to the classroom; starts the cycle if it had not started."""
@@ -447,11 +475,15 @@ def record_attendance(*, enrolment: Enrolment, actor: User, attended: Iterable[i
         raise TrainingError(_("The factory has not named its participants yet."))
     present = set(attended)
     for participant in participants:
-        participant.attended_classroom = participant.pk in present
-    Participant.objects.bulk_update(participants, ["attended_classroom"])
+        came = participant.pk in present
+        if participant.attended_classroom != came:
+            # Row by row (a handful), so each change is in the history.
+            participant.attended_classroom = came
+            participant.save(update_fields=["attended_classroom"])
     return _start(enrolment, actor)
 
 
+@records_actor()
 @transaction.atomic
 def record_visit(
     *,
@@ -563,6 +595,7 @@ def completion_refusals(enrolment: Enrolment, on: datetime.date | None = None) -
     return refusals
 
 
+@records_actor()
 @transaction.atomic
 def complete_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
     """The trainer closes the cycle (from the classroom's last day on, once every step is
@@ -576,6 +609,7 @@ def complete_enrolment(*, enrolment: Enrolment, actor: User) -> Enrolment:
     return enrolment
 
 
+@records_actor()
 def withdraw_enrolment(*, enrolment: Enrolment, actor: User, reason: str) -> Enrolment:
     """The funding brand (or the ILO) withdraws; the partnership's place is released."""
     if not can_withdraw_enrolment(scope_of(actor), enrolment.partnership.partner_id):

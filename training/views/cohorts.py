@@ -13,7 +13,7 @@ from partners.models import Partner
 from score_portal.access import get_visible_or_404, organising_provider_ids
 from training.forms import CohortForm
 from training.models import Cohort
-from training.selectors import cohorts_for
+from training.selectors import cohort_history, cohorts_for
 from training.services.enrolment import TrainingError, create_cohort
 
 
@@ -32,7 +32,9 @@ def cohort_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     enrolments = cohort.enrolments.select_related("factory", "partnership__partner")
     return render(
-        request, "training/cohort_detail.html", {"cohort": cohort, "enrolments": enrolments}
+        request,
+        "training/cohort_detail.html",
+        {"cohort": cohort, "enrolments": enrolments, "history": cohort_history(cohort)},
     )
 
 
@@ -50,7 +52,7 @@ def cohort_create(request: HttpRequest) -> HttpResponse:
     form = CohortForm(request.POST or None, provider=provider)
     if request.method == "POST" and form.is_valid():
         try:
-            cohort = create_cohort(provider=provider, **form.cleaned_data)
+            cohort = create_cohort(provider=provider, actor=request.user, **form.cleaned_data)
         except TrainingError as error:
             form.add_error(None, str(error))
         else:
