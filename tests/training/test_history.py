@@ -9,6 +9,7 @@ from django.utils import translation
 
 from score_portal.history import acting, change_rows
 from tests.conftest import client_for
+from tests.factories import held_classroom
 from training.models import Cohort, ConsultingVisit, Enrolment, ImprovementAction, Participant
 from training.selectors import cohort_history, enrolment_history
 from training.services import enrolment as services
@@ -219,8 +220,12 @@ def test_participants_form_through_the_view_names_the_signed_in_manager(confirme
 
 def test_a_save_and_its_many_to_many_read_as_one_change(confirmed, trainer):
     """record_visit saves the visit, then the actions checked: one entry, not two."""
+    held_classroom(confirmed.cohort)  # follow-up visits come after the classroom
     visit = services.record_visit(
-        enrolment=confirmed, actor=trainer, kind="baseline", visited_on=datetime.date.today()
+        enrolment=confirmed,
+        actor=trainer,
+        kind="baseline",
+        visited_on=confirmed.cohort.classroom_start,
     )
     assert ConsultingVisit.history.filter(id=visit.pk).count() == 1  # no action: no m2m row
     action = services.add_improvement_action(
