@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "import_export",
     "csp",
+    "simple_history",
     "score_portal",
     "partners",
     "suppliers",
