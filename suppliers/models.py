@@ -464,6 +464,19 @@ class SupplierImportRow(models.Model):
         return f"{self.supplier_import_id}:{self.line} {self.outcome}"
 
     @property
+    def change_list(self) -> list[tuple[str, dict[str, str]]]:
+        """The row's changes for the preview, each with its field's label."""
+        labels = {
+            f.name: str(f.verbose_name)
+            for f in Factory._meta.get_fields()
+            if hasattr(f, "verbose_name")
+        }
+        return [
+            (name, {**change, "label": labels.get(name, name).capitalize()})
+            for name, change in self.changes.items()
+        ]
+
+    @property
     def error_text(self) -> str:
         return "; ".join(
             f"{e['column']}: {e['message']}" if e.get("column") else e["message"]
