@@ -466,11 +466,7 @@ class SupplierImportRow(models.Model):
     @property
     def change_list(self) -> list[tuple[str, dict[str, str]]]:
         """The row's changes for the preview, each with its field's label."""
-        labels = {
-            f.name: str(f.verbose_name)
-            for f in Factory._meta.get_fields()
-            if hasattr(f, "verbose_name")
-        }
+        labels = {f.name: str(f.verbose_name) for f in Factory._meta.fields}
         return [
             (name, {**change, "label": labels.get(name, name).capitalize()})
             for name, change in self.changes.items()
@@ -561,7 +557,8 @@ class FactoryChange(models.Model):
 
     @property
     def field_label(self) -> str:
-        return str(Factory._meta.get_field(self.field).verbose_name)
+        labels = {f.name: f.verbose_name for f in Factory._meta.fields}
+        return str(labels.get(self.field, self.field))
 
 
 class SupplierMatchDecision(models.Model):

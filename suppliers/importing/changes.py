@@ -168,7 +168,7 @@ def settle(rows: Sequence[Row], brand_id: int) -> None:
     ]
     if not todo:
         return
-    ids = {r.factory_id for r in todo}
+    ids = {r.factory_id for r in todo if r.factory_id is not None}
     factories = {
         f["id"]: f
         for f in Factory.objects.filter(pk__in=ids).values(*_VALUES, "match_source").order_by()

@@ -246,7 +246,7 @@ def _review_rows(brand):
 
 def test_deciding_in_place_updates_every_row_it_settles_and_the_counts(brand, brand_staff):
     client = client_for(brand_staff)
-    anatolia, marmara = _review_rows(brand)
+    anatolia, _marmara = _review_rows(brand)
     text = (
         HEADER
         + "Anatolia Denim Milll,5 Fabrika Yolu,,TR,AD-1,\n"
@@ -275,7 +275,7 @@ def test_deciding_in_place_updates_every_row_it_settles_and_the_counts(brand, br
 
 def test_accept_all_above_a_similarity(brand, brand_staff):
     client = client_for(brand_staff)
-    anatolia, marmara = _review_rows(brand)
+    _review_rows(brand)
     text = (
         HEADER
         + "Anatolia Denim Milll,5 Fabrika Yolu,,TR,AD-1,\n"
@@ -310,7 +310,7 @@ def test_every_code_of_the_file_ends_on_the_list_or_in_an_error_naming_it(brand,
     """Two rows that come to one factory (one exact, one decided) with two codes: the
     second code is an error row naming it, never silently dropped."""
     client = client_for(brand_staff)
-    anatolia, _marmara = _review_rows(brand)
+    _review_rows(brand)
     text = (
         HEADER
         + "Anatolia Denim Mill,5 Fabrika Yolu,,TR,AD-1,\n"
