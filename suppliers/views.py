@@ -13,7 +13,7 @@ from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -73,9 +73,19 @@ def factory_list(request: HttpRequest) -> HttpResponse:
             # The enrol page is for those who act for a brand (viewers only read).
             "can_enrol": acts_for_a_brand(request.scope),
             "show_ended": show_ended,
+            "changes_waiting": _changes_waiting(request),
             "acting_brands": brand_ids(request.scope, acting=True),
         },
     )
+
+
+def _changes_waiting(request: HttpRequest) -> int:
+    changes = FactoryChange.objects.pending()
+    if request.scope.is_ilo_decider:
+        return changes.count()
+    if request.scope.factory_ids:
+        return changes.filter(factory_id__in=request.scope.factory_ids).count()
+    return 0
 
 
 @login_required
@@ -97,6 +107,20 @@ def link_restore(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def change_list(request: HttpRequest) -> HttpResponse:
+    """Changes brands proposed to factories' shared data, waiting for the person's decision:
+    a factory manager's factories, or every factory for ILO admins and staff."""
+    changes = FactoryChange.objects.pending().select_related("factory", "brand")
+    if not request.scope.is_ilo_decider:
+        changes = changes.filter(factory_id__in=request.scope.factory_ids)
+    page = Paginator(changes.order_by("factory__name", "field", "pk"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "suppliers/change_list.html", {"page": page})
+
+
+@login_required
 @require_POST
 def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """A factory's manager or the ILO accepts or rejects a brand's proposed change."""
@@ -112,6 +136,10 @@ def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except services.SupplierError as exc:
         messages.error(request, str(exc))
+    if url_has_allowed_host_and_scheme(
+        request.POST.get("next", ""), allowed_hosts={request.get_host()}
+    ):
+        return redirect(request.POST["next"])
     return redirect(change.factory)
 
 
@@ -260,6 +288,7 @@ def _detail_context(request: HttpRequest, supplier_import: SupplierImport) -> di
             else []
         ),
         "changes_nothing": previewed
+        and supplier_import.rows_total > 0
         and not (
             supplier_import.rows_new
             or supplier_import.rows_matched

@@ -56,7 +56,7 @@ def test_a_seasons_reupload_with_its_change_preview(signed_in, settings, tmp_pat
 
     # The possible match, decided in place: the counts change without a reload.
     page.evaluate("window.notReloaded = true")
-    page.get_by_role("button", name="Same factory").click()
+    page.get_by_role("button", name="Same factory", exact=True).click()
     expect(page.locator('[data-count="review"]')).to_have_text("0")
     expect(page.locator('[data-count="matched"]')).to_have_text("1")
     expect(page.get_by_text(f"Factory “{anatolia.name}”")).to_be_visible()

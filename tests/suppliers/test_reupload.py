@@ -342,3 +342,34 @@ def test_a_code_on_a_row_naming_another_portal_factory_is_an_error_naming_both(
     supplier_import = _upload(client, brand, text, "additions")
     error = supplier_import.rows.get().error_text
     assert "IDX-TR-0001" in error and "Özdemir Tekstil" in error and "Ningbo Haitian" in error
+
+
+def test_the_ilo_decides_proposals_from_its_queue_and_brands_see_none_of_it(
+    season, brand, brand_staff, other_brand_staff, ilo_admin
+):
+    client = client_for(brand_staff)
+    text = HEADER + (
+        "Çağlar Örme Sanayi Ltd. Şti.,Organize Sanayi Bölgesi 3. Cadde No:7,Uşak,TR,IDX-TR-0002,\n"
+    )
+    _confirm(client, _upload(client, brand, text, "additions"))
+    change = FactoryChange.objects.get()
+    assert (change.field, change.old_value, change.value) == ("city", "Denizli", "Uşak")
+
+    ilo = client_for(ilo_admin)
+    assert (
+        "1 change proposed by brands awaits your decision"
+        in ilo.get(reverse("suppliers:factory_list")).content.decode()
+    )
+    queue = ilo.get(reverse("suppliers:change_list")).content.decode()
+    assert "Uşak" in queue and "Denizli" in queue
+    other = client_for(other_brand_staff)
+    assert "Uşak" not in other.get(reverse("suppliers:change_list")).content.decode()
+    decide = reverse("suppliers:change_decide", args=[change.pk])
+    assert other.post(decide, {"accept": "yes"}).status_code == 404
+    response = ilo.post(decide, {"accept": "yes", "next": reverse("suppliers:change_list")})
+    assert response.url == reverse("suppliers:change_list")
+    season["caglar"].refresh_from_db()
+    assert season["caglar"].city == "Uşak"
+    # Decided once: a second answer is refused with a message, not a 500.
+    ilo.post(decide, {"accept": "no"})
+    assert FactoryChange.objects.get().status == FactoryChange.Status.ACCEPTED
