@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -280,7 +281,9 @@ def ending_links(supplier_import: SupplierImport) -> QuerySet[BrandSupplier]:
         .exclude(
             ~Q(supplier_code="")
             & Exists(
-                rows.filter(outcome=Outcome.ERROR, data__supplier_code=OuterRef("supplier_code"))
+                rows.filter(outcome=Outcome.ERROR)
+                .annotate(code=KT("data__supplier_code"))
+                .filter(code=OuterRef("supplier_code"))
             )
         )
         .select_related("factory")

@@ -29,7 +29,7 @@ from score_portal.access import (
 from suppliers import exports, services
 from suppliers.filters import FactoryFilter
 from suppliers.forms import SupplierImportForm
-from suppliers.importing.columns import COLUMNS
+from suppliers.importing.columns import COLUMNS, map_headers
 from suppliers.models import (
     BrandSupplier,
     Factory,
@@ -423,13 +423,19 @@ def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         .only("line", "data", "errors")
     )
     width = len(supplier_import.headers)
+    mapping = map_headers(supplier_import.headers)[0]
+
+    def cells(data: dict[str, Any]) -> list[str]:
+        """The file's cells; for a row that became an error after a decision (no cells
+        kept), its values in their columns."""
+        if "_cells" in data:
+            return list(data["_cells"])
+        return [str(data.get(mapping.get(i, ""), "")) for i in range(width)]
+
     lines = exports.csv_lines(
         (
             [
-                *(
-                    exports.neutralise(c)
-                    for c in (row.data.get("_cells", []) + [""] * width)[:width]
-                ),
+                *(exports.neutralise(c) for c in (cells(row.data) + [""] * width)[:width]),
                 exports.neutralise(row.error_text),
             ]
             for row in rows.iterator(2000)

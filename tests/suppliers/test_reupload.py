@@ -332,6 +332,11 @@ def test_every_code_of_the_file_ends_on_the_list_or_in_an_error_naming_it(brand,
     for code in ("AD-1", "AD-2", "YF-1"):
         assert code in listed or code in errors, code
     assert "AD-2" in errors and "Anatolia Denim Mill" in errors
+    # The download of rows to fix has the row, its values in their columns.
+    download = b"".join(
+        client.get(reverse("suppliers:import_errors", args=[supplier_import.pk])).streaming_content
+    ).decode("utf-8-sig")
+    assert "Anatolia Denim Milll,5 Fabrika Yolu,,TR,AD-2," in download
 
 
 def test_a_code_on_a_row_naming_another_portal_factory_is_an_error_naming_both(
