@@ -7,7 +7,10 @@ by the factory itself, so a row never overwrites it: a blank is filled; a value 
 becomes a proposal (``FactoryChange``) that the factory's managers or the ILO accept or
 reject. A brand is not asked twice for a value it already proposed (pending) or that was
 rejected. Addresses are compared as matching compares them (case, accents, spacing and
-abbreviations are no change); names are never proposed, only a blank Latin name filled.
+abbreviations are no change; an address whose words are all in the stored one says less,
+not something else); names are never proposed, only a blank Latin name filled; a
+value in Latin script where the factory's is in another script (or the reverse) is the
+brand's rendering of it, not a change.
 
 Computed while the file is read (a batch of rows at a time: three queries a batch) and again
 for a row a person decides on; the confirm then applies the stored ``changes`` in SQL.
@@ -19,7 +22,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from suppliers.importing.matching import FILLABLE
-from suppliers.importing.normalise import address_key, keys_source, match_keys, name_words
+from suppliers.importing.normalise import (
+    address_key,
+    keys_source,
+    match_keys,
+    name_words,
+    tokens,
+)
 from suppliers.models import BrandSupplier, Factory, FactoryChange, SupplierImportRow
 
 Outcome = SupplierImportRow.Outcome
@@ -73,6 +82,11 @@ def _is_latin(text: str) -> bool:
     return all(ord(c) < 0x250 for c in text)
 
 
+def _address_words(address: str) -> set[str]:
+    """An address's words as matching reads them (abbreviations spelt out)."""
+    return {address_key(word) for word in tokens(address)}
+
+
 def row_changes(
     row: Row,
     factory: dict[str, Any],
@@ -96,6 +110,8 @@ def row_changes(
         old = _text(factory[field])
         if old == "":
             changes[field] = {"old": "", "new": new, "how": FILL}
+        elif _is_latin(old) != _is_latin(new):
+            pass  # the same text in another script ("Dongguan", 东莞): a rendering, no change
         elif (field, new) not in proposed:
             changes[field] = {"old": old, "new": new, "how": PROPOSE}
 
@@ -120,7 +136,11 @@ def row_changes(
             row.data["name_latin"] = name
             row.match_name_latin = row.match_name or " ".join(name_words(name))
     address = data.get("address", "")
-    if address and (row.match_address or address_key(address)) != factory_address:
+    if (
+        address
+        and (row.match_address or address_key(address)) != factory_address
+        and not _address_words(address) <= _address_words(factory["address"])
+    ):
         change("address", address)
     for field in ("city", "sector", "product_type", "parent_company", "contact_name"):
         value = data.get(field, "")

@@ -378,3 +378,37 @@ def test_the_ilo_decides_proposals_from_its_queue_and_brands_see_none_of_it(
     # Decided once: a second answer is refused with a message, not a 500.
     ilo.post(decide, {"accept": "no"})
     assert FactoryChange.objects.get().status == FactoryChange.Status.ACCEPTED
+
+
+def test_inditex_demo_list_sent_again_next_season(client):
+    """The demo world: Inditex sends its list again, codes kept, an address changed, the
+    Chinese factories written in Latin script. No row refused, no factory created."""
+    from score_portal.demo import BRAND_EMAIL, load_demo_world
+    from score_portal.models import User
+
+    load_demo_world(password="demo-password-not-secret")
+    inditex_staff = User.objects.get(email=BRAND_EMAIL)
+    inditex = inditex_staff.memberships.get().partner
+    factories = Factory.objects.count()
+    web = client_for(inditex_staff)
+    text = (
+        HEADER + "Özdemir Tekstil Sanayi ve Ticaret A.Ş.,Demirtaş OSB Mavi Cadde No: 16 Osmangazi,"
+        "Bursa,TR,IDX-TR-0001,\n"
+        + "Ningbo Haitian Textile Co. Ltd.,66 Kejiyuan Road Jiangshan Town Yinzhou,Ningbo,CN,"
+        "IDX-CN-0002,\n"
+        + "Dongguan Huamei Garment Co. Ltd.,18 Yinlong Road Humen Town,Dongguan,CN,"
+        "IDX-CN-0001,\n"
+        + "Çağlar Konfeksiyon Ltd. Şti.,Göztepe Mah. Konfeksiyoncular Sitesi 3. Blok No: 27,"
+        "İstanbul,TR,IDX-TR-0002,\n"
+    )
+    supplier_import = _upload(web, inditex, text, "whole")
+    assert supplier_import.rows_error == 0, [r.error_text for r in supplier_import.rows.all()]
+    assert (supplier_import.rows_new, supplier_import.rows_review) == (0, 0)
+    assert supplier_import.links_ending == 0
+    _confirm(web, supplier_import)
+    assert Factory.objects.count() == factories
+    # Only the Latin-script address of the Turkish factory is a proposal; the Chinese
+    # factories' Latin renderings of their addresses are not.
+    assert list(FactoryChange.objects.values_list("factory__os_id", "field")) == [
+        ("TR2018213B5K2MZ", "address")
+    ]
