@@ -173,6 +173,10 @@ class BrandSupplierQuerySet(models.QuerySet["BrandSupplier"]):
     def visible_to(self, scope: Scope) -> BrandSupplierQuerySet:
         return self.filter(access.supplier_link_reach(scope))
 
+    def on_list(self) -> BrandSupplierQuerySet:
+        """Links that have not ended: the suppliers the brand lists, enrols and exports."""
+        return self.filter(ended_at__isnull=True)
+
 
 class BrandSupplier(models.Model):
     """A factory on a brand's supplier list, with the brand's own code for it."""

@@ -457,7 +457,7 @@ def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
     """The user's own brands' supplier lists (never another brand's links or codes)."""
     if not can_export_supplier_lists(request.scope):
         raise PermissionDenied
-    links = BrandSupplier.objects.visible_to(request.scope)
+    links = BrandSupplier.objects.visible_to(request.scope).on_list()
     rows = exports.supplier_rows(links)
     response: HttpResponse | StreamingHttpResponse
     if fmt == "xlsx":

@@ -412,3 +412,32 @@ def test_inditex_demo_list_sent_again_next_season(client):
     assert list(FactoryChange.objects.values_list("factory__os_id", "field")) == [
         ("TR2018213B5K2MZ", "address")
     ]
+
+
+def test_a_supplier_that_left_the_list_keeps_its_enrolments_but_is_not_enrolled_or_exported(
+    world, brand, brand_staff, module_1
+):
+    from suppliers.services import end_link
+    from training.models import Enrolment
+    from training.services.enrolment import enrol_suppliers
+
+    enrolments = list(Enrolment.objects.filter(factory=world.factory).values_list("pk", "status"))
+    assert enrolments
+    end_link(link=world.link, user=brand_staff)
+    assert (
+        list(Enrolment.objects.filter(factory=world.factory).values_list("pk", "status"))
+        == enrolments
+    )
+    results = enrol_suppliers(
+        brand=brand,
+        factories=[world.factory],
+        module=module_1,
+        partnership=world.partnership,
+        actor=brand_staff,
+    )
+    assert results[0].refusal == "Not on your supplier list."
+    client = client_for(brand_staff)
+    export = b"".join(client.get(reverse("suppliers:export", args=["csv"])).streaming_content)
+    assert b"A-001" not in export
+    record = world.link.history.order_by("-history_id").first()
+    assert record.ended_at is not None and record.history_change_reason == "ended"
