@@ -377,7 +377,7 @@ def decide_all_matches(
     if supplier_import.status != Status.PREVIEWED:
         raise SupplierError(_("This import is no longer waiting for decisions."))
     if min_score is not None and not 0 <= min_score <= 100:
-        raise SupplierError(_("Give a similarity between 0 and 100 %."))
+        raise SupplierError(_("Give a similarity between 0 and 100."))
     brand_id = supplier_import.brand_id
     waiting = SupplierImportRow.objects.filter(
         supplier_import=supplier_import, outcome=Outcome.REVIEW

@@ -303,7 +303,7 @@ def test_accept_all_above_a_similarity(brand, brand_staff):
         {"same": "yes", "min_score": "lots"},
         HTTP_HX_REQUEST="true",
     )
-    assert "Give a similarity between 0 and 100 %." in bad.content.decode()
+    assert "Give a similarity between 0 and 100." in bad.content.decode()
 
 
 def test_every_code_of_the_file_ends_on_the_list_or_in_an_error_naming_it(brand, brand_staff):
