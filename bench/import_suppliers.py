@@ -31,7 +31,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "score_bench"
+# A database of its own (BENCH_IMPORT_DB), and the sizes divided by BENCH_IMPORT_SCALE for a
+# quick check that the bench runs (BENCH_IMPORT_SCALE=1000: 100 and 300 rows; no figures).
+BENCH_DB = os.environ.get("BENCH_IMPORT_DB", "score_bench")
+SCALE = max(1, int(os.environ.get("BENCH_IMPORT_SCALE", "1")))
+SMALL, LARGE = 100_000 // SCALE, 300_000 // SCALE
+SAMPLE = min(10_000, SMALL)
 
 LATIN = [
     "an",
@@ -226,7 +231,7 @@ def main() -> None:
     results: dict[tuple[int, int], dict[str, str]] = {}
     files: dict[int, Path] = {}
     # (rows in the file, rows whose 30% the portal holds beforehand)
-    for rows, portal in ((100_000, 100_000), (300_000, 300_000), (100_000, 300_000)):
+    for rows, portal in ((SMALL, SMALL), (LARGE, LARGE), (SMALL, LARGE)):
         files[rows] = setup(bench_url, rows, directory, portal=portal)
         out = (
             subprocess.run(
@@ -251,20 +256,20 @@ def main() -> None:
         )
         conn.commit()
         started = time.perf_counter()
-        with files[100_000].open(encoding="utf-8", newline="") as f:
+        with files[SMALL].open(encoding="utf-8", newline="") as f:
             reader = csv.reader(f)
             next(reader)
             with cur.copy("COPY bare FROM STDIN") as copy:
                 for row in reader:
                     copy.write_row(row)
         conn.commit()
-        copy_rate = 100_000 / (time.perf_counter() - started)
+        copy_rate = SMALL / (time.perf_counter() - started)
         cur.execute("DROP TABLE bare")
         conn.commit()
-    with files[100_000].open(encoding="utf-8", newline="") as f:
+    with files[SMALL].open(encoding="utf-8", newline="") as f:
         reader = csv.reader(f)
         next(reader)
-        data = [next(reader) for _ in range(10_000)]
+        data = [next(reader) for _ in range(SAMPLE)]
 
     import django
 
@@ -274,7 +279,7 @@ def main() -> None:
     from suppliers.resources import FactoryResource
 
     sample = tablib.Dataset(headers=["id", "factory_name", "address", "country"])
-    for name, address, country, _code, _workers, _os_id in data[:10_000]:
+    for name, address, country, _code, _workers, _os_id in data[:SAMPLE]:
         sample.append(["", name, address, COUNTRY.get(country, country)])
     started = time.perf_counter()
     result = FactoryResource().import_data(sample, dry_run=False, raise_errors=True)
@@ -282,9 +287,9 @@ def main() -> None:
     assert not result.has_errors()
 
     rate = {key: key[0] / float(fields["seconds"]) for key, fields in results.items()}
-    e2e = rate[100_000, 100_000]
+    e2e = rate[SMALL, SMALL]
     print(f"end-to-end: {e2e:,.0f} rows/s")
-    print(f"end-to-end 300k: {rate[300_000, 300_000]:,.0f} rows/s")
+    print(f"end-to-end 300k: {rate[LARGE, LARGE]:,.0f} rows/s")
     print(f"copy: {copy_rate:,.0f} rows/s")
     print(f"import-export default: {ie_rate:,.0f} rows/s")
     print(f"end-to-end / copy: {e2e / copy_rate:.3f}")
@@ -294,7 +299,7 @@ def main() -> None:
             f"peak memory {size:,} rows, {int(portal * 0.3):,} factories in the portal: "
             f"{float(fields['peak_mb']):,.0f} MB"
         )
-    same_portal = [results[n, 300_000]["peak_mb"] for n in (100_000, 300_000)]
+    same_portal = [results[n, LARGE]["peak_mb"] for n in (SMALL, LARGE)]
     print(
         "peak memory 300,000 / 100,000 rows, same portal: "
         f"{float(same_portal[1]) / float(same_portal[0]):.2f}"

@@ -65,7 +65,7 @@ def _brand_home(user: User, scope: Scope) -> dict[str, Any]:
     brands = list(Partner.objects.filter(pk__in=scope.funding_ids).order_by("name"))
     return {
         "brands": brands,
-        "supplier_count": BrandSupplier.objects.visible_to(scope).count(),
+        "supplier_count": BrandSupplier.objects.visible_to(scope).on_list().count(),
         "partnerships": list(partnerships_with_ledger(scope)),
         "status_counts": enrolment_status_counts(scope),
         "recent_enrolments": list(enrolments_for(scope)[:10]),

@@ -10,6 +10,7 @@ from score_portal.widgets import SafeIdsAdmin
 from suppliers.models import (
     BrandSupplier,
     Factory,
+    FactoryChange,
     FactoryManager,
     SupplierImport,
     SupplierMatchDecision,
@@ -85,6 +86,19 @@ class SupplierMatchDecisionAdmin(admin.ModelAdmin):
     search_fields = ["factory__name", "factory__name_latin", "brand__name", "decided_by__email"]
     list_select_related = ["factory", "brand", "decided_by"]
     readonly_fields = ["brand", "row_key", "factory", "is_same", "decided_by", "decided_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(FactoryChange)
+class FactoryChangeAdmin(SafeIdsAdmin, admin.ModelAdmin):
+    """Brands' proposed changes to factories' shared data (decided on the factory's page)."""
+
+    list_display = ["factory", "field", "old_value", "value", "brand", "status", "created_at"]
+    list_filter = ["status", "field"]
+    search_fields = ["factory__name", "value"]
+    readonly_fields = [f.name for f in FactoryChange._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

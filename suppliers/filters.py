@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -15,9 +16,18 @@ class FactoryFilter(django_filters.FilterSet):
         label=_("Country"), choices=countries, widget=CountrySelect
     )
 
+    ended = django_filters.BooleanFilter(
+        label=_("Also suppliers that left your list"),
+        method="keep",
+        widget=forms.CheckboxInput,
+    )
+
     class Meta:
         model = Factory
-        fields = ["q", "country"]
+        fields = ["q", "country", "ended"]
+
+    def keep(self, queryset: QuerySet[Factory], name: str, value: bool) -> QuerySet[Factory]:
+        return queryset  # the view reads it: which links are shown
 
     def search(self, queryset: QuerySet[Factory], name: str, value: str) -> QuerySet[Factory]:
         value = value.strip()[:200]

@@ -9,6 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner
+from suppliers.models import SupplierImport
 
 ENCODINGS = [
     ("", _("Detect automatically")),
@@ -28,6 +29,14 @@ class SupplierImportForm(forms.Form):
     file = forms.FileField(
         label=_("Supplier list"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx,.xlsm"}),
+    )
+    # Required, with no default: ending suppliers by mistake, or keeping those that left,
+    # is the brand's call each time.
+    mode = forms.ChoiceField(
+        label=_("This file is"),
+        choices=SupplierImport.Mode.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Say whether the file is your whole list or additions.")},
     )
     encoding = forms.ChoiceField(
         label=_("Text encoding"),

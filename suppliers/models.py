@@ -9,8 +9,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
 
 from score_portal import access, jobs
 from score_portal.scope import MANAGED_FACTORY, Scope, tagged
@@ -171,6 +173,10 @@ class BrandSupplierQuerySet(models.QuerySet["BrandSupplier"]):
     def visible_to(self, scope: Scope) -> BrandSupplierQuerySet:
         return self.filter(access.supplier_link_reach(scope))
 
+    def on_list(self) -> BrandSupplierQuerySet:
+        """Links that have not ended: the suppliers the brand lists, enrols and exports."""
+        return self.filter(ended_at__isnull=True)
+
 
 class BrandSupplier(models.Model):
     """A factory on a brand's supplier list, with the brand's own code for it."""
@@ -196,8 +202,15 @@ class BrandSupplier(models.Model):
         verbose_name=_("imported by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The supplier left the brand's list (a "whole list" upload without it, or the brand
+    # ended it): kept, hidden from the list by default, and restorable. Enrolments stay.
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    # When an import last wrote this link: the confirm's history rows select on it.
+    changed_at = models.DateTimeField(_("changed at"), null=True, blank=True, editable=False)
 
     objects = BrandSupplierQuerySet.as_manager()
+    # Every code created, changed, ended or restored: by whom, and which import (the reason).
+    history = HistoricalRecords(excluded_fields=["changed_at"], cascade_delete_history=True)
 
     class Meta:
         verbose_name = _("brand supplier")
@@ -264,6 +277,16 @@ class SupplierImport(jobs.Job):
     rows_unchanged = models.PositiveIntegerField(_("unchanged rows"), default=0)
     rows_review = models.PositiveIntegerField(_("rows awaiting a decision"), default=0)
     rows_error = models.PositiveIntegerField(_("rows with errors"), default=0)
+
+    class Mode(models.TextChoices):
+        WHOLE = "whole", _("Our whole list: suppliers missing from the file leave the list")
+        ADDITIONS = "additions", _("Additions and changes: no supplier leaves the list")
+
+    mode = models.CharField(
+        _("the file is"), max_length=10, choices=Mode.choices, default=Mode.ADDITIONS
+    )
+    # "Whole list": how many of the brand's suppliers the file leaves out (their links end).
+    links_ending = models.PositiveIntegerField(_("suppliers leaving the list"), default=0)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     encoding = models.CharField(_("encoding"), max_length=20, blank=True)
     # The file's own header row, so error rows download with the columns they came with.
@@ -424,6 +447,10 @@ class SupplierImportRow(models.Model):
         _("Latin name as matched"), blank=True, default="", db_default=""
     )
     match_address = models.TextField(_("address as matched"), blank=True, default="", db_default="")
+    # What the row changes on a factory already in the portal: field -> {"old", "new", "how"}
+    # ("fill": a blank filled; "propose": a change proposed to the factory; "code": the
+    # brand's supplier code; "relist": back on the list). Filled when the row is decided.
+    changes = models.JSONField(_("changes"), default=dict, blank=True, db_default={})
 
     class Meta:
         verbose_name = _("import row")
@@ -442,11 +469,101 @@ class SupplierImportRow(models.Model):
         return f"{self.supplier_import_id}:{self.line} {self.outcome}"
 
     @property
+    def change_list(self) -> list[tuple[str, dict[str, str]]]:
+        """The row's changes for the preview, each with its field's label."""
+        labels = {f.name: str(f.verbose_name) for f in Factory._meta.fields}
+        return [
+            (name, {**change, "label": labels.get(name, name).capitalize()})
+            for name, change in self.changes.items()
+        ]
+
+    @property
     def error_text(self) -> str:
         return "; ".join(
             f"{e['column']}: {e['message']}" if e.get("column") else e["message"]
             for e in self.errors
         )
+
+
+class FactoryChangeQuerySet(models.QuerySet["FactoryChange"]):
+    def pending(self) -> FactoryChangeQuerySet:
+        return self.filter(status=FactoryChange.Status.PENDING)
+
+
+class FactoryChange(models.Model):
+    """A brand's list says a factory's shared data differs from what the portal holds: a
+    proposal, applied only when the factory's manager or the ILO accepts it (other brands
+    and the factory rely on the same record). One pending proposal per factory, field and
+    brand: a later upload replaces its value."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+
+    factory = models.ForeignKey(
+        Factory,
+        on_delete=models.CASCADE,
+        related_name="proposed_changes",
+        verbose_name=_("factory"),
+    )
+    field = models.CharField(_("field"), max_length=30)
+    old_value = models.TextField(_("value then"), blank=True)
+    value = models.TextField(_("proposed value"), blank=True)
+    brand = models.ForeignKey(
+        "partners.Partner", on_delete=models.CASCADE, related_name="+", verbose_name=_("brand")
+    )
+    source_import = models.ForeignKey(
+        SupplierImport,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("import"),
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    objects = FactoryChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("proposed factory change")
+        verbose_name_plural = _("proposed factory changes")
+        ordering = ["factory", "field", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["factory", "field", "brand"],
+                condition=Q(status="pending"),
+                name="factory_change_pending_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.factory_id}.{self.field} → {self.value}"
+
+    @property
+    def field_label(self) -> str:
+        labels = {f.name: f.verbose_name for f in Factory._meta.fields}
+        return str(labels.get(self.field, self.field))
 
 
 class SupplierMatchDecision(models.Model):

@@ -10,25 +10,33 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from partners.models import Partner
 from score_portal import jobs
-from score_portal.access import can_manage_supplier_list
+from score_portal.access import can_manage_factory, can_manage_supplier_list
 from score_portal.emails import queue_email
 from score_portal.scope import forget_scope, scope_of
 from score_portal.transitions import Transitions
 from suppliers.importing import ImportFileError
-from suppliers.importing.analysis import analyse_table
+from suppliers.importing.analysis import analyse_table, same_factory_message
+from suppliers.importing.changes import settle_stored
 from suppliers.importing.columns import map_headers
 from suppliers.importing.parsing import CSV_EXTENSIONS, XLSX_EXTENSIONS, open_table
-from suppliers.importing.writing import PreviewWriter, refresh_statistics, write_rows
+from suppliers.importing.writing import (
+    PreviewWriter,
+    mark_same_factory,
+    refresh_statistics,
+    write_rows,
+)
 from suppliers.models import (
     BrandSupplier,
     Factory,
+    FactoryChange,
     FactoryManager,
     SupplierImport,
     SupplierImportRow,
@@ -113,10 +121,19 @@ def add_factory_manager(*, factory: Factory, user: User) -> FactoryManager:
 
 
 def start_import(
-    *, brand: Partner, user: User | None, upload: UploadedFile, encoding: str = ""
+    *,
+    brand: Partner,
+    user: User | None,
+    upload: UploadedFile,
+    encoding: str = "",
+    mode: str = SupplierImport.Mode.ADDITIONS,
 ) -> SupplierImport:
     """Store an uploaded list and read it into a preview: at once for a small file, by the
-    worker for a large one (the import page then shows progress). Writes no factory."""
+    worker for a large one (the import page then shows progress). Writes no factory.
+    ``mode``: the brand's whole list (suppliers it leaves out leave the list on confirm),
+    or additions and changes (no supplier leaves)."""
+    if mode not in SupplierImport.Mode.values:
+        raise SupplierError(_("Say whether the file is your whole list or additions."))
     if user is not None and not can_manage_supplier_list(scope_of(user), brand.pk):
         raise SupplierError(_("You may not import suppliers for %(brand)s.") % {"brand": brand})
     filename = (upload.name or "suppliers.csv").rsplit("/", 1)[-1][:255]
@@ -136,6 +153,7 @@ def start_import(
         file=upload,
         original_filename=filename,
         encoding=encoding,
+        mode=mode,
     )
     if upload.size <= settings.SUPPLIER_IMPORT_INLINE_BYTES:
         analyse_import(import_id=supplier_import.pk)
@@ -231,8 +249,14 @@ def count_rows(supplier_import: SupplierImport) -> SupplierImport:
     supplier_import.rows_review = counts.get(Outcome.REVIEW, 0)
     supplier_import.rows_error = counts.get(Outcome.ERROR, 0)
     supplier_import.rows_total = sum(counts.values())
+    supplier_import.links_ending = (
+        ending_links(supplier_import).count()
+        if supplier_import.mode == SupplierImport.Mode.WHOLE
+        else 0
+    )
     supplier_import.save(
         update_fields=[
+            "links_ending",
             "rows_new",
             "rows_matched",
             "rows_updated",
@@ -282,13 +306,52 @@ def _tell(supplier_import: SupplierImport, changes: dict[str, object], *, notify
         )
 
 
-def decide_match(*, row: SupplierImportRow, is_same: bool, user: User | None) -> SupplierImportRow:
+def ending_links(supplier_import: SupplierImport) -> QuerySet[BrandSupplier]:
+    """The brand's suppliers a "whole list" file leaves out: on confirm their links end.
+    What ``writing._end_missing`` ends, read the same way (a supplier whose code is on an
+    error row stays)."""
+    rows = SupplierImportRow.objects.filter(supplier_import=supplier_import)
+    return (
+        BrandSupplier.objects.filter(brand_id=supplier_import.brand_id, ended_at__isnull=True)
+        .exclude(
+            Exists(rows.filter(factory_id=OuterRef("factory_id")).exclude(outcome=Outcome.ERROR))
+        )
+        .exclude(
+            ~Q(supplier_code="")
+            & Exists(
+                rows.filter(outcome=Outcome.ERROR)
+                .annotate(code=KT("data__supplier_code"))
+                .filter(code=OuterRef("supplier_code"))
+            )
+        )
+        .select_related("factory")
+        .order_by("factory__name", "pk")
+    )
+
+
+def _resettle(supplier_import: SupplierImport, rows: list[SupplierImportRow]) -> None:
+    """After decisions: the rows' changes and outcomes, repeats of one factory, counts."""
+    for start in range(0, len(rows), 2000):
+        settle_stored(rows[start : start + 2000], supplier_import.brand_id)
+    mapping = map_headers(supplier_import.headers)[0]
+    column = next(
+        (supplier_import.headers[i] for i, f in mapping.items() if f == "supplier_code"), ""
+    )
+    mark_same_factory(supplier_import.pk, column, same_factory_message())
+    count_rows(supplier_import)
+
+
+def decide_match(
+    *, row: SupplierImportRow, is_same: bool, user: User | None
+) -> list[SupplierImportRow]:
     """Record whether a possible match is the same factory; remembered for the brand's next
-    uploads. The row becomes a match (or a new factory) and the counts follow."""
+    uploads. Every waiting row of the import the answer settles (the same name, address and
+    possible match) becomes a match (or a new factory), with the rows repeating them, and
+    the counts follow. Returns the rows changed."""
     supplier_import = row.supplier_import
     if not awaits_decisions(supplier_import):
         raise SupplierError(_("This import is no longer waiting for decisions."))
-    if row.candidate_id is None:
+    if row.candidate_id is None or row.outcome != Outcome.REVIEW:
         raise SupplierError(_("This row has no possible match to decide on."))
     with transaction.atomic():
         SupplierMatchDecision.objects.update_or_create(
@@ -297,40 +360,71 @@ def decide_match(*, row: SupplierImportRow, is_same: bool, user: User | None) ->
             factory_id=row.candidate_id,
             defaults={"is_same": is_same, "decided_by": user},
         )
-        if is_same:
-            row.factory_id = row.candidate_id
-            link = BrandSupplier.objects.filter(
-                brand_id=supplier_import.brand_id, factory_id=row.candidate_id
-            ).first()
-            code = row.data.get("supplier_code", "")
-            if link is None:
-                row.outcome = Outcome.MATCHED
-            elif code and code != link.supplier_code:
-                row.outcome = Outcome.UPDATED
-            else:
-                row.outcome = Outcome.UNCHANGED
-        else:
-            row.factory_id = None
-            row.outcome = Outcome.NEW
-        row.save(update_fields=["factory", "outcome"])
-        count_rows(supplier_import)
-    return row
+        settled = SupplierImportRow.objects.filter(
+            supplier_import=supplier_import,
+            outcome=Outcome.REVIEW,
+            row_key=row.row_key,
+            candidate_id=row.candidate_id,
+        )
+        return _apply_decisions(supplier_import, settled, is_same=is_same)
 
 
-def decide_all_matches(*, supplier_import: SupplierImport, is_same: bool, user: User | None) -> int:
-    """Accept or reject every possible match still waiting in the import: what
-    ``decide_match`` does row by row, in one transaction and a few statements whatever the
-    number of rows (row by row, thousands of them outlasted the request). A row whose
-    possible match has been deleted meanwhile becomes a new factory."""
+def _apply_decisions(
+    supplier_import: SupplierImport, settled: QuerySet[SupplierImportRow], *, is_same: bool
+) -> list[SupplierImportRow]:
+    lines = list(settled.values_list("line", flat=True))
+    if is_same:
+        settled.update(factory=F("candidate"), outcome=Outcome.MATCHED)
+    else:
+        settled.update(factory=None, outcome=Outcome.NEW, changes={})
+    rows = [
+        row
+        for start in range(0, len(lines), 2000)
+        for row in SupplierImportRow.objects.filter(
+            supplier_import=supplier_import, line__in=lines[start : start + 2000]
+        )
+    ]
+    # Their repeats in the file follow them (the same factory).
+    for start in range(0, len(lines), 500):
+        part = lines[start : start + 500]
+        SupplierImportRow.objects.filter(
+            supplier_import=supplier_import, duplicate_of__in=part
+        ).update(
+            factory=Subquery(
+                SupplierImportRow.objects.filter(
+                    supplier_import=supplier_import, line=OuterRef("duplicate_of")
+                ).values("factory_id")[:1]
+            )
+        )
+    _resettle(supplier_import, rows if is_same else [])
+    return rows
+
+
+def decide_all_matches(
+    *,
+    supplier_import: SupplierImport,
+    is_same: bool,
+    user: User | None,
+    min_score: int | None = None,
+) -> int:
+    """Accept or reject every possible match still waiting in the import (or, with
+    ``min_score``, accept those at least that alike and leave the others waiting): what
+    ``decide_match`` does row by row, in one transaction and a few statements. A row whose
+    possible match has been deleted meanwhile becomes a new factory. Returns the rows
+    decided."""
     if not awaits_decisions(supplier_import):
         raise SupplierError(_("This import is no longer waiting for decisions."))
+    if min_score is not None and not 0 <= min_score <= 100:
+        raise SupplierError(_("Give a similarity between 0 and 100."))
     brand_id = supplier_import.brand_id
     waiting = SupplierImportRow.objects.filter(
         supplier_import=supplier_import, outcome=Outcome.REVIEW
     )
+    if min_score is not None:
+        waiting = waiting.filter(score__gte=min_score, candidate__isnull=False)
     with transaction.atomic():
         total = waiting.count()
-        accepted = waiting.filter(candidate__isnull=False)
+        decided = waiting.filter(candidate__isnull=False)
         SupplierMatchDecision.objects.bulk_create(
             [
                 SupplierMatchDecision(
@@ -340,37 +434,16 @@ def decide_all_matches(*, supplier_import: SupplierImport, is_same: bool, user: 
                     is_same=is_same,
                     decided_by=user,
                 )
-                for row_key, candidate_id in accepted.values_list("row_key", "candidate_id")
+                for row_key, candidate_id in decided.values_list("row_key", "candidate_id")
             ],
             batch_size=1000,
             update_conflicts=True,
             unique_fields=["brand", "row_key", "factory"],
             update_fields=["is_same", "decided_by", "decided_at"],
         )
-        if is_same:
-            links = BrandSupplier.objects.filter(brand_id=brand_id)
-            # Not on the brand's list yet: matched.
-            accepted.exclude(candidate__in=links.values("factory_id")).update(
-                factory=F("candidate"), outcome=Outcome.MATCHED
-            )
-            # On it with another code than the row's: updated; on it otherwise: unchanged.
-            codes = dict(
-                links.filter(factory_id__in=accepted.values("candidate_id")).values_list(
-                    "factory_id", "supplier_code"
-                )
-            )
-            updated = [
-                pk
-                for pk, candidate_id, data in accepted.values_list("pk", "candidate_id", "data")
-                if data.get("supplier_code") and data["supplier_code"] != codes.get(candidate_id)
-            ]
-            for start in range(0, len(updated), 500):
-                SupplierImportRow.objects.filter(pk__in=updated[start : start + 500]).update(
-                    factory=F("candidate"), outcome=Outcome.UPDATED
-                )
-            accepted.update(factory=F("candidate"), outcome=Outcome.UNCHANGED)
-        waiting.update(factory=None, outcome=Outcome.NEW)  # rejected, or their match is gone
-        count_rows(supplier_import)
+        # Rows whose possible match is gone: new factories.
+        waiting.filter(candidate__isnull=True).update(factory=None, outcome=Outcome.NEW)
+        _apply_decisions(supplier_import, decided, is_same=is_same)
     return total
 
 
@@ -515,3 +588,73 @@ def import_given_up(*, import_id: int) -> bool:
     SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
     _tell(supplier_import, changes, notify=True)
     return True
+
+
+# --- Links that end and come back; proposed changes to shared factory data ---------------
+
+
+def _link_for(user: User | None, link: BrandSupplier) -> None:
+    if user is not None and not can_manage_supplier_list(scope_of(user), link.brand_id):
+        raise SupplierError(
+            _("You may not change %(brand)s's supplier list.") % {"brand": link.brand}
+        )
+
+
+def end_link(*, link: BrandSupplier, user: User | None) -> BrandSupplier:
+    """The supplier leaves the brand's list (kept, dated, restorable; enrolments stay)."""
+    _link_for(user, link)
+    if link.ended_at is None:
+        link.ended_at = timezone.now()
+        link._change_reason = "ended"  # type: ignore[attr-defined]
+        link.save(update_fields=["ended_at"])
+    return link
+
+
+def restore_link(*, link: BrandSupplier, user: User | None) -> BrandSupplier:
+    """A supplier that left the brand's list is on it again, with its code."""
+    _link_for(user, link)
+    if link.ended_at is not None:
+        link.ended_at = None
+        link._change_reason = "restored"  # type: ignore[attr-defined]
+        link.save(update_fields=["ended_at"])
+    return link
+
+
+def can_decide_change(user: User, change: FactoryChange) -> bool:
+    """The factory's managers and ILO admins and staff decide on proposed changes."""
+    scope = scope_of(user)
+    return scope.is_ilo_decider or can_manage_factory(scope, change.factory_id)
+
+
+def decide_change(*, change: FactoryChange, accept: bool, user: User) -> FactoryChange:
+    """Accept (the factory's record takes the value) or reject a brand's proposed change."""
+    if not can_decide_change(user, change):
+        raise SupplierError(_("Only the factory's managers and the ILO decide on its data."))
+    with transaction.atomic():
+        change = FactoryChange.objects.select_for_update().get(pk=change.pk)
+        if change.status != FactoryChange.Status.PENDING:
+            raise SupplierError(_("This change has already been decided."))
+        if accept:
+            factory = Factory.objects.select_for_update().get(pk=change.factory_id)
+            value: object = change.value
+            if change.field in ("workers_total", "workers_women"):
+                value = int(change.value)
+            setattr(factory, change.field, value)
+            if (
+                factory.workers_total is not None
+                and factory.workers_women is not None
+                and factory.workers_women > factory.workers_total
+            ):
+                raise SupplierError(
+                    _(
+                        "%(women)s women is more than the %(total)s workers the factory has: "
+                        "change the number of workers first."
+                    )
+                    % {"women": factory.workers_women, "total": factory.workers_total}
+                )
+            factory.save()
+        change.status = FactoryChange.Status.ACCEPTED if accept else FactoryChange.Status.REJECTED
+        change.decided_by = user
+        change.decided_at = timezone.now()
+        change.save(update_fields=["status", "decided_by", "decided_at"])
+    return change

@@ -8,6 +8,9 @@ urlpatterns = [
     # Only the two formats there are: any other suffix is a 404, never a header value.
     re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.supplier_export, name="export"),
     path("factories/<int:pk>/", views.factory_detail, name="factory_detail"),
+    path("links/<int:pk>/restore/", views.link_restore, name="link_restore"),
+    path("changes/", views.change_list, name="change_list"),
+    path("changes/<int:pk>/decide/", views.change_decide, name="change_decide"),
     path("imports/", views.import_list, name="import_list"),
     path("imports/new/", views.import_new, name="import_new"),
     path("imports/template.csv", views.import_template, name="import_template"),

@@ -9,38 +9,58 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import content_disposition_header
+from django.urls import reverse
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from partners.selectors import brands_of
 from score_portal.access import (
     acts_for_a_brand,
+    brand_ids,
     can_export_supplier_lists,
+    can_manage_factory,
     can_manage_supplier_list,
     get_visible_or_404,
 )
 from suppliers import exports, services
 from suppliers.filters import FactoryFilter
 from suppliers.forms import SupplierImportForm
-from suppliers.importing.columns import COLUMNS
-from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
+from suppliers.importing.columns import COLUMNS, map_headers
+from suppliers.models import (
+    BrandSupplier,
+    Factory,
+    FactoryChange,
+    SupplierImport,
+    SupplierImportRow,
+)
 from suppliers.selectors import brand_codes_for, import_rows
 
 
 @login_required
 @require_GET
 def factory_list(request: HttpRequest) -> HttpResponse:
-    """The supplier list: the factories the user may see, with their own brands' codes."""
+    """The supplier list: the factories the user may see, with their own brands' codes.
+    Suppliers that left a brand's list are hidden unless asked for (then they show when
+    they left, and a way back)."""
+    show_ended = request.GET.get("ended") in ("on", "true", "1")
+    links = BrandSupplier.objects.visible_to(request.scope)
+    if not show_ended:
+        links = links.filter(ended_at__isnull=True)
     own_links = Prefetch(
-        "brand_links",
-        queryset=BrandSupplier.objects.visible_to(request.scope).select_related("brand"),
-        to_attr="visible_links",
+        "brand_links", queryset=links.select_related("brand"), to_attr="visible_links"
     )
     factories = Factory.objects.visible_to(request.scope).prefetch_related(own_links)
+    if not show_ended and not request.scope.sees_everything and request.scope.funding_ids:
+        # On the user's lists only through links that ended: hidden (the filter shows them).
+        visible = BrandSupplier.objects.visible_to(request.scope)
+        factories = factories.exclude(
+            Q(pk__in=visible.filter(ended_at__isnull=False).values("factory_id"))
+            & ~Q(pk__in=visible.filter(ended_at__isnull=True).values("factory_id"))
+        )
     factory_filter = FactoryFilter(request.GET, queryset=factories)
     page = Paginator(factory_filter.qs.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
     return render(
@@ -52,20 +72,107 @@ def factory_list(request: HttpRequest) -> HttpResponse:
             "can_export": can_export_supplier_lists(request.scope),
             # The enrol page is for those who act for a brand (viewers only read).
             "can_enrol": acts_for_a_brand(request.scope),
+            "show_ended": show_ended,
+            "changes_waiting": _changes_waiting(request),
+            "acting_brands": brand_ids(request.scope, acting=True),
         },
     )
+
+
+def _changes_waiting(request: HttpRequest) -> int:
+    changes = FactoryChange.objects.pending()
+    if request.scope.is_ilo_decider:
+        return changes.count()
+    if request.scope.factory_ids:
+        return changes.filter(factory_id__in=request.scope.factory_ids).count()
+    return 0
+
+
+@login_required
+@require_POST
+def link_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    """A supplier that left the brand's list is on it again (its code and history kept)."""
+    link = get_visible_or_404(
+        BrandSupplier.objects.select_related("brand", "factory"), request.scope, pk=pk
+    )
+    if not can_manage_supplier_list(request.scope, link.brand_id):
+        raise PermissionDenied
+    services.restore_link(link=link, user=request.user)  # type: ignore[arg-type]
+    messages.success(
+        request,
+        _("%(factory)s is on %(brand)s's supplier list again.")
+        % {"factory": link.factory, "brand": link.brand},
+    )
+    return redirect(f"{reverse('suppliers:factory_list')}?ended=on")
+
+
+@login_required
+@require_GET
+def change_list(request: HttpRequest) -> HttpResponse:
+    """Changes brands proposed to factories' shared data, waiting for the person's decision:
+    a factory manager's factories, or every factory for ILO admins and staff."""
+    changes = FactoryChange.objects.pending().select_related("factory", "brand")
+    if not request.scope.is_ilo_decider:
+        changes = changes.filter(factory_id__in=request.scope.factory_ids)
+    page = Paginator(changes.order_by("factory__name", "field", "pk"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "suppliers/change_list.html", {"page": page})
+
+
+@login_required
+@require_POST
+def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """A factory's manager or the ILO accepts or rejects a brand's proposed change."""
+    change = get_object_or_404(FactoryChange.objects.select_related("factory"), pk=pk)
+    get_visible_or_404(Factory.objects.all(), request.scope, pk=change.factory_id)
+    if not services.can_decide_change(request.user, change):  # type: ignore[arg-type]
+        raise PermissionDenied
+    try:
+        services.decide_change(
+            change=change,
+            accept=request.POST.get("accept") == "yes",
+            user=request.user,  # type: ignore[arg-type]
+        )
+    except services.SupplierError as exc:
+        messages.error(request, str(exc))
+    if url_has_allowed_host_and_scheme(
+        request.POST.get("next", ""), allowed_hosts={request.get_host()}
+    ):
+        return redirect(request.POST["next"])
+    return redirect(change.factory)
 
 
 @login_required
 @require_GET
 def factory_detail(request: HttpRequest, pk: int) -> HttpResponse:
     factory = get_visible_or_404(Factory.objects.all(), request.scope, pk=pk)
+    brand_links = list(brand_codes_for(request.scope, factory))
+    decides = request.scope.is_ilo_decider or can_manage_factory(request.scope, factory.pk)
+    for link in brand_links:
+        # Each code's history, to the brand (and the ILO): created, changed, ended,
+        # restored, by whom and which import.
+        link.code_history = list(  # type: ignore[attr-defined]
+            link.history.select_related("history_user").order_by(  # type: ignore[attr-defined]
+                "-history_date", "-history_id"
+            )[:50]
+        )
     return render(
         request,
         "suppliers/factory_detail.html",
         {
             "factory": factory,
-            "brand_links": brand_codes_for(request.scope, factory),
+            "brand_links": brand_links,
+            # Proposed changes to its shared data: its managers and the ILO decide; a brand
+            # sees its own.
+            "proposed_changes": (
+                factory.proposed_changes.pending().select_related("brand", "proposed_by")
+                if decides
+                else factory.proposed_changes.pending()
+                .filter(brand_id__in=request.scope.funding_ids)
+                .select_related("brand")
+            ),
+            "decides_changes": decides,
             # Training's enrolments of this factory, by the relation (suppliers sit below
             # training and do not import it).
             "enrolments": factory.enrolments.visible_to(request.scope)
@@ -101,6 +208,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
                 user=request.user,  # type: ignore[arg-type]
                 upload=form.cleaned_data["file"],
                 encoding=form.cleaned_data["encoding"],
+                mode=form.cleaned_data["mode"],
             )
         except services.SupplierError as exc:
             form.add_error("file", str(exc))
@@ -147,12 +255,25 @@ OUTCOME_FILTERS = [c for c in SupplierImportRow.Outcome]
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The preview (before confirming) and the result (after): counts and rows by outcome."""
     supplier_import = _visible_import(request, pk)
+    return render(
+        request, "suppliers/import_detail.html", _detail_context(request, supplier_import)
+    )
+
+
+# How many of the suppliers a "whole list" leaves out the preview names (the count is whole).
+ENDING_SHOWN = 200
+
+
+def _detail_context(request: HttpRequest, supplier_import: SupplierImport) -> dict[str, Any]:
     outcome = request.GET.get("outcome", "")
     if outcome not in SupplierImportRow.Outcome.values:
         outcome = ""
     rows = import_rows(supplier_import, outcome=outcome)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    context: dict[str, Any] = {
+    query = f"outcome={outcome}" if outcome else ""
+    here = f"{query}&page={page.number}" if query else f"page={page.number}"
+    previewed = supplier_import.status == SupplierImport.Status.PREVIEWED
+    return {
         "import": supplier_import,
         "page": page,
         "outcome": outcome,
@@ -162,10 +283,44 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "awaits_decisions": services.awaits_decisions(supplier_import),
         "may_confirm": SupplierImport.Status.CONFIRMED
         in services.allowed_moves(supplier_import, request.user),
-        "query": f"outcome={outcome}" if outcome else "",
+        "query": query,
+        "here": here,
         "progress": _progress(supplier_import),
+        "ending": (
+            services.ending_links(supplier_import)[:ENDING_SHOWN]
+            if previewed and supplier_import.links_ending
+            else []
+        ),
+        "changes_nothing": previewed
+        and supplier_import.rows_total > 0
+        and not (
+            supplier_import.rows_new
+            or supplier_import.rows_matched
+            or supplier_import.rows_updated
+            or supplier_import.rows_review
+            or supplier_import.links_ending
+        ),
+        "min_score": request.POST.get("min_score") or DEFAULT_MIN_SCORE,
     }
-    return render(request, "suppliers/import_detail.html", context)
+
+
+# "Accept all possible matches at least this alike": the form's first value.
+DEFAULT_MIN_SCORE = 90
+
+
+def _preview_response(request: HttpRequest, supplier_import: SupplierImport) -> HttpResponse:
+    """After a decision: the preview block again (counts, buttons, this page of rows), for
+    HTMX to swap in; a plain POST goes back to the page."""
+    if request.htmx:
+        supplier_import.refresh_from_db()
+        return render(
+            request,
+            "suppliers/includes/import_preview.html",
+            _detail_context(request, supplier_import),
+        )
+    url = supplier_import.get_absolute_url()
+    query = request.GET.urlencode()
+    return redirect(f"{url}?{query}" if query else url)
 
 
 def _progress(supplier_import: SupplierImport) -> int:
@@ -216,7 +371,8 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def import_decide(request: HttpRequest, pk: int, row_pk: int) -> HttpResponse:
-    """Same factory, or a different one? Remembered for the brand's next uploads."""
+    """Same factory, or a different one? Remembered for the brand's next uploads. Every
+    row the answer settles, and the counts, change on the page (HTMX)."""
     supplier_import = _acting_import(request, pk)
     row = get_object_or_404(
         SupplierImportRow.objects.select_related("supplier_import", "candidate"),
@@ -231,34 +387,31 @@ def import_decide(request: HttpRequest, pk: int, row_pk: int) -> HttpResponse:
         )
     except services.SupplierError as exc:
         messages.error(request, str(exc))
-    if request.htmx:
-        supplier_import.refresh_from_db()
-        return render(
-            request,
-            "suppliers/includes/import_row.html",
-            {
-                "row": row,
-                "import": supplier_import,
-                "can_act": True,
-                "awaits_decisions": services.awaits_decisions(supplier_import),
-            },
-        )
-    return redirect(supplier_import)
+    return _preview_response(request, supplier_import)
 
 
 @login_required
 @require_POST
 def import_decide_all(request: HttpRequest, pk: int) -> HttpResponse:
+    """All possible matches at once: the same factory, none of them, or those at least
+    ``min_score`` % alike."""
     supplier_import = _acting_import(request, pk)
+    min_score: int | None = None
+    if "min_score" in request.POST:
+        try:
+            min_score = int(request.POST["min_score"])
+        except ValueError:
+            min_score = -1  # refused by the service, with its message
     try:
         services.decide_all_matches(
             supplier_import=supplier_import,
             is_same=request.POST.get("same") == "yes",
             user=request.user,  # type: ignore[arg-type]
+            min_score=min_score,
         )
     except services.SupplierError as exc:
         messages.error(request, str(exc))
-    return redirect(supplier_import)
+    return _preview_response(request, supplier_import)
 
 
 @login_required
@@ -274,13 +427,19 @@ def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         .only("line", "data", "errors")
     )
     width = len(supplier_import.headers)
+    mapping = map_headers(supplier_import.headers)[0]
+
+    def cells(data: dict[str, Any]) -> list[str]:
+        """The file's cells; for a row that became an error after a decision (no cells
+        kept), its values in their columns."""
+        if "_cells" in data:
+            return list(data["_cells"])
+        return [str(data.get(mapping.get(i, ""), "")) for i in range(width)]
+
     lines = exports.csv_lines(
         (
             [
-                *(
-                    exports.neutralise(c)
-                    for c in (row.data.get("_cells", []) + [""] * width)[:width]
-                ),
+                *(exports.neutralise(c) for c in (cells(row.data) + [""] * width)[:width]),
                 exports.neutralise(row.error_text),
             ]
             for row in rows.iterator(2000)
@@ -302,7 +461,7 @@ def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
     """The user's own brands' supplier lists (never another brand's links or codes)."""
     if not can_export_supplier_lists(request.scope):
         raise PermissionDenied
-    links = BrandSupplier.objects.visible_to(request.scope)
+    links = BrandSupplier.objects.visible_to(request.scope).on_list()
     rows = exports.supplier_rows(links)
     response: HttpResponse | StreamingHttpResponse
     if fmt == "xlsx":

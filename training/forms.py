@@ -84,7 +84,9 @@ class EnrolForm(forms.Form):
     def __init__(self, *args: Any, brand: Partner, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.brand = brand
-        self.fields["factories"].queryset = Factory.objects.filter(brand_links__brand=brand)
+        self.fields["factories"].queryset = Factory.objects.filter(
+            brand_links__brand=brand, brand_links__ended_at=None
+        )
         self.fields["module"].queryset = Module.objects.filter(is_active=True)
         self.fields["partnership"].queryset = Partnership.objects.filter(
             partner=brand, status=Partnership.Status.APPROVED
@@ -135,7 +137,9 @@ class EnrolForm(forms.Form):
         codes = data.get("codes_file") or []
         chosen = list(data.get("factories") or [])
         if codes:
-            links = BrandSupplier.objects.filter(brand=self.brand, supplier_code__in=codes)
+            links = BrandSupplier.objects.on_list().filter(
+                brand=self.brand, supplier_code__in=codes
+            )
             found = {link.supplier_code: link.factory for link in links.select_related("factory")}
             if codes[0] not in found and _looks_like_a_header(codes[0]):
                 codes = codes[1:]

@@ -25,13 +25,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django_countries import countries
 
 from suppliers.importing import ImportFileError
+from suppliers.importing.changes import settle
 from suppliers.importing.columns import BY_FIELD, REQUIRED, map_headers
-from suppliers.importing.matching import FILLABLE, MatchIndex, Probe
+from suppliers.importing.matching import MatchIndex, Probe
 from suppliers.importing.normalise import country_code, identity
 from suppliers.importing.parsing import SPREADSHEET_CELL_CHARACTERS, Table
-from suppliers.models import Factory, SupplierImportRow
+from suppliers.models import BrandSupplier, Factory, SupplierImportRow
 
 BATCH = 5000
 _SEND_EVERY = 100  # rows read between two sends of the previous batch
@@ -204,6 +206,9 @@ class PreviewRow:
     match_name: str = ""
     match_name_latin: str = ""
     match_address: str = ""
+    # What the row changes on a factory already in the portal (``changes.settle``).
+    changes: dict[str, Any] = field(default_factory=dict)
+    duplicate_of: int | None = None  # marked once stored (``writing.mark_repeats``)
 
 
 class MatchKeys(TypedDict):
@@ -244,7 +249,7 @@ class PreviewWriter(Protocol):
 
     def close(self) -> None: ...
 
-    def mark_repeats(self, *, column: str, clash_message: str) -> None: ...
+    def mark_repeats(self, *, column: str, clash_message: str, same_message: str) -> None: ...
 
     def reopen(self) -> AbstractContextManager[Table]: ...
 
@@ -258,8 +263,22 @@ class Analysis:
     mapping: dict[int, str]
     header_of: dict[str, str] = field(init=False)
 
+    brand_id: int = 0
+    # The brand's codes: code -> (factory, its name, its country); ended links too (a row
+    # with the code of a supplier that left the list puts it back).
+    codes: dict[str, tuple[int, str, str]] = field(init=False)
+
     def __post_init__(self) -> None:
         self.header_of = {f: self.headers[i] for i, f in self.mapping.items()}
+        self.codes = {
+            code: (factory_id, name, country)
+            for code, factory_id, name, country in BrandSupplier.objects.filter(
+                brand_id=self.brand_id
+            )
+            .exclude(supplier_code="")
+            .values_list("supplier_code", "factory_id", "factory__name", "factory__country")
+            .iterator(5000)
+        }
 
     def prepare(self, line: int, cells: list[str]) -> PreviewRow | Prepared:
         """Clean and normalise a row: no database, no state (an error row is final here)."""
@@ -279,20 +298,34 @@ class Analysis:
         header_of = self.header_of
         match = self.index.match(values, key, probe=prepared.probe)
         factory_id = match.factory_id
-        owner = self.index.code_owner.get(code) if code else None
-        if owner is not None and owner != (factory_id or match.candidate_id):
-            return self._error_row(
-                line,
-                cells,
-                values,
-                [
-                    _error(
-                        header_of["supplier_code"],
-                        _("%(code)s is already your code for another factory on your list")
-                        % {"code": code},
-                    )
-                ],
-            )
+        owner = self.codes.get(code) if code else None
+        if owner is not None and owner[0] != factory_id:
+            # The brand's code names its supplier: the row is that factory, whatever its
+            # name and address now say, unless it clearly names another factory.
+            owner_id, owner_name, owner_country = owner
+            message = ""
+            if owner_country != values["country"]:
+                message = _(
+                    "%(code)s is your code for “%(factory)s” (%(country)s), but this row "
+                    "names “%(name)s” in %(row_country)s: correct the code or the country"
+                ) % {
+                    "code": code,
+                    "factory": owner_name,
+                    "country": countries.name(owner_country) or owner_country,
+                    "name": values["name"],
+                    "row_country": countries.name(values["country"]) or values["country"],
+                }
+            elif factory_id is not None:
+                message = _(
+                    "%(code)s is your code for “%(factory)s”, but this row is “%(name)s”, "
+                    "another factory in the portal: correct the code, or give each its own"
+                ) % {"code": code, "factory": owner_name, "name": values["name"]}
+            if message:
+                return self._error_row(
+                    line, cells, values, [_error(header_of["supplier_code"], message)]
+                )
+            factory_id = owner_id
+            match = type(match)(factory_id=owner_id, how="code")
         row = PreviewRow(
             line=line,
             outcome=Outcome.NEW,
@@ -309,22 +342,10 @@ class Analysis:
             )
         elif factory_id is None:
             row.outcome = Outcome.NEW
-        elif factory_id not in self.index.links:
-            row.outcome = Outcome.MATCHED
         else:
-            row.outcome = self._updated_or_unchanged(values, factory_id)
+            # Matched, updated or unchanged: ``changes.settle`` decides, once per batch.
+            row.outcome = Outcome.MATCHED
         return row
-
-    def _updated_or_unchanged(self, values: dict[str, Any], factory_id: int) -> str:
-        code = values.get("supplier_code", "")
-        if code and code != self.index.links[factory_id]:
-            return Outcome.UPDATED
-        blanks = self.index.blanks(values["country"], factory_id)
-        if blanks is not None and any(
-            values.get(f) not in ("", None) for f in (*FILLABLE, "workers_total") if f in blanks
-        ):
-            return Outcome.UPDATED
-        return Outcome.UNCHANGED
 
     def _error_row(
         self, line: int, cells: list[str], values: dict[str, Any], errors: list[dict[str, str]]
@@ -364,7 +385,9 @@ def analyse_table(
             )
             % {"columns": ", ".join(missing)}
         )
-    analysis = Analysis(index=MatchIndex(brand_id), headers=table.headers, mapping=mapping)
+    analysis = Analysis(
+        index=MatchIndex(brand_id), headers=table.headers, mapping=mapping, brand_id=brand_id
+    )
     any_rows = False
     rows = table.rows
     while True:
@@ -384,7 +407,9 @@ def analyse_table(
         }
         if os_ids:
             analysis.index.load_os_ids(os_ids)
-        writer.add([p if isinstance(p, PreviewRow) else analysis.decide(p) for p in prepared])
+        decided = [p if isinstance(p, PreviewRow) else analysis.decide(p) for p in prepared]
+        settle(decided, brand_id)
+        writer.add(decided)
         progress(table.position())
     if not any_rows:
         writer.close()
@@ -392,8 +417,17 @@ def analyse_table(
     writer.mark_repeats(
         column=analysis.header_of.get("supplier_code", ""),
         clash_message=_("%(code)s is also given to another factory on row %(row)s"),
+        same_message=same_factory_message(),
     )
     _keep_cells_of_clashes(writer, table.headers)
+
+
+def same_factory_message() -> str:
+    """``writing.mark_same_factory``'s error, its marks filled in by the database."""
+    return _(
+        "%(code)s: row %(row)s already names this factory (“%(factory)s”) with another "
+        "code, and a factory has one code on your list"
+    )
 
 
 def _keep_cells_of_clashes(writer: PreviewWriter, headers: list[str]) -> None:

@@ -26,10 +26,17 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from suppliers.importing.changes import PROPOSABLE
 from suppliers.importing.matching import FILLABLE
 from suppliers.importing.normalise import KEYS_VERSION, keys_source
 from suppliers.importing.parsing import Table, open_table
-from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
+from suppliers.models import (
+    BrandSupplier,
+    Factory,
+    FactoryChange,
+    SupplierImport,
+    SupplierImportRow,
+)
 
 if TYPE_CHECKING:
     from suppliers.importing.analysis import PreviewRow
@@ -193,6 +200,7 @@ _ROW_COLUMNS = (
     "match_name",
     "match_name_latin",
     "match_address",
+    "changes",
 )
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _json_string = encode_basestring  # a JSON string, quoted, non-ASCII kept as it is
@@ -227,6 +235,7 @@ def _row_values(import_id: int, row: PreviewRow) -> tuple[Any, ...]:
         row.match_name,
         row.match_name_latin,
         row.match_address,
+        _json(row.changes) if row.changes else "{}",
     )
 
 
@@ -247,7 +256,10 @@ def _copy_line(values: tuple[Any, ...]) -> str:
         name,
         latin,
         address,
+        changes,
     ) = values
+    if "\\" in changes:
+        changes = changes.replace("\\", "\\\\")
     if "\\" in data:
         data = data.replace("\\", "\\\\")
     if "\\" in errors:
@@ -256,7 +268,7 @@ def _copy_line(values: tuple[Any, ...]) -> str:
     return (
         f"{import_id}\t{line}\t{outcome}\t{data}\t{errors}\t{key}\t"
         f"{null if factory is None else factory}\t{null if candidate is None else candidate}\t"
-        f"{null if score is None else score}\t{name}\t{latin}\t{address}\n"
+        f"{null if score is None else score}\t{name}\t{latin}\t{address}\t{changes}\n"
     )
 
 
@@ -306,11 +318,13 @@ class PreviewWriter:
         with self.sending():
             pass
 
-    def mark_repeats(self, *, column: str, clash_message: str) -> None:
+    def mark_repeats(self, *, column: str, clash_message: str, same_message: str) -> None:
         """Mark the rows that repeat a factory given earlier in the file, and the supplier
-        codes given to two factories (``mark_repeats``)."""
+        codes given to two factories (``mark_repeats``), then the rows that name one
+        factory in two ways (``mark_same_factory``)."""
         self.close()
         mark_repeats(self.import_id, self.dialect, column, clash_message)
+        mark_same_factory(self.import_id, column, same_message)
 
     @contextmanager
     def reopen(self) -> Iterator[Table]:
@@ -332,6 +346,8 @@ def _names() -> dict[str, str]:
         "rows": SupplierImportRow._meta.db_table,
         "factory": Factory._meta.db_table,
         "link": BrandSupplier._meta.db_table,
+        "history": BrandSupplier.history.model._meta.db_table,  # type: ignore[attr-defined]
+        "change": FactoryChange._meta.db_table,
     }
 
 
@@ -412,7 +428,8 @@ def mark_repeats(import_id: int, dialect: Dialect, column: str, clash_message: s
                 row_key = CASE WHEN x.clash THEN '' ELSE t.row_key END,
                 match_name = CASE WHEN x.clash THEN '' ELSE t.match_name END,
                 match_name_latin = CASE WHEN x.clash THEN '' ELSE t.match_name_latin END,
-                match_address = CASE WHEN x.clash THEN '' ELSE t.match_address END
+                match_address = CASE WHEN x.clash THEN '' ELSE t.match_address END,
+                changes = '{{}}'
             FROM x
             WHERE t.id = x.id
             """,
@@ -426,6 +443,73 @@ def mark_repeats(import_id: int, dialect: Dialect, column: str, clash_message: s
                 "code_mark": "%(code)s",
             },
         )
+
+
+def mark_same_factory(import_id: int, column: str, message: str) -> int:
+    """Rows with different names (or addresses) that came to the same factory: matched to
+    it, one decided to be it, or one carrying the brand's code for it. The factory's first
+    row counts; a later one repeats it (unchanged, ``duplicate_of`` that row) when it gives
+    no code or the same code, and is an error naming its code otherwise: a factory has one
+    code on a brand's list, and no code of the file is dropped unsaid. Run after the
+    repeats are marked and again after each decision. Returns the rows it marked."""
+    names = _names()
+    sql = dialect()
+    o, a = sql.json_object, sql.json_array
+    counted = (Outcome.MATCHED, Outcome.UPDATED, Outcome.UNCHANGED)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH c AS MATERIALIZED (
+                SELECT id, line, factory_id, COALESCE(data->>'supplier_code', '') AS code
+                FROM {names["rows"]}
+                WHERE supplier_import_id = %(import)s AND duplicate_of IS NULL
+                  AND factory_id IS NOT NULL AND outcome IN (%(o1)s, %(o2)s, %(o3)s)
+            ), d AS (
+                SELECT c.*, min(line) OVER (PARTITION BY factory_id) AS head FROM c
+                WHERE factory_id IN (SELECT factory_id FROM c GROUP BY factory_id
+                                     HAVING count(*) > 1)
+            ), h AS (
+                SELECT d.*, min(code) FILTER (WHERE line = head)
+                    OVER (PARTITION BY factory_id) AS head_code
+                FROM d
+            ), x AS (
+                SELECT h.id, h.head, h.code, f.name AS factory_name,
+                    (h.code <> '' AND h.code <> h.head_code) AS clash
+                FROM h JOIN {names["factory"]} f ON f.id = h.factory_id
+                WHERE h.line <> h.head
+            )
+            UPDATE {names["rows"]} AS t SET
+                outcome = CASE WHEN x.clash THEN %(error)s ELSE %(unchanged)s END,
+                duplicate_of = CASE WHEN x.clash THEN NULL ELSE x.head END,
+                factory_id = CASE WHEN x.clash THEN NULL ELSE t.factory_id END,
+                candidate_id = NULL,
+                score = NULL,
+                changes = '{{}}',
+                errors = CASE WHEN x.clash THEN {a}({o}(
+                    'column', CAST(%(column)s AS text),
+                    'message', replace(replace(replace(CAST(%(message)s AS text),
+                        CAST(%(row_mark)s AS text), CAST(x.head AS text)),
+                        CAST(%(code_mark)s AS text), x.code),
+                        CAST(%(factory_mark)s AS text), x.factory_name)
+                )) ELSE t.errors END
+            FROM x
+            WHERE t.id = x.id
+            """,
+            {
+                "import": import_id,
+                "o1": counted[0],
+                "o2": counted[1],
+                "o3": counted[2],
+                "error": Outcome.ERROR,
+                "unchanged": Outcome.UNCHANGED,
+                "column": column,
+                "message": message,
+                "row_mark": "%(row)s",
+                "code_mark": "%(code)s",
+                "factory_mark": "%(factory)s",
+            },
+        )
+        return max(cursor.rowcount, 0)
 
 
 # --- The confirm step -----------------------------------------------------------------------
@@ -477,8 +561,11 @@ def write_rows(
         "new": Outcome.NEW,
         "matched": Outcome.MATCHED,
         "updated": Outcome.UPDATED,
+        "error": Outcome.ERROR,
         "keys_version": KEYS_VERSION,
         "now": connection.ops.adapt_datetimefield_value(now),
+        "user": supplier_import.confirmed_by_id,
+        "reason": history_reason(supplier_import),
     }
     names = _names()
     with connection.cursor() as cursor:
@@ -486,9 +573,19 @@ def write_rows(
         _insert_new_factories(cursor, sql, names, params)
         progress(0.5)
         _fill_blanks(cursor, sql, names, params)
-        progress(0.75)
+        progress(0.65)
+        _propose_changes(cursor, names, params, PROPOSABLE)
         _link_existing(cursor, names, params)
+        progress(0.8)
+        if supplier_import.mode == SupplierImport.Mode.WHOLE:
+            _end_missing(cursor, names, params)
+        _record_history(cursor, names, params)
         progress(1.0)
+
+
+def history_reason(supplier_import: SupplierImport) -> str:
+    """What a link's history says changed it: the import, by number and file name."""
+    return f"import {supplier_import.pk}: {supplier_import.original_filename}"[:100]
 
 
 def _insert_new_factories(
@@ -518,8 +615,8 @@ def _insert_new_factories(
     )
     links = (
         f"INSERT INTO {names['link']} (brand_id, factory_id, supplier_code, source_import_id, "
-        f"created_at) SELECT %(brand)s, r.factory_id, {_text('supplier_code')}, %(import)s, "
-        "%(now)s FROM import_new r"
+        f"created_at, changed_at) SELECT %(brand)s, r.factory_id, {_text('supplier_code')}, "
+        "%(import)s, %(now)s, %(now)s FROM import_new r"
     )
     sql.insert_new(cursor, new_rows, [factories, links], params)
 
@@ -579,15 +676,93 @@ def _fill_blanks(cursor: Any, sql: Dialect, names: dict[str, str], params: dict[
 
 
 def _link_existing(cursor: Any, names: dict[str, str], params: dict[str, Any]) -> None:
-    """Link matched factories to the brand, or give an existing link the file's code."""
+    """Link matched factories to the brand, give an existing link the file's code, and put
+    back on the list a supplier that had left it."""
     cursor.execute(
         f"""
         INSERT INTO {names["link"]} AS l
-            (brand_id, factory_id, supplier_code, source_import_id, created_at)
-        SELECT %(brand)s, r.factory_id, {_text("supplier_code")}, %(import)s, %(now)s
+            (brand_id, factory_id, supplier_code, source_import_id, created_at, changed_at)
+        SELECT %(brand)s, r.factory_id, {_text("supplier_code")}, %(import)s, %(now)s, %(now)s
         FROM ({_last_rows(names)}) AS r WHERE r.factory_id IS NOT NULL
-        ON CONFLICT (brand_id, factory_id) DO UPDATE SET supplier_code = excluded.supplier_code
-        WHERE excluded.supplier_code <> '' AND l.supplier_code <> excluded.supplier_code
+        ON CONFLICT (brand_id, factory_id) DO UPDATE SET
+            supplier_code = CASE WHEN excluded.supplier_code <> ''
+                THEN excluded.supplier_code ELSE l.supplier_code END,
+            ended_at = NULL,
+            changed_at = excluded.changed_at
+        WHERE (excluded.supplier_code <> '' AND l.supplier_code <> excluded.supplier_code)
+           OR l.ended_at IS NOT NULL
+        """,
+        params,
+    )
+
+
+def _propose_changes(
+    cursor: Any, names: dict[str, str], params: dict[str, Any], fields: tuple[str, ...]
+) -> None:
+    """A pending proposal for each shared field a counted row would change (``changes``:
+    "propose"), one per factory, field and brand: a later upload replaces its value. None
+    if the factory holds that value by now."""
+    choices = " UNION ALL ".join(f"SELECT '{f}' AS field" for f in fields)
+    current = (
+        "CASE p.field " + " ".join(f"WHEN '{f}' THEN CAST(f.{f} AS text)" for f in fields) + " END"
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO {names["change"]} AS c
+            (factory_id, field, old_value, value, brand_id, source_import_id, proposed_by_id,
+             status, created_at)
+        SELECT r.factory_id, p.field, COALESCE(r.changes -> p.field ->> 'old', ''),
+            r.changes -> p.field ->> 'new', %(brand)s, %(import)s, %(user)s, 'pending',
+            %(now)s
+        FROM {names["rows"]} r
+        JOIN ({choices}) p ON r.changes -> p.field ->> 'how' = 'propose'
+        JOIN {names["factory"]} f ON f.id = r.factory_id
+        WHERE r.supplier_import_id = %(import)s AND r.outcome IN (%(matched)s, %(updated)s)
+          AND r.duplicate_of IS NULL AND r.factory_id IS NOT NULL
+          AND COALESCE({current}, '') <> r.changes -> p.field ->> 'new'
+        ON CONFLICT (factory_id, field, brand_id) WHERE status = 'pending' DO UPDATE SET
+            value = excluded.value, old_value = excluded.old_value,
+            source_import_id = excluded.source_import_id,
+            proposed_by_id = excluded.proposed_by_id, created_at = excluded.created_at
+        """,
+        params,
+    )
+
+
+def _end_missing(cursor: Any, names: dict[str, str], params: dict[str, Any]) -> None:
+    """ "Our whole list": the brand's suppliers that no row of the file names end (dated).
+    A supplier whose code is on a row with an error stays: that row is to be fixed."""
+    cursor.execute(
+        f"""
+        UPDATE {names["link"]} AS l SET ended_at = %(now)s, changed_at = %(now)s
+        WHERE l.brand_id = %(brand)s AND l.ended_at IS NULL
+          AND (l.changed_at IS NULL OR l.changed_at <> %(now)s)
+          AND NOT EXISTS (
+            SELECT 1 FROM {names["rows"]} r WHERE r.supplier_import_id = %(import)s
+              AND r.factory_id = l.factory_id AND r.outcome <> %(error)s)
+          AND NOT EXISTS (
+            SELECT 1 FROM {names["rows"]} r WHERE r.supplier_import_id = %(import)s
+              AND r.outcome = %(error)s AND l.supplier_code <> ''
+              AND r.data->>'supplier_code' = l.supplier_code)
+        """,
+        params,
+    )
+
+
+def _record_history(cursor: Any, names: dict[str, str], params: dict[str, Any]) -> None:
+    """One historical row for every link this confirm created, changed, ended or restored
+    (``django-simple-history``'s table), by the person who confirmed, the import its
+    reason: the links it wrote carry its time in ``changed_at``."""
+    cursor.execute(
+        f"""
+        INSERT INTO {names["history"]}
+            (id, brand_id, factory_id, supplier_code, source_import_id, created_at, ended_at,
+             history_date, history_change_reason, history_type, history_user_id)
+        SELECT l.id, l.brand_id, l.factory_id, l.supplier_code, l.source_import_id,
+            l.created_at, l.ended_at, %(now)s, %(reason)s,
+            CASE WHEN l.created_at = %(now)s THEN '+' ELSE '~' END, %(user)s
+        FROM {names["link"]} l
+        WHERE l.brand_id = %(brand)s AND l.changed_at = %(now)s
         """,
         params,
     )

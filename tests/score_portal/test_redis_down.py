@@ -361,7 +361,12 @@ def test_a_short_list_is_imported_while_redis_is_away(
     uploaded, elapsed = _timed(
         client.post,
         reverse("suppliers:import_new"),
-        {"brand": brand.pk, "file": fixture_file("with_errors.csv"), "encoding": ""},
+        {
+            "brand": brand.pk,
+            "mode": "additions",
+            "file": fixture_file("with_errors.csv"),
+            "encoding": "",
+        },
     )
     assert uploaded.status_code == 302 and elapsed < REQUEST_BOUND
     supplier_import = SupplierImport.objects.get()

@@ -53,7 +53,12 @@ def test_an_upload_while_redis_is_down_is_read_once_it_is_back(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("suppliers:import_new"),
-            {"brand": brand.pk, "file": fixture_file("utf8.csv"), "encoding": ""},
+            {
+                "brand": brand.pk,
+                "mode": "additions",
+                "file": fixture_file("utf8.csv"),
+                "encoding": "",
+            },
         )
     # The upload completes (no error page) and the file is safe, waiting for a worker.
     assert response.status_code == 302

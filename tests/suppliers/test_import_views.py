@@ -78,7 +78,12 @@ def test_upload_preview_confirm_through_the_pages(brand, brand_staff, settings, 
     client = client_for(brand_staff)
     response = client.post(
         reverse("suppliers:import_new"),
-        {"brand": brand.pk, "file": fixture_file("with_errors.csv"), "encoding": ""},
+        {
+            "brand": brand.pk,
+            "mode": "additions",
+            "file": fixture_file("with_errors.csv"),
+            "encoding": "",
+        },
     )
     supplier_import = SupplierImport.objects.get()
     assert response.status_code == 302 and response.url == supplier_import.get_absolute_url()
@@ -114,7 +119,7 @@ def test_upload_preview_confirm_through_the_pages(brand, brand_staff, settings, 
 def test_upload_form_shows_the_reason_for_a_bad_file(brand, brand_staff):
     response = client_for(brand_staff).post(
         reverse("suppliers:import_new"),
-        {"brand": brand.pk, "file": fixture_file("xlsx_renamed.csv")},
+        {"brand": brand.pk, "mode": "additions", "file": fixture_file("xlsx_renamed.csv")},
     )
     # Refused after it was stored: the import page says why, nothing was written.
     supplier_import = SupplierImport.objects.get()
@@ -127,7 +132,8 @@ def test_upload_form_shows_the_reason_for_a_bad_file(brand, brand_staff):
 def test_oversized_upload_is_a_form_error(brand, brand_staff, settings):
     settings.SUPPLIER_IMPORT_MAX_BYTES = 10
     response = client_for(brand_staff).post(
-        reverse("suppliers:import_new"), {"brand": brand.pk, "file": fixture_file("utf8.csv")}
+        reverse("suppliers:import_new"),
+        {"brand": brand.pk, "mode": "additions", "file": fixture_file("utf8.csv")},
     )
     assert response.status_code == 200
     assert 'id="id_file_error"' in response.text
@@ -293,7 +299,12 @@ def test_upload_page_reads_chinese_and_turkish_windows_files(
 ):
     response = client_for(brand_staff).post(
         reverse("suppliers:import_new"),
-        {"brand": brand.pk, "file": SimpleUploadedFile(name, content), "encoding": ""},
+        {
+            "brand": brand.pk,
+            "mode": "additions",
+            "file": SimpleUploadedFile(name, content),
+            "encoding": "",
+        },
     )
     supplier_import = SupplierImport.objects.get()
     assert response.status_code == 302, supplier_import.error_message

@@ -202,9 +202,11 @@ def test_workers_are_filled_only_where_neither_number_is_known(upload, brand_sta
     assert (women_only.workers_total, women_only.workers_women) == (None, 30)
 
 
-def test_the_last_row_for_a_factory_wins(upload, brand, brand_staff):
+def test_two_rows_for_one_factory_never_drop_a_code(upload, brand, brand_staff):
     """Two rows of the file that are not repeats of each other (another name and address,
-    another OS ID) matched one factory: the later row's blanks and code are written."""
+    another OS ID) matched one factory: the first counts; the second, with another code,
+    is an error naming its code (a factory has one code on a brand's list), never dropped
+    unsaid. Without a code of its own it repeats the first."""
     factory = Factory.objects.create(
         name="Huamei Garment", address="12 Road", country="CN", os_id="CN2019067X1K87F"
     )
@@ -213,17 +215,23 @@ def test_the_last_row_for_a_factory_wins(upload, brand, brand_staff):
             "Name,Address,Country,Supplier code,OS ID,City\n"
             "Huamei Garment,12 Road,CN,H-1,,Dongguan\n"  # by name and address
             "Huamei Textile,99 Road,CN,H-2,CN2019067X1K87F,Shenzhen\n"  # by OS ID
+            "Huamei Knit,7 Road,CN,,CN2019067X1K87F,\n"  # by OS ID, no code
         )
     )
-    assert [(r.outcome, r.factory_id) for r in supplier_import.rows.order_by("line")] == [
-        (Outcome.MATCHED, factory.pk),
-        (Outcome.MATCHED, factory.pk),
+    rows = list(supplier_import.rows.order_by("line"))
+    assert [(r.outcome, r.factory_id, r.duplicate_of) for r in rows] == [
+        (Outcome.MATCHED, factory.pk, None),
+        (Outcome.ERROR, None, None),
+        (Outcome.UNCHANGED, factory.pk, 3),  # the OS ID's first row (mark_repeats)
     ]
+    assert "H-2" in rows[1].error_text and "row 2" in rows[1].error_text
+    assert "Huamei Garment" in rows[1].error_text
+    assert rows[1].data["_cells"][0] == "Huamei Textile"  # for the download of rows to fix
     confirm_import(supplier_import=supplier_import, user=brand_staff)
     factory.refresh_from_db()
-    assert factory.city == "Shenzhen"
+    assert factory.city == "Dongguan"
     assert list(BrandSupplier.objects.values_list("factory_id", "supplier_code")) == [
-        (factory.pk, "H-2")
+        (factory.pk, "H-1")
     ]
 
 

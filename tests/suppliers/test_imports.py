@@ -190,14 +190,17 @@ def test_ten_thousand_character_cells_are_row_errors(upload):
     assert supplier_import.rows_new == 1
 
 
-def test_supplier_code_of_another_factory_on_the_list_is_an_error(upload, world, brand):
-    # A-001 is brand A's code for world.factory; B-001 is brand B's code, no business of A's.
+def test_supplier_code_of_a_factory_in_another_country_is_an_error(upload, world, brand):
+    # A-001 is brand A's code for world.factory (China); B-001 is brand B's code, no
+    # business of A's. A row in Türkiye with A-001 names another factory: an error naming
+    # the code and both factories.
     supplier_import = upload(fixture_file("other_brand_code.csv"))
     rows = {row.line: row for row in supplier_import.rows.all()}
     assert rows[2].outcome == Outcome.NEW  # B-001 is free on brand A's list
     assert rows[3].outcome == Outcome.ERROR
-    assert rows[3].error_text == (
-        "Supplier Code: A-001 is already your code for another factory on your list"
+    assert rows[3].error_text.startswith(
+        "Supplier Code: A-001 is your code for “东莞华美制衣有限公司” (China), but this row "
+        "names “Dup Fabrika” in T"
     )
 
 

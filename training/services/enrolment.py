@@ -284,9 +284,9 @@ def enrol_suppliers(
         raise TrainingError(_("That partnership belongs to another organisation."))
     factories = list(factories)
     on_list = set(
-        BrandSupplier.objects.filter(brand=brand, factory__in=factories).values_list(
-            "factory_id", flat=True
-        )
+        BrandSupplier.objects.on_list()
+        .filter(brand=brand, factory__in=factories)
+        .values_list("factory_id", flat=True)
     )
     results = []
     for factory in factories:

@@ -306,7 +306,8 @@ ENROL_PICKER_ROWS = 500  # suppliers the enrol page lists to tick; the filter na
 def enrol(request: HttpRequest) -> HttpResponse:
     brand = _acting_brand(request)
     factory_filter = FactoryFilter(
-        request.GET, queryset=Factory.objects.filter(brand_links__brand=brand)
+        request.GET,
+        queryset=Factory.objects.filter(brand_links__brand=brand, brand_links__ended_at=None),
     )
     suppliers = _filtered_links(request, brand)
     form = forms.EnrolForm(
@@ -498,7 +499,10 @@ def _acting_brand_for_reading(request: HttpRequest) -> Partner:
 
 
 def _factory_filter(request: HttpRequest, brand: Partner) -> FactoryFilter:
-    return FactoryFilter(request.GET, queryset=Factory.objects.filter(brand_links__brand=brand))
+    return FactoryFilter(
+        request.GET,
+        queryset=Factory.objects.filter(brand_links__brand=brand, brand_links__ended_at=None),
+    )
 
 
 def _filtered_links(
@@ -511,7 +515,8 @@ def _filtered_links(
     names and stop at a page), and the paginator counts them on the brand's own index.
     """
     links = (
-        BrandSupplier.objects.filter(brand=brand)
+        BrandSupplier.objects.on_list()
+        .filter(brand=brand)
         .select_related("factory")
         .order_by("factory__name", "pk")
     )
