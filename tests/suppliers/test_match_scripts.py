@@ -189,6 +189,7 @@ def _upload_through_the_page(client, brand, text: str) -> SupplierImport:
         reverse("suppliers:import_new"),
         {
             "brand": brand.pk,
+            "mode": "additions",
             "file": SimpleUploadedFile("season.csv", text.encode("utf-8")),
             "encoding": "",
         },
