@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -21,14 +21,22 @@ from score_portal.access import (
     acts_for_a_brand,
     can_export_supplier_lists,
     can_manage_supplier_list,
+    can_merge_factories,
     get_visible_or_404,
+    parse_id,
 )
 from suppliers import exports, services
 from suppliers.filters import FactoryFilter
 from suppliers.forms import SupplierImportForm
 from suppliers.importing.columns import COLUMNS
-from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
-from suppliers.selectors import brand_codes_for, import_rows
+from suppliers.models import (
+    BrandSupplier,
+    Factory,
+    FactoryMerge,
+    SupplierImport,
+    SupplierImportRow,
+)
+from suppliers.selectors import brand_codes_for, import_rows, visible_aliases
 
 
 @login_required
@@ -41,7 +49,7 @@ def factory_list(request: HttpRequest) -> HttpResponse:
         to_attr="visible_links",
     )
     factories = Factory.objects.visible_to(request.scope).prefetch_related(own_links)
-    factory_filter = FactoryFilter(request.GET, queryset=factories)
+    factory_filter = FactoryFilter(request.GET, queryset=factories, request=request)
     page = Paginator(factory_filter.qs.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -52,6 +60,7 @@ def factory_list(request: HttpRequest) -> HttpResponse:
             "can_export": can_export_supplier_lists(request.scope),
             # The enrol page is for those who act for a brand (viewers only read).
             "can_enrol": acts_for_a_brand(request.scope),
+            "can_merge": can_merge_factories(request.scope),
         },
     )
 
@@ -59,12 +68,25 @@ def factory_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def factory_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    factory = get_visible_or_404(Factory.objects.all(), request.scope, pk=pk)
+    try:
+        factory = get_visible_or_404(Factory.objects.all(), request.scope, pk=pk)
+    except Http404:
+        # A record merged into another: its address leads to the survivor, for those who
+        # may see the survivor (anyone else: 404, as for any id).
+        merge = FactoryMerge.objects.filter(merged_factory_id=pk).first()
+        if merge is None:
+            raise
+        survivor = get_visible_or_404(Factory.objects.all(), request.scope, pk=merge.survivor_id)
+        return redirect(survivor)
+    keeper = can_merge_factories(request.scope)
     return render(
         request,
         "suppliers/factory_detail.html",
         {
             "factory": factory,
+            "aliases": visible_aliases(request.scope, factory),
+            "merges": factory.merges.select_related("merged_by") if keeper else (),
+            "can_merge": keeper,
             "brand_links": brand_codes_for(request.scope, factory),
             # Training's enrolments of this factory, by the relation (suppliers sit below
             # training and do not import it).
@@ -318,5 +340,51 @@ def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
         )
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=EXPORT_NAMES[fmt]
+    )
+    return response
+
+
+OSH_EXPORT_NAMES = {"csv": "open-supply-hub.csv", "xlsx": "open-supply-hub.xlsx"}
+
+
+@login_required
+@require_GET
+def supplier_export_osh(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    """A brand's list as an Open Supply Hub facility list (``?brand=`` narrows to one of
+    the user's brands; without it, every list the user sees, each factory once)."""
+    if not can_export_supplier_lists(request.scope):
+        raise PermissionDenied
+    links = BrandSupplier.objects.visible_to(request.scope)
+    if "brand" in request.GET:
+        brand_id = parse_id(request.GET["brand"])
+        if brand_id is None or not (
+            request.scope.sees_everything or brand_id in request.scope.funding_ids
+        ):
+            raise Http404
+        links = links.filter(brand_id=brand_id)
+    rows = exports.osh_rows(links)
+    response: HttpResponse | StreamingHttpResponse
+    if fmt == "xlsx":
+        total, limit = links.count(), settings.SUPPLIER_EXPORT_XLSX_MAX_ROWS
+        if total > limit:
+            messages.warning(
+                request,
+                _(
+                    "Your list has %(total)s suppliers: an Excel export holds at most "
+                    "%(limit)s. Use “Export CSV”: it has them all, and Excel opens it too."
+                )
+                % {"total": intcomma(total), "limit": intcomma(limit)},
+            )
+            return redirect("suppliers:factory_list")
+        response = HttpResponse(
+            exports.as_xlsx(rows, exports.OSH_HEADERS),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        response = StreamingHttpResponse(
+            exports.csv_lines(rows, exports.OSH_HEADERS), content_type="text/csv; charset=utf-8"
+        )
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=OSH_EXPORT_NAMES[fmt]
     )
     return response

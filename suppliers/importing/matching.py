@@ -20,7 +20,13 @@ from django.db.models import Case, Q, Value, When
 from rapidfuzz import fuzz, process
 
 from suppliers.importing.normalise import address_key, keys_source, match_keys, name_words
-from suppliers.models import MATCH_FIELDS, BrandSupplier, Factory, SupplierMatchDecision
+from suppliers.models import (
+    MATCH_FIELDS,
+    BrandSupplier,
+    Factory,
+    FactoryAlias,
+    SupplierMatchDecision,
+)
 
 # Fields an import may fill on an existing factory when they are still blank there.
 FILLABLE = (
@@ -179,6 +185,13 @@ class MatchIndex:
             for stored in {name, latin} if texts[1] else (name,):
                 words = stored.split()
                 index.add("".join(words), akey, factory_id, words)
+        # The names of records merged into a factory (suppliers.merging) find it too.
+        aliases = FactoryAlias.objects.filter(factory__country=code, kind=FactoryAlias.Kind.NAME)
+        for factory_id, name, akey in aliases.values_list(
+            "factory_id", "match_name", "match_address"
+        ):
+            words = name.split()
+            index.add("".join(words), akey, factory_id, words)
         return index
 
     def load_os_ids(self, os_ids: set[str]) -> None:
@@ -193,6 +206,13 @@ class MatchIndex:
                 .order_by()
                 .values_list("os_id", "id")
             )
+            unknown = [o for o in missing if o not in found]
+            if unknown:  # the OS ID of a record merged into a factory (suppliers.merging)
+                found.update(
+                    FactoryAlias.objects.filter(kind=FactoryAlias.Kind.OS_ID, value__in=unknown)
+                    .order_by()
+                    .values_list("value", "factory_id")
+                )
             for os_id in missing:
                 self.os_ids[os_id] = found.get(os_id, 0)
 
