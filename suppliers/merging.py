@@ -388,7 +388,11 @@ def merge_factories(
             Factory.objects.filter(pk=merged.pk).update(os_id="")
             for name, value in plan.filled:
                 setattr(survivor, name, value)
-            survivor.save()
+        # Read by django-simple-history when it keeps the factories' history (a change
+        # reason on both records' history rows); ignored without it.
+        note = f"Merge {record.pk}: record {merged.pk} merged into {survivor.pk}. {reason}"
+        survivor._change_reason = merged._change_reason = note[:100]  # type: ignore[attr-defined]
+        survivor.save()
         merged.delete()
         record.moved = [{"label": label, "count": count} for label, count in lines]
         record.notes = notes
