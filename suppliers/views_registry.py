@@ -199,5 +199,13 @@ def merge_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "suppliers/merge_detail.html",
-        {"record": record, "aliases": record.aliases.select_related("brand")},
+        {
+            "record": record,
+            "aliases": record.aliases.select_related("brand"),
+            "merged_fields": [
+                (Factory._meta.get_field(name).verbose_name, value)
+                for name, value in record.merged_record.items()
+                if name in merging.RECORD_FIELDS
+            ],
+        },
     )
