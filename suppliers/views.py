@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
@@ -316,7 +317,21 @@ def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
     if not can_export_supplier_lists(request.scope):
         raise PermissionDenied
     links = BrandSupplier.objects.visible_to(request.scope)
-    rows = exports.supplier_rows(links)
+    return _export(
+        request, fmt, links, exports.supplier_rows(links), exports.HEADERS, EXPORT_NAMES[fmt]
+    )
+
+
+def _export(
+    request: HttpRequest,
+    fmt: str,
+    links: QuerySet[BrandSupplier],
+    rows: Iterator[list[str]],
+    headers: list[str],
+    filename: str,
+) -> HttpResponse | StreamingHttpResponse:
+    """A list as an XLSX built whole (refused past SUPPLIER_EXPORT_XLSX_MAX_ROWS) or a CSV
+    streamed a line at a time."""
     response: HttpResponse | StreamingHttpResponse
     if fmt == "xlsx":
         total, limit = links.count(), settings.SUPPLIER_EXPORT_XLSX_MAX_ROWS
@@ -331,15 +346,15 @@ def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
             )
             return redirect("suppliers:factory_list")
         response = HttpResponse(
-            exports.as_xlsx(rows, exports.HEADERS),
+            exports.as_xlsx(rows, headers),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     else:  # streamed: memory stays flat however long the list
         response = StreamingHttpResponse(
-            exports.csv_lines(rows, exports.HEADERS), content_type="text/csv; charset=utf-8"
+            exports.csv_lines(rows, headers), content_type="text/csv; charset=utf-8"
         )
     response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=EXPORT_NAMES[fmt]
+        as_attachment=True, filename=filename
     )
     return response
 
@@ -362,29 +377,6 @@ def supplier_export_osh(request: HttpRequest, fmt: str) -> HttpResponse | Stream
         ):
             raise Http404
         links = links.filter(brand_id=brand_id)
-    rows = exports.osh_rows(links)
-    response: HttpResponse | StreamingHttpResponse
-    if fmt == "xlsx":
-        total, limit = links.count(), settings.SUPPLIER_EXPORT_XLSX_MAX_ROWS
-        if total > limit:
-            messages.warning(
-                request,
-                _(
-                    "Your list has %(total)s suppliers: an Excel export holds at most "
-                    "%(limit)s. Use “Export CSV”: it has them all, and Excel opens it too."
-                )
-                % {"total": intcomma(total), "limit": intcomma(limit)},
-            )
-            return redirect("suppliers:factory_list")
-        response = HttpResponse(
-            exports.as_xlsx(rows, exports.OSH_HEADERS),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    else:
-        response = StreamingHttpResponse(
-            exports.csv_lines(rows, exports.OSH_HEADERS), content_type="text/csv; charset=utf-8"
-        )
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=OSH_EXPORT_NAMES[fmt]
+    return _export(
+        request, fmt, links, exports.osh_rows(links), exports.OSH_HEADERS, OSH_EXPORT_NAMES[fmt]
     )
-    return response

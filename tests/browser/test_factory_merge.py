@@ -8,31 +8,10 @@ from score_portal.models import OutboundEmail
 from suppliers.models import DuplicateCandidate, Factory, FactoryMerge
 from suppliers.services import link_supplier
 from suppliers.tasks import find_duplicate_factories
+from tests.browser.conftest import sign_in
 from tests.factories import FactoryFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _sign_in(page, live_server, user):
-    from django.conf import settings as django_settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    page.context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": session.session_key,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return page
 
 
 def test_merge_two_records_from_the_duplicates_queue(
@@ -53,7 +32,7 @@ def test_merge_two_records_from_the_duplicates_queue(
     assert DuplicateCandidate.objects.count() == 1
     old_url = twin.get_absolute_url()
 
-    _sign_in(page, live_server, ilo_admin)
+    sign_in(page, live_server, ilo_admin)
     page.goto("/suppliers/")
     page.get_by_role("link", name="Possible duplicates").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Possible duplicate factories")
