@@ -240,6 +240,11 @@ def can_download_certificates_zip(scope: Scope) -> bool:
     return scope.sees_everything or bool(scope.funding_ids)
 
 
+def can_merge_factories(scope: Scope) -> bool:
+    """ILO admins and staff keep the factory registry: the duplicates queue and merges."""
+    return scope.is_ilo_decider
+
+
 def can_see_operations(scope: Scope) -> bool:
     """ILO admins and staff see the portal's health page and its metrics."""
     return scope.is_ilo_decider

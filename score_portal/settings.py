@@ -261,6 +261,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         # what a dead worker held or a broker outage left waiting is queued again.
         "schedule": 60,
     },
+    "duplicate-factories": {
+        "task": "suppliers.tasks.find_duplicate_factories",
+        "schedule": 24 * 60 * 60,  # nightly: the ILO's queue of likely duplicate factories
+    },
     "beat-heartbeat": {
         "task": "score_portal.tasks.beat_heartbeat",
         "schedule": 60,  # readiness says beat is late when the heartbeat is old

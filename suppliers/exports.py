@@ -80,3 +80,65 @@ def as_xlsx(rows: Iterable[list[object]], headers: list[str]) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+# Open Supply Hub's facility-list upload columns, as its list processing reads them
+# (github.com/opensupplyhub/open-supply-hub: the list header in
+# src/django/api/fixtures/facility_lists.json, "country,name,address,sector,...", and the
+# extended fields of src/react/src/components/ProductionLocation/constants.jsx and
+# src/django/api/models/extended_field.py: product_type, processing_type, facility_type,
+# number_of_workers, parent_company). country, name and address are required there.
+OSH_HEADERS = [
+    "country",
+    "name",
+    "address",
+    "sector",
+    "product_type",
+    "facility_type",
+    "processing_type",
+    "number_of_workers",
+    "parent_company",
+]
+
+
+def osh_rows(links: QuerySet[BrandSupplier]) -> Iterator[list[str]]:
+    """Each factory on the lists once (a facility list names a facility once), its name in
+    Latin script where the portal has one, the sector's English label."""
+    from django.utils import translation
+
+    from suppliers.models import Factory
+
+    with translation.override("en"):
+        sectors = {value: str(label) for value, label in Factory.Sector.choices}
+    rows = (
+        Factory.objects.filter(pk__in=links.values("factory_id"))
+        .order_by("country", "name", "pk")
+        .values_list(
+            "country",
+            "name",
+            "name_latin",
+            "address",
+            "city",
+            "sector",
+            "product_type",
+            "workers_total",
+            "parent_company",
+        )
+        .iterator(chunk_size=2000)
+    )
+    for country, name, latin, address, city, sector, product, workers, parent in rows:
+        full_address = f"{address}, {city}" if city and city not in address else address
+        yield [
+            neutralise(value)
+            for value in (
+                country,
+                latin or name,
+                full_address,
+                sectors.get(sector, ""),
+                product,
+                "",
+                "",
+                "" if workers is None else workers,
+                parent,
+            )
+        ]

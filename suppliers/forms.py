@@ -54,3 +54,15 @@ class SupplierImportForm(forms.Form):
         self.fields["file"].help_text = _(
             "CSV or XLSX, up to %(size)s. Required columns: factory name, address, country."
         ) % {"size": filesizeformat(settings.SUPPLIER_IMPORT_MAX_BYTES)}
+
+
+class MergeForm(forms.Form):
+    """Confirm a merge previewed: why the two records are one factory."""
+
+    reason = forms.CharField(
+        label=_("Why are these records one factory?"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text=_("Kept with the merge, for whoever has to explain it later."),
+    )
+    fingerprint = forms.CharField(widget=forms.HiddenInput, max_length=64)

@@ -602,6 +602,150 @@ class SupplierMatchDecision(models.Model):
         return f"{self.row_key} {'=' if self.is_same else '≠'} {self.factory_id}"
 
 
+class FactoryAlias(models.Model):
+    """A name or identifier a factory was also known by: what a merged record held (its
+    name, OS ID, registration number, the brands' codes for it). Searching and matching find
+    the factory by it."""
+
+    class Kind(models.TextChoices):
+        NAME = "name", _("Name")
+        OS_ID = "os_id", _("Open Supply Hub ID")
+        SUPPLIER_CODE = "supplier_code", _("Supplier code")
+        REGISTRATION = "registration", _("National registration number")
+
+    factory = models.ForeignKey(
+        Factory, on_delete=models.CASCADE, related_name="aliases", verbose_name=_("factory")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    value = models.CharField(_("value"), max_length=500)
+    # Whose supplier code it is (a code is a brand's own name for the factory).
+    brand = models.ForeignKey(
+        "partners.Partner",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("brand"),
+    )
+    # For a name: the match keys of the name and of the address it was known at.
+    match_name = models.TextField(_("name as matched"), blank=True, default="")
+    match_address = models.TextField(_("address as matched"), blank=True, default="")
+    merge = models.ForeignKey(
+        "FactoryMerge",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="aliases",
+        verbose_name=_("from the merge"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("factory alias")
+        verbose_name_plural = _("factory aliases")
+        ordering = ["kind", "value"]
+        indexes = [models.Index(fields=["kind", "value"])]
+        constraints = [
+            # An OS ID names one factory, as Factory.os_id does.
+            models.UniqueConstraint(
+                fields=["value"], condition=Q(kind="os_id"), name="factory_alias_os_id_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class FactoryMerge(models.Model):
+    """Two records of one factory made one: who merged which into which, when, why, and
+    what moved. The merged record is gone; its address redirects here to the survivor."""
+
+    survivor = models.ForeignKey(
+        Factory,
+        on_delete=models.CASCADE,
+        related_name="merges",
+        verbose_name=_("surviving factory"),
+    )
+    merged_factory_id = models.PositiveBigIntegerField(_("merged record's id"), unique=True)
+    merged_name = models.CharField(_("merged record's name"), max_length=300)
+    # The merged record's fields as they were, for whoever has to explain the merge later.
+    merged_record = models.JSONField(_("merged record"), default=dict)
+    reason = models.TextField(_("reason"))
+    # [{"label": verbose name (plural), "count": n}, ...] and notes on what was decided.
+    moved = models.JSONField(_("what moved"), default=list)
+    notes = models.JSONField(_("notes"), default=list)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("merged by"),
+    )
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("factory merge")
+        verbose_name_plural = _("factory merges")
+        ordering = ["-merged_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.merged_name} → {self.survivor_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("suppliers:merge_detail", args=[self.pk])
+
+
+class DuplicateCandidate(models.Model):
+    """Two factories of one country the matcher takes for one: a pair in the ILO's queue,
+    until merged (the pair goes with the merged record) or dismissed ("not the same
+    factory": it stays dismissed when the search runs again)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("To review")
+        DISMISSED = "dismissed", _("Not the same factory")
+
+    factory_a = models.ForeignKey(
+        Factory, on_delete=models.CASCADE, related_name="+", verbose_name=_("factory")
+    )
+    factory_b = models.ForeignKey(
+        Factory, on_delete=models.CASCADE, related_name="+", verbose_name=_("other factory")
+    )
+    country = CountryField(_("country"))
+    score = models.PositiveSmallIntegerField(_("similarity"))
+    how = models.CharField(_("found by"), max_length=10)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    found_at = models.DateTimeField(_("found at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        ordering = ["-score", "pk"]
+        indexes = [models.Index(fields=["status", "country", "-score"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["factory_a", "factory_b"], name="duplicate_candidate_pair_unique"
+            ),
+            # Each pair once: the lower id first.
+            models.CheckConstraint(
+                condition=Q(factory_a__lt=F("factory_b")), name="duplicate_candidate_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.factory_a_id} ~ {self.factory_b_id} ({self.score})"
+
+
 def managed_factory_scope_rows(user_id: int) -> models.QuerySet[Any]:
     """The factories the user manages as scope rows: the source ``score_portal.scope``
     builds a scope from (registered in ``apps.py``)."""

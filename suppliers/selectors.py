@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from score_portal.scope import Scope
-from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
+from suppliers.models import (
+    BrandSupplier,
+    Factory,
+    FactoryAlias,
+    SupplierImport,
+    SupplierImportRow,
+)
 
 if TYPE_CHECKING:
     from score_portal.models import User
@@ -38,3 +44,21 @@ def import_rows(
     if outcome:
         rows = rows.filter(outcome=outcome)
     return rows.select_related("factory", "candidate").order_by("line")
+
+
+def alias_reach(scope: Scope) -> Q:
+    """Names, OS IDs and registration numbers are the factory's, seen with it; a supplier
+    code is its brand's own, seen by that brand (and the ILO) only."""
+    if scope.sees_everything:
+        return Q()
+    return ~Q(kind=FactoryAlias.Kind.SUPPLIER_CODE) | Q(brand_id__in=scope.funding_ids)
+
+
+def visible_aliases(scope: Scope, factory: Factory) -> QuerySet[FactoryAlias]:
+    """What the factory was also known by, as far as the user may see it."""
+    return (
+        FactoryAlias.objects.filter(factory=factory)
+        .filter(alias_reach(scope))
+        .select_related("brand")
+        .order_by("kind", "value")
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from score_portal import jobs
-from suppliers import services
+from suppliers import duplicates, services
 
 # A task still running two minutes before its claim goes stale (JOB_STALE_MINUTES) is stopped
 # (soft limit: the import fails with a message; hard limit a minute later: the worker child
@@ -28,3 +28,10 @@ def write_supplier_import(import_id: int) -> bool:
 def import_given_up(import_id: int) -> bool:
     """Run in-process by the job sweep after it gave an import up: tell the person."""
     return services.import_given_up(import_id=import_id)
+
+
+@shared_task(acks_late=True)
+def find_duplicate_factories(country: str | None = None) -> int:
+    """Nightly (Celery beat), or when an ILO admin asks: the registry's likely duplicates,
+    per country, into the ILO's queue; safe to run twice (pairs are upserted)."""
+    return duplicates.find_duplicates(country=country)

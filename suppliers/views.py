@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -9,8 +10,8 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
@@ -24,7 +25,9 @@ from score_portal.access import (
     can_export_supplier_lists,
     can_manage_factory,
     can_manage_supplier_list,
+    can_merge_factories,
     get_visible_or_404,
+    parse_id,
 )
 from suppliers import exports, services
 from suppliers.filters import FactoryFilter
@@ -34,10 +37,11 @@ from suppliers.models import (
     BrandSupplier,
     Factory,
     FactoryChange,
+    FactoryMerge,
     SupplierImport,
     SupplierImportRow,
 )
-from suppliers.selectors import brand_codes_for, import_rows
+from suppliers.selectors import brand_codes_for, import_rows, visible_aliases
 
 
 @login_required
@@ -61,7 +65,7 @@ def factory_list(request: HttpRequest) -> HttpResponse:
             Q(pk__in=visible.filter(ended_at__isnull=False).values("factory_id"))
             & ~Q(pk__in=visible.filter(ended_at__isnull=True).values("factory_id"))
         )
-    factory_filter = FactoryFilter(request.GET, queryset=factories)
+    factory_filter = FactoryFilter(request.GET, queryset=factories, request=request)
     page = Paginator(factory_filter.qs.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -75,6 +79,7 @@ def factory_list(request: HttpRequest) -> HttpResponse:
             "show_ended": show_ended,
             "changes_waiting": _changes_waiting(request),
             "acting_brands": brand_ids(request.scope, acting=True),
+            "can_merge": can_merge_factories(request.scope),
         },
     )
 
@@ -146,7 +151,16 @@ def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def factory_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    factory = get_visible_or_404(Factory.objects.all(), request.scope, pk=pk)
+    try:
+        factory = get_visible_or_404(Factory.objects.all(), request.scope, pk=pk)
+    except Http404:
+        # A record merged into another: its address leads to the survivor, for those who
+        # may see the survivor (anyone else: 404, as for any id).
+        merge = FactoryMerge.objects.filter(merged_factory_id=pk).first()
+        if merge is None:
+            raise
+        survivor = get_visible_or_404(Factory.objects.all(), request.scope, pk=merge.survivor_id)
+        return redirect(survivor)
     brand_links = list(brand_codes_for(request.scope, factory))
     decides = request.scope.is_ilo_decider or can_manage_factory(request.scope, factory.pk)
     for link in brand_links:
@@ -157,6 +171,7 @@ def factory_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "-history_date", "-history_id"
             )[:50]
         )
+    keeper = can_merge_factories(request.scope)
     return render(
         request,
         "suppliers/factory_detail.html",
@@ -173,6 +188,9 @@ def factory_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 .select_related("brand")
             ),
             "decides_changes": decides,
+            "aliases": visible_aliases(request.scope, factory),
+            "merges": factory.merges.select_related("merged_by") if keeper else (),
+            "can_merge": keeper,
             # Training's enrolments of this factory, by the relation (suppliers sit below
             # training and do not import it).
             "enrolments": factory.enrolments.visible_to(request.scope)
@@ -462,7 +480,21 @@ def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
     if not can_export_supplier_lists(request.scope):
         raise PermissionDenied
     links = BrandSupplier.objects.visible_to(request.scope).on_list()
-    rows = exports.supplier_rows(links)
+    return _export(
+        request, fmt, links, exports.supplier_rows(links), exports.HEADERS, EXPORT_NAMES[fmt]
+    )
+
+
+def _export(
+    request: HttpRequest,
+    fmt: str,
+    links: QuerySet[BrandSupplier],
+    rows: Iterator[list[str]],
+    headers: list[str],
+    filename: str,
+) -> HttpResponse | StreamingHttpResponse:
+    """A list as an XLSX built whole (refused past SUPPLIER_EXPORT_XLSX_MAX_ROWS) or a CSV
+    streamed a line at a time."""
     response: HttpResponse | StreamingHttpResponse
     if fmt == "xlsx":
         total, limit = links.count(), settings.SUPPLIER_EXPORT_XLSX_MAX_ROWS
@@ -477,14 +509,37 @@ def supplier_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingH
             )
             return redirect("suppliers:factory_list")
         response = HttpResponse(
-            exports.as_xlsx(rows, exports.HEADERS),
+            exports.as_xlsx(rows, headers),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     else:  # streamed: memory stays flat however long the list
         response = StreamingHttpResponse(
-            exports.csv_lines(rows, exports.HEADERS), content_type="text/csv; charset=utf-8"
+            exports.csv_lines(rows, headers), content_type="text/csv; charset=utf-8"
         )
     response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=EXPORT_NAMES[fmt]
+        as_attachment=True, filename=filename
     )
     return response
+
+
+OSH_EXPORT_NAMES = {"csv": "open-supply-hub.csv", "xlsx": "open-supply-hub.xlsx"}
+
+
+@login_required
+@require_GET
+def supplier_export_osh(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    """A brand's list as an Open Supply Hub facility list (``?brand=`` narrows to one of
+    the user's brands; without it, every list the user sees, each factory once)."""
+    if not can_export_supplier_lists(request.scope):
+        raise PermissionDenied
+    links = BrandSupplier.objects.visible_to(request.scope)
+    if "brand" in request.GET:
+        brand_id = parse_id(request.GET["brand"])
+        if brand_id is None or not (
+            request.scope.sees_everything or brand_id in request.scope.funding_ids
+        ):
+            raise Http404
+        links = links.filter(brand_id=brand_id)
+    return _export(
+        request, fmt, links, exports.osh_rows(links), exports.OSH_HEADERS, OSH_EXPORT_NAMES[fmt]
+    )

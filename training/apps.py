@@ -8,8 +8,12 @@ class TrainingConfig(AppConfig):
 
     def ready(self) -> None:
         from score_portal.scope import register_scope_source
+        from suppliers.merging import register_merge_hook
         from training import record_checks, signals  # noqa: F401 (registers the checks)
+        from training.merging import merge_training_rows
         from training.models import trained_cohort_scope_rows
 
         register_scope_source("training", trained_cohort_scope_rows)
+        # Merging two factory records moves training's rows too (suppliers cannot import us).
+        register_merge_hook(merge_training_rows)
         signals.connect()

@@ -39,6 +39,7 @@ BATCH = 5000
 _SEND_EVERY = 100  # rows read between two sends of the previous batch
 _OS_ID = re.compile(r"^[A-Z]{2}\d{7}[0-9A-Z]{6}$")
 _INTEGER = re.compile(r"^\d+$")
+_RANGE = re.compile(r"^\d+[-–]\d+$")
 _FORMULA_ESCAPE = re.compile(r"^'(?=[=+\-@\t\r])")
 _SECTOR_ALIASES = {
     "garment": "garments",
@@ -143,6 +144,11 @@ def clean_row(
     for name in ("workers_total", "workers_women"):
         if name in values:
             number = values[name].replace(",", "").replace(" ", "").removesuffix(".0")
+            if _RANGE.match(number):
+                # A band ("1001-5000", as Open Supply Hub gives it) is no head count: left
+                # blank, not an error that would cost the row.
+                del values[name]
+                continue
             if not _INTEGER.match(number) or len(number) > 9:
                 errors.append(_error(header_of[name], _("not a whole number")))
             else:

@@ -51,6 +51,7 @@ COLUMNS: tuple[Column, ...] = (
         "country",
         "Country",
         _("Country"),
+        # Open Supply Hub's download has country_code (ISO) then country_name: the first wins.
         ("country/region", "country / region", "country region", "country code", "country name"),
         required=True,
         max_length=100,
@@ -103,21 +104,43 @@ COLUMNS: tuple[Column, ...] = (
         "contact_name",
         "Factory manager name",
         _("Factory manager"),
-        ("factory manager", "manager name", "contact name", "contact person", "contact"),
+        (
+            "factory manager",
+            "manager name",
+            "contact name",
+            "contact person",
+            "contact",
+            "claim_point_of_contact",  # Open Supply Hub's download (a claimed facility)
+        ),
         max_length=200,
     ),
     Column(
         "contact_email",
         "Factory manager email",
         _("Factory manager email"),
-        ("manager email", "contact email", "email", "e-mail", "email address"),
+        (
+            "manager email",
+            "contact email",
+            "email",
+            "e-mail",
+            "email address",
+            "claim_point_of_contact_email",  # Open Supply Hub's download
+        ),
         max_length=254,
     ),
     Column(
         "contact_phone",
         "Factory manager phone",
         _("Factory manager phone"),
-        ("manager phone", "contact phone", "phone", "telephone", "tel", "phone number"),
+        (
+            "manager phone",
+            "contact phone",
+            "phone",
+            "telephone",
+            "tel",
+            "phone number",
+            "claim_company_phone",  # Open Supply Hub's download
+        ),
         max_length=50,
     ),
     Column(

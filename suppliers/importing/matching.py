@@ -40,7 +40,13 @@ from suppliers.importing.normalise import (
     skeleton,
     without_city,
 )
-from suppliers.models import MATCH_FIELDS, BrandSupplier, Factory, SupplierMatchDecision
+from suppliers.models import (
+    MATCH_FIELDS,
+    BrandSupplier,
+    Factory,
+    FactoryAlias,
+    SupplierMatchDecision,
+)
 
 # Fields an import may fill on an existing factory when they are still blank there.
 FILLABLE = (
@@ -366,6 +372,13 @@ class MatchIndex:
             if source is None or source != keys_source(*texts) or "|" not in name:
                 name, latin, akey = match_keys(*texts)
             index.add_factory(factory_id, name, latin, akey, city)
+        # The names of records merged into a factory (suppliers.merging) find it too.
+        aliases = FactoryAlias.objects.filter(factory__country=code, kind=FactoryAlias.Kind.NAME)
+        for factory_id, alias, address, city in aliases.values_list(
+            "factory_id", "value", "factory__address", "factory__city"
+        ):
+            name, latin, akey = match_keys(alias, "", address)
+            index.add_factory(factory_id, name, latin, akey, city)
         return index
 
     def load_os_ids(self, os_ids: set[str]) -> None:
@@ -380,6 +393,13 @@ class MatchIndex:
                 .order_by()
                 .values_list("os_id", "id")
             )
+            unknown = [o for o in missing if o not in found]
+            if unknown:  # the OS ID of a record merged into a factory (suppliers.merging)
+                found.update(
+                    FactoryAlias.objects.filter(kind=FactoryAlias.Kind.OS_ID, value__in=unknown)
+                    .order_by()
+                    .values_list("value", "factory_id")
+                )
             for os_id in missing:
                 self.os_ids[os_id] = found.get(os_id, 0)
 

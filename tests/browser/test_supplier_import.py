@@ -2,6 +2,7 @@ import pytest
 from playwright.sync_api import expect
 
 from suppliers.models import Factory
+from tests.browser.conftest import sign_in
 from tests.suppliers.conftest import FIXTURES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -9,25 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def signed_in(page, live_server, brand_staff):
-    from django.conf import settings as django_settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(brand_staff.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = brand_staff.get_session_auth_hash()
-    session.save()
-    page.context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": session.session_key,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return page
+    return sign_in(page, live_server, brand_staff)
 
 
 def test_upload_preview_confirm_progress_list(signed_in, settings, tmp_path, brand):
