@@ -93,7 +93,12 @@ def test_a_list_downloaded_from_open_supply_hub_imports_with_its_os_ids(world, b
     client = client_for(brand_staff)
     response = client.post(
         reverse("suppliers:import_new"),
-        {"brand": brand.pk, "file": fixture_file("open-supply-hub-download.csv"), "encoding": ""},
+        {
+            "brand": brand.pk,
+            "mode": "additions",
+            "file": fixture_file("open-supply-hub-download.csv"),
+            "encoding": "",
+        },
     )
     supplier_import = SupplierImport.objects.get(original_filename="open-supply-hub-download.csv")
     assert response.status_code == 302
