@@ -10,7 +10,9 @@ document.addEventListener("DOMContentLoaded", () => {
     box.className = "table-scroll";
     box.tabIndex = 0;
     box.setAttribute("role", "region");
-    const heading = table.caption || table.closest("section")?.querySelector("h2, h3");
+    const heading = table.caption || document.evaluate(
+      "preceding::*[self::h1 or self::h2 or self::h3][1]", table, null,
+      XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
     box.setAttribute("aria-label", (heading?.textContent || document.title).trim());
     table.replaceWith(box);
     box.append(table);

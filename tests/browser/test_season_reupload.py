@@ -38,7 +38,7 @@ def test_a_seasons_reupload_with_its_change_preview(signed_in, settings, tmp_pat
     )
 
     page.goto("/suppliers/imports/new/")
-    page.get_by_label("Supplier list").set_input_files(str(season))
+    page.get_by_label("Supplier list", exact=True).set_input_files(str(season))
     page.get_by_label("Our whole list").check()
     page.get_by_role("button", name="Upload and preview").click()
 
