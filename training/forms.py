@@ -13,7 +13,7 @@ from score_portal.models import User
 from score_portal.uploads import UploadError, open_table
 from score_portal.widgets import ModelMultipleIdsField
 from suppliers.models import BrandSupplier, Factory
-from training.kpi_rules import allowed_range
+from training.kpi_rules import allowed_range, number
 from training.models import (
     Cohort,
     ConsultingVisit,
@@ -284,11 +284,9 @@ class ServiceErrorsForm(forms.Form):
             self.add_error(name if name in self.fields else None, message)
 
 
-class KPIReadingForm(ServiceErrorsForm):
-    prefix = "kpi"  # several forms share the enrolment page: keep their ids apart
+class _KPIValueForm(ServiceErrorsForm):
+    """A reading's value and date: the range is checked by the service, shown here."""
 
-    kpi = forms.ModelChoiceField(label=_("KPI"), queryset=KPIDefinition.objects.none())
-    kind = forms.ChoiceField(label=_("Reading"), choices=KPIReading.Kind.choices)
     value = forms.DecimalField(
         label=_("Value"),
         max_digits=14,
@@ -296,29 +294,33 @@ class KPIReadingForm(ServiceErrorsForm):
         widget=forms.NumberInput(attrs={"min": 0, "step": "any"}),
     )
     measured_on = forms.DateField(label=_("Measured on"), widget=DateInput())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["measured_on"].widget.attrs["max"] = timezone.localdate().isoformat()
+
+
+class KPIReadingForm(_KPIValueForm):
+    prefix = "kpi"  # several forms share the enrolment page: keep their ids apart
+    field_order = ["kpi", "kind", "value", "measured_on"]
+
+    kpi = forms.ModelChoiceField(label=_("KPI"), queryset=KPIDefinition.objects.none())
+    kind = forms.ChoiceField(label=_("Reading"), choices=KPIReading.Kind.choices)
 
     def __init__(self, *args: Any, enrolment: Enrolment, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["kpi"]
         field.queryset = enrolment.module.kpis.all()
         field.label_from_instance = lambda k: f"{k.display_name} ({k.display_unit})"
-        # Each KPI's range beside the value (the services enforce it).
+        # Each KPI's range beside the value.
         self.fields["value"].help_text = "; ".join(
             f"{k.display_name}: {allowed_range(k)}" for k in field.queryset
         )
-        self.fields["measured_on"].widget.attrs["max"] = timezone.localdate().isoformat()
 
 
-class KPICorrectionForm(ServiceErrorsForm):
+class KPICorrectionForm(_KPIValueForm):
     prefix = "correct"
 
-    value = forms.DecimalField(
-        label=_("Value"),
-        max_digits=14,
-        decimal_places=3,
-        widget=forms.NumberInput(attrs={"min": 0, "step": "any"}),
-    )
-    measured_on = forms.DateField(label=_("Measured on"), widget=DateInput())
     reason = forms.CharField(
         label=_("Reason for the correction"),
         max_length=1000,
@@ -327,11 +329,10 @@ class KPICorrectionForm(ServiceErrorsForm):
 
     def __init__(self, *args: Any, reading: KPIReading, **kwargs: Any) -> None:
         kwargs.setdefault(
-            "initial", {"value": reading.value.normalize(), "measured_on": reading.measured_on}
+            "initial", {"value": number(reading.value), "measured_on": reading.measured_on}
         )
         super().__init__(*args, **kwargs)
         self.fields["value"].help_text = allowed_range(reading.kpi)
-        self.fields["measured_on"].widget.attrs["max"] = timezone.localdate().isoformat()
 
 
 class KPIDeletionForm(ServiceErrorsForm):

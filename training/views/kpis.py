@@ -7,6 +7,8 @@ A refused reading comes back with what was typed and each error beside its field
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,18 +29,14 @@ from training.views.enrolments import render_enrolment_page
 def reading_record(request: HttpRequest, pk: int) -> HttpResponse:
     enrolment = _editable_enrolment(request, pk, with_progress=True)
     form = forms.KPIReadingForm(request.POST, enrolment=enrolment)
-    if form.is_valid():
-        try:
-            services.record_kpi_reading(
-                enrolment=enrolment, actor=request.user, **form.cleaned_data
-            )
-        except services.KPIReadingError as error:
-            form.add_service_errors(error.errors)
-        except services.TrainingError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, _("KPI reading recorded."))
-            return redirect(enrolment)
+    if _done(
+        form,
+        lambda: services.record_kpi_reading(
+            enrolment=enrolment, actor=request.user, **form.cleaned_data
+        ),
+    ):
+        messages.success(request, _("KPI reading recorded."))
+        return redirect(enrolment)
     return render_enrolment_page(request, enrolment, kpi_form=form, status=400)
 
 
@@ -48,16 +46,14 @@ def reading_correct(request: HttpRequest, pk: int, reading_pk: int) -> HttpRespo
     enrolment = _editable_enrolment(request, pk)
     reading = _reading(enrolment, reading_pk)
     form = forms.KPICorrectionForm(request.POST or None, reading=reading)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.correct_kpi_reading(reading=reading, actor=request.user, **form.cleaned_data)
-        except services.KPIReadingError as error:
-            form.add_service_errors(error.errors)
-        except services.TrainingError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, _("KPI reading corrected."))
-            return redirect(enrolment)
+    if request.method == "POST" and _done(
+        form,
+        lambda: services.correct_kpi_reading(
+            reading=reading, actor=request.user, **form.cleaned_data
+        ),
+    ):
+        messages.success(request, _("KPI reading corrected."))
+        return redirect(enrolment)
     return _reading_page(
         request,
         enrolment,
@@ -73,19 +69,30 @@ def reading_delete(request: HttpRequest, pk: int, reading_pk: int) -> HttpRespon
     enrolment = _editable_enrolment(request, pk)
     reading = _reading(enrolment, reading_pk)
     form = forms.KPIDeletionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.delete_kpi_reading(
-                reading=reading, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except services.KPIReadingError as error:
-            form.add_service_errors(error.errors)
-        except services.TrainingError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, _("KPI reading deleted."))
-            return redirect(enrolment)
+    if _done(
+        form,
+        lambda: services.delete_kpi_reading(
+            reading=reading, actor=request.user, reason=form.cleaned_data["reason"]
+        ),
+    ):
+        messages.success(request, _("KPI reading deleted."))
+        return redirect(enrolment)
     return _reading_page(request, enrolment, reading, delete_form=form, status=400)
+
+
+def _done(form: forms.ServiceErrorsForm, write: Callable[[], object]) -> bool:
+    """Validate ``form``, then ``write``; a refusal lands beside the fields it names."""
+    if not form.is_valid():
+        return False
+    try:
+        write()
+    except services.KPIReadingError as error:
+        form.add_service_errors(error.errors)
+        return False
+    except services.TrainingError as error:
+        form.add_error(None, str(error))
+        return False
+    return True
 
 
 def _editable_enrolment(request: HttpRequest, pk: int, *, with_progress: bool = False) -> Enrolment:
