@@ -108,6 +108,7 @@ def render_enrolment_page(
         else None,
         "kpi_history": kpi_history(enrolment) if shows_kpi_history else None,
         "may_correct_kpis": may_correct,
+        "funds_enrolment": enrolment.partnership.partner_id in scope.funding_ids,
         "events": enrolment.events.select_related("actor"),
         "is_factory": is_factory,
         "is_trainer": is_trainer,
