@@ -539,3 +539,17 @@ def test_who_sees_readings_and_their_history(
     services.set_kpi_consent(enrolment=running, actor=factory_manager, shared=True)
     text = page(brand_staff)
     assert cell in text and "Recount" not in text and "Correct or delete" not in text
+
+
+def test_the_admin_shows_readings_read_only(running, trainer, ilo_admin, absenteeism):
+    reading = _record(running, trainer, absenteeism)
+    client = client_for(ilo_admin)
+    url = reverse("admin:training_kpireading_change", args=[reading.pk])
+    assert client.get(reverse("admin:training_kpireading_changelist")).status_code == 200
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"value": "99", "measured_on": reading.measured_on.isoformat()})
+    assert response.status_code == 403
+    delete = reverse("admin:training_kpireading_delete", args=[reading.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    reading.refresh_from_db()
+    assert reading.value == 8
