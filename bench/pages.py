@@ -336,7 +336,6 @@ def load(rng: random.Random) -> dict[str, Any]:
                     status,
                     staff.pk,
                     "Changed sourcing plans." if status == "withdrawn" else "",
-                    rng.random() < 0.3,
                     None,
                     created,
                     completed or created,
@@ -400,7 +399,6 @@ def load(rng: random.Random) -> dict[str, Any]:
                 "status",
                 "enrolled_by_id",
                 "withdrawal_reason",
-                "kpi_shared_with_funder",
                 "classroom_reminder_sent_at",
                 "created_at",
                 "status_changed_at",
@@ -412,7 +410,7 @@ def load(rng: random.Random) -> dict[str, Any]:
         # What happened in each cycle: events, participants, plan, visits, KPI readings.
         events, participants, actions, visits, readings = [], [], [], [], []
         for pk, (_factory_id, module, status) in enumerate(plan, start=1):
-            created = enrolment_rows[pk - 1][10]
+            created = enrolment_rows[pk - 1][9]
             events.append((len(events) + 1, pk, staff.pk, "", "pending", "", created))
             if status != "pending":
                 events.append((len(events) + 1, pk, None, "pending", status, "", created))
@@ -712,9 +710,9 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
     from score_portal.selectors import home_context
     from suppliers.filters import FactoryFilter
     from suppliers.models import Factory
+    from training.impact import kpi_impact
     from training.selectors import (
         MATRIX_SUPPLIER_FIELDS,
-        kpi_aggregates,
         matrix_modules,
         matrix_rows,
     )
@@ -733,8 +731,8 @@ def page_pieces(world: dict[str, Any]) -> dict[str, dict[str, float]]:
     context = home_context(manager, scope_of(manager))
     return {
         "brand matrix": {
-            "kpi_aggregates (now on /training/impact/, not the matrix)": timed(
-                lambda: kpi_aggregates(staff_scope)
+            "kpi_impact (now on /training/impact/, not the matrix)": timed(
+                lambda: kpi_impact(brand_id=world["brand"].pk)
             ),
             "supplier page (ORDER BY factory name, 50)": timed(
                 lambda: list(links.values_list(*MATRIX_SUPPLIER_FIELDS)[:50])

@@ -211,18 +211,34 @@ def can_organise_cohorts(scope: Scope, provider_id: int) -> bool:
     return provider_id in organising_provider_ids(scope)
 
 
-def can_see_kpi_detail(
-    scope: Scope, *, factory_id: int, trainer_id: int | None, provider_id: int | None
-) -> bool:
-    """KPI data belongs to the factory: its people, its trainer (and the trainer's provider)
-    and the ILO see each reading. Pass the enrolment's factory and its cohort's trainer and
-    provider (None without a cohort)."""
+def can_see_kpi_detail(scope: Scope, *, factory_id: int, trainer_id: int | None) -> bool:
+    """KPI data belongs to the factory: its managers, its trainer and the ILO see each reading
+    and its history. Not the provider's other staff, and not the funding brand, which sees
+    the readings only with the factory's consent (``can_see_kpi_readings``). Pass the
+    enrolment's factory and its cohort's trainer (None without a cohort)."""
     return (
-        scope.sees_everything
-        or factory_id in scope.factory_ids
-        or can_deliver(scope, trainer_id)
-        or (provider_id is not None and provider_id in scope.provider_ids)
+        scope.sees_everything or factory_id in scope.factory_ids or can_deliver(scope, trainer_id)
     )
+
+
+def can_see_kpi_readings(
+    scope: Scope,
+    *,
+    factory_id: int,
+    trainer_id: int | None,
+    funding_partner_id: int,
+    consented: bool,
+) -> bool:
+    """The readings of one enrolment: those who see KPI detail, and the funding brand's people
+    when the factory has consented (``consented``: a consent for that brand exists)."""
+    return can_see_kpi_detail(scope, factory_id=factory_id, trainer_id=trainer_id) or (
+        consented and funding_partner_id in scope.funding_ids
+    )
+
+
+def can_correct_kpi(scope: Scope, *, factory_id: int, trainer_id: int | None) -> bool:
+    """The factory's managers and the cohort's trainer record, correct and delete readings."""
+    return factory_id in scope.factory_ids or can_deliver(scope, trainer_id)
 
 
 def can_withdraw_enrolment(scope: Scope, funding_partner_id: int) -> bool:

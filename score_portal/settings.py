@@ -277,6 +277,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # jobs" page for a person to retry it.
 JOB_STALE_MINUTES = env.integer("JOB_STALE_MINUTES", 15, minimum=5)
 JOB_MAX_ATTEMPTS = env.integer("JOB_MAX_ATTEMPTS", 8, minimum=1)
+
+# --- KPI privacy ----------------------------------------------------------------------------
+# A KPI figure a brand sees over factories that did not share their readings with it covers
+# at least this many factories (training/impact.py); below it, the figure is withheld.
+KPI_MIN_FACTORIES = env.integer("KPI_MIN_FACTORIES", 3, minimum=2)
 for _replaced in (
     "EMAIL_STALE_SENDING_MINUTES",
     "EMAIL_MAX_ATTEMPTS",

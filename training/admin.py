@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -36,7 +39,7 @@ class ModuleAdmin(SafeIdsAdmin, admin.ModelAdmin):
 
 @admin.register(KPIDefinition)
 class KPIDefinitionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "unit", "direction"]
+    list_display = ["code", "name", "unit", "direction", "kind", "min_value", "max_value"]
     search_fields = ["code", "name"]
 
 
@@ -85,8 +88,20 @@ class EnrolmentAdmin(SafeIdsAdmin, HistoryAdmin):
 
 @admin.register(KPIReading)
 class KPIReadingAdmin(admin.ModelAdmin):
+    """Read only: the factory and its trainer correct a reading, with a reason, on the
+    enrolment page, where the rules are checked and its history is shown."""
+
     list_display = ["enrolment", "kpi", "kind", "value", "measured_on"]
     list_filter = ["kind", "kpi"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Certificate)

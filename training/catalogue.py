@@ -12,6 +12,7 @@ descriptions are not translated.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext, gettext_noop
@@ -74,6 +75,21 @@ KPIS: list[dict[str, str]] = [
         "direction": "up",
     },
 ]
+
+# What a reading of each KPI may be (``KPIDefinition.kind``, optional ``max_value``): a
+# percentage lies in 0–100; every other kind is 0 or more. Staff turnover is a rate, not a
+# percentage: a factory may replace more than its whole workforce in a year, but not ten times.
+KPI_RANGES: dict[str, dict[str, Any]] = {
+    "labour-productivity": {"kind": "rate"},
+    "defect-rate": {"kind": "percentage"},
+    "on-time-delivery": {"kind": "percentage"},
+    "energy-per-unit": {"kind": "rate"},
+    "waste": {"kind": "rate"},
+    "absenteeism": {"kind": "percentage"},
+    "staff-turnover": {"kind": "rate", "max_value": Decimal(1000)},
+    "accidents": {"kind": "count"},
+    "suggestions-implemented": {"kind": "count"},
+}
 
 _CLASSIC = {"format": "classroom_visits", "classroom_days": 2, "followup_visits": 3}
 
@@ -209,13 +225,21 @@ MODULES: list[dict[str, Any]] = [
 ]
 
 
+def set_kpi_ranges(kpi_model: Any) -> None:
+    """Give the catalogue's KPIs their kind and range (the migration that added them)."""
+    for code, fields in KPI_RANGES.items():
+        kpi_model.objects.filter(code=code).update(**fields)
+
+
 def load_catalogue(module_model: Any, kpi_model: Any) -> None:
     """Add the catalogue's KPIs and modules that are missing; leave existing rows alone."""
     kpis = {}
+    has_ranges = any(f.name == "kind" for f in kpi_model._meta.get_fields())
     for row in KPIS:
-        kpis[row["code"]], _ = kpi_model.objects.get_or_create(
-            code=row["code"], defaults={k: v for k, v in row.items() if k != "code"}
-        )
+        defaults: dict[str, Any] = {k: v for k, v in row.items() if k != "code"}
+        if has_ranges:  # not in the migration that first loaded the catalogue
+            defaults.update(KPI_RANGES.get(row["code"], {}))
+        kpis[row["code"]], _ = kpi_model.objects.get_or_create(code=row["code"], defaults=defaults)
     for row in MODULES:
         fields = {k: v for k, v in row.items() if k not in {"code", "kpis", "prerequisite"}}
         if row.get("prerequisite"):

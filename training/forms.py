@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +13,7 @@ from score_portal.models import User
 from score_portal.uploads import UploadError, open_table
 from score_portal.widgets import ModelMultipleIdsField
 from suppliers.models import BrandSupplier, Factory
+from training.kpi_rules import allowed_range, number
 from training.models import (
     Cohort,
     ConsultingVisit,
@@ -279,19 +281,72 @@ class VisitForm(forms.Form):
         self.fields["actions_reviewed"].queryset = enrolment.improvement_actions.all()
 
 
-class KPIReadingForm(forms.Form):
+class ServiceErrorsForm(forms.Form):
+    def add_service_errors(self, errors: dict[str, str]) -> None:
+        """Show a service's refusal beside the fields it names (the rest above the form)."""
+        for name, message in errors.items():
+            self.add_error(name if name in self.fields else None, message)
+
+
+class _KPIValueForm(ServiceErrorsForm):
+    """A reading's value and date: the range is checked by the service, shown here."""
+
+    value = forms.DecimalField(
+        label=_("Value"),
+        max_digits=14,
+        decimal_places=3,
+        widget=forms.NumberInput(attrs={"min": 0, "step": "any"}),
+    )
+    measured_on = forms.DateField(label=_("Measured on"), widget=DateInput())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["measured_on"].widget.attrs["max"] = timezone.localdate().isoformat()
+
+
+class KPIReadingForm(_KPIValueForm):
     prefix = "kpi"  # several forms share the enrolment page: keep their ids apart
+    field_order = ["kpi", "kind", "value", "measured_on"]
 
     kpi = forms.ModelChoiceField(label=_("KPI"), queryset=KPIDefinition.objects.none())
     kind = forms.ChoiceField(label=_("Reading"), choices=KPIReading.Kind.choices)
-    value = forms.DecimalField(label=_("Value"), max_digits=14, decimal_places=3)
-    measured_on = forms.DateField(label=_("Measured on"), widget=DateInput())
 
     def __init__(self, *args: Any, enrolment: Enrolment, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["kpi"]
         field.queryset = enrolment.module.kpis.all()
         field.label_from_instance = lambda k: f"{k.display_name} ({k.display_unit})"
+        # Each KPI's range beside the value.
+        self.fields["value"].help_text = "; ".join(
+            f"{k.display_name}: {allowed_range(k)}" for k in field.queryset
+        )
+
+
+class KPICorrectionForm(_KPIValueForm):
+    prefix = "correct"
+
+    reason = forms.CharField(
+        label=_("Reason for the correction"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, reading: KPIReading, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial", {"value": number(reading.value), "measured_on": reading.measured_on}
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["value"].help_text = allowed_range(reading.kpi)
+
+
+class KPIDeletionForm(ServiceErrorsForm):
+    prefix = "delete"
+
+    reason = forms.CharField(
+        label=_("Reason for deleting it"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class ImprovementActionForm(forms.ModelForm):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db.models import ExpressionWrapper, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
 
 from score_portal import access, jobs
 from score_portal.history import tracked
@@ -73,22 +75,63 @@ class Module(models.Model):
 
 
 class KPIDefinition(models.Model):
-    """A key performance indicator a factory may track, with its unit."""
+    """A key performance indicator a factory may track, with its unit and the range a
+    reading may take (its kind's range, narrowed by an optional minimum and maximum)."""
 
     class Direction(models.TextChoices):
         HIGHER_IS_BETTER = "up", _("Higher is better")
         LOWER_IS_BETTER = "down", _("Lower is better")
 
+    class Kind(models.TextChoices):
+        # Every kind is a physical quantity: none is negative.
+        PERCENTAGE = "percentage", _("Percentage (0–100)")
+        COUNT = "count", _("Count (a whole number, 0 or more)")
+        RATE = "rate", _("Rate or quantity (0 or more)")
+        MONEY = "money", _("Amount of money (0 or more)")
+
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=200)
     unit = models.CharField(_("unit"), max_length=50)
     direction = models.CharField(_("direction"), max_length=4, choices=Direction.choices)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.RATE)
+    min_value = models.DecimalField(
+        _("lowest plausible value"),
+        max_digits=14,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text=_("Optional: narrows the kind's range (never below 0)."),
+    )
+    max_value = models.DecimalField(
+        _("highest plausible value"),
+        max_digits=14,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text=_("Optional: narrows the kind's range (a percentage never above 100)."),
+    )
     description = models.TextField(_("description"), blank=True)
 
     class Meta:
         verbose_name = _("KPI definition")
         verbose_name_plural = _("KPI definitions")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_value__isnull=True) | Q(min_value__gte=0),
+                name="kpi_min_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_value__isnull=True)
+                | Q(min_value__isnull=True)
+                | Q(max_value__gte=models.F("min_value")),
+                name="kpi_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="percentage") | Q(max_value__isnull=True) | Q(max_value__lte=100),
+                name="kpi_percentage_at_most_100",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.display_unit})"
@@ -101,6 +144,23 @@ class KPIDefinition(models.Model):
     @property
     def display_unit(self) -> str:
         return translated(self.unit)
+
+    @property
+    def lowest(self) -> Decimal:
+        """The lowest value a reading may take."""
+        return max(Decimal(0), self.min_value) if self.min_value is not None else Decimal(0)
+
+    @property
+    def highest(self) -> Decimal | None:
+        """The highest value a reading may take (None: no upper bound)."""
+        cap = Decimal(100) if self.kind == self.Kind.PERCENTAGE else None
+        if self.max_value is None:
+            return cap
+        return self.max_value if cap is None else min(cap, self.max_value)
+
+    @property
+    def whole_numbers(self) -> bool:
+        return self.kind == self.Kind.COUNT
 
 
 class TrainerCertification(models.Model):
@@ -241,13 +301,6 @@ class Enrolment(models.Model):
         verbose_name=_("enrolled by"),
     )
     withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
-    kpi_shared_with_funder = models.BooleanField(
-        _("share KPI readings with the funding partner"),
-        default=False,
-        help_text=_(
-            "KPI data belongs to the factory; without consent the funder sees totals only."
-        ),
-    )
     # Claimed by the reminder task so the classroom reminder goes out once.
     classroom_reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
@@ -493,6 +546,12 @@ class KPIReading(models.Model):
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
+    # Every correction and deletion, with who made it and why (training/services/kpis.py).
+    history = HistoricalRecords(
+        # A reason may be longer than the library's default 100 characters.
+        history_change_reason_field=models.TextField(null=True)
+    )
+
     class Meta:
         verbose_name = _("KPI reading")
         verbose_name_plural = _("KPI readings")
@@ -508,6 +567,43 @@ class KPIReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi}: {self.value}"
+
+
+class KPIConsent(models.Model):
+    """A factory's consent that one funding brand (or initiative) sees its KPI readings: the
+    readings of every enrolment that brand funds. Withdrawn by deleting the row."""
+
+    factory = models.ForeignKey(
+        "suppliers.Factory",
+        on_delete=models.CASCADE,
+        related_name="kpi_consents",
+        verbose_name=_("factory"),
+    )
+    partner = models.ForeignKey(
+        "partners.Partner",
+        on_delete=models.CASCADE,
+        related_name="kpi_consents",
+        verbose_name=_("funding partner"),
+    )
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("given by"),
+    )
+    given_at = models.DateTimeField(_("given at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("KPI consent")
+        verbose_name_plural = _("KPI consents")
+        constraints = [
+            models.UniqueConstraint(fields=["factory", "partner"], name="kpi_consent_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.factory} → {self.partner}"
 
 
 def new_certificate_code() -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -16,7 +16,6 @@ from django.utils.translation import gettext
 from partners.models import Partnership
 from score_portal.history import HistoryEntry, change_rows, merged
 from score_portal.scope import Scope
-from training.catalogue import translated
 from training.models import (
     Cohort,
     ConsultingVisit,
@@ -392,25 +391,73 @@ def matrix_rows(
     return rows
 
 
-def kpi_aggregates(scope: Scope) -> list[dict[str, Any]]:
-    """Per KPI, over the user's funded enrolments: how many factories report, average change.
+# --- The history of an enrolment's KPI readings ------------------------------------------
 
-    This is what a funder sees without the factory's consent: totals, never a reading.
-    """
-    rows = (
-        KPIReading.objects.filter(enrolment__in=Enrolment.objects.visible_to(scope))
-        .values("kpi__name", "kpi__unit", "kind")
-        .annotate(factories=Count("enrolment__factory", distinct=True), average=Avg("value"))
-        .order_by("kpi__name", "kind")
+
+@dataclass(frozen=True)
+class KPIHistoryEntry:
+    """One change to a reading: who, when, what (old → new) and why."""
+
+    when: datetime.datetime
+    who: User | None
+    kpi: KPIDefinition
+    kind: str
+    action: str
+    changes: list[tuple[str, str, str]]  # (what, old, new)
+    reason: str
+
+
+def kpi_history(enrolment: Enrolment) -> list[KPIHistoryEntry]:
+    """Every recording, correction and deletion of the enrolment's readings, newest first,
+    in one query (deleted readings included: their history stays)."""
+    records = (
+        KPIReading.history.filter(enrolment_id=enrolment.pk)
+        .select_related("history_user", "kpi")
+        .order_by("id", "history_date", "history_id")
     )
-    merged: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        entry = merged.setdefault(
-            row["kpi__name"],
-            {"name": translated(row["kpi__name"]), "unit": translated(row["kpi__unit"])},
+    labels = {"+": gettext("recorded"), "~": gettext("corrected"), "-": gettext("deleted")}
+    entries = []
+    previous: Any = None  # the historical model has no static type
+    for record in records:
+        changes = []
+        if previous is not None and previous.id == record.id and record.history_type == "~":
+            if previous.value != record.value:
+                changes.append((gettext("value"), _plain(previous.value), _plain(record.value)))
+            if previous.measured_on != record.measured_on:
+                changes.append(
+                    (
+                        gettext("measured on"),
+                        previous.measured_on.isoformat(),
+                        record.measured_on.isoformat(),
+                    )
+                )
+        elif record.history_type != "~":
+            changes.append(
+                (gettext("value"), "", f"{_plain(record.value)} ({record.measured_on.isoformat()})")
+                if record.history_type == "+"
+                else (
+                    gettext("value"),
+                    f"{_plain(record.value)} ({record.measured_on.isoformat()})",
+                    "",
+                )
+            )
+        entries.append(
+            KPIHistoryEntry(
+                when=record.history_date,
+                who=record.history_user,
+                kpi=record.kpi,
+                kind=str(KPIReading.Kind(record.kind).label),
+                action=labels.get(record.history_type, record.history_type),
+                changes=changes,
+                reason=record.history_change_reason or "",
+            )
         )
-        entry[row["kind"]] = {"factories": row["factories"], "average": row["average"]}
-    return list(merged.values())
+        previous = record
+    return sorted(entries, key=lambda e: e.when, reverse=True)
+
+
+def _plain(value: Decimal) -> str:
+    return f"{value.normalize():f}"
 
 
 # --- History (score_portal.history): only for an object the view found in the user's reach.

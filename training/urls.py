@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training.views import catalogue, certificates, cohorts, enrolments
+from training.views import catalogue, certificates, cohorts, enrolments, kpis
 
 app_name = "training"
 urlpatterns = [
@@ -15,6 +15,17 @@ urlpatterns = [
     path("impact/", enrolments.impact, name="impact"),
     path("enrolments/", enrolments.enrolment_list, name="enrolment_list"),
     path("enrolments/<int:pk>/", enrolments.enrolment_detail, name="enrolment_detail"),
+    path("enrolments/<int:pk>/kpi/", kpis.reading_record, name="kpi_record"),
+    path(
+        "enrolments/<int:pk>/kpi/<int:reading_pk>/",
+        kpis.reading_correct,
+        name="kpi_correct",
+    ),
+    path(
+        "enrolments/<int:pk>/kpi/<int:reading_pk>/delete/",
+        kpis.reading_delete,
+        name="kpi_delete",
+    ),
     path(
         "enrolments/<int:pk>/<slug:action>/",
         enrolments.enrolment_act,

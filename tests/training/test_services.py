@@ -1,6 +1,5 @@
 import datetime
 import threading
-from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -10,7 +9,7 @@ from partners.models import Partnership
 from score_portal.models import OutboundEmail
 from suppliers.services import link_supplier
 from tests.factories import FactoryFactory, PartnershipFactory, UserFactory
-from training.models import Enrolment, EnrolmentEvent, KPIDefinition, Module
+from training.models import Enrolment, EnrolmentEvent, Module
 from training.selectors import progress_of
 from training.services import enrolment as services
 from training.services.enrolment import TrainingError
@@ -298,62 +297,6 @@ def test_visit_notifies_the_factory(confirmed, trainer, factory_manager):
     OutboundEmail.objects.all().delete()
     services.record_visit(enrolment=confirmed, actor=trainer, kind="baseline", visited_on=TODAY)
     assert OutboundEmail.objects.get(template="visit_logged").to == factory_manager.email
-
-
-def test_kpi_readings_by_trainer_and_factory(confirmed, trainer, factory_manager, brand_staff):
-    kpi = KPIDefinition.objects.get(code="absenteeism")
-    with pytest.raises(TrainingError, match="baseline of Absenteeism first"):
-        services.record_kpi_reading(
-            enrolment=confirmed,
-            actor=factory_manager,
-            kpi=kpi,
-            kind="follow_up",
-            value=Decimal("5"),
-            measured_on=TODAY,
-        )
-    services.record_kpi_reading(
-        enrolment=confirmed,
-        actor=trainer,
-        kpi=kpi,
-        kind="baseline",
-        value=Decimal("8"),
-        measured_on=TODAY,
-    )
-    services.record_kpi_reading(
-        enrolment=confirmed,
-        actor=factory_manager,
-        kpi=kpi,
-        kind="follow_up",
-        value=Decimal("6"),
-        measured_on=TODAY,
-    )
-    with pytest.raises(TrainingError, match="Only the factory and its trainer"):
-        services.record_kpi_reading(
-            enrolment=confirmed,
-            actor=brand_staff,
-            kpi=kpi,
-            kind="follow_up",
-            value=Decimal("1"),
-            measured_on=TODAY,
-        )
-    energy = KPIDefinition.objects.get(code="energy-per-unit")
-    with pytest.raises(TrainingError, match="not a KPI of this module"):
-        services.record_kpi_reading(
-            enrolment=confirmed,
-            actor=trainer,
-            kpi=energy,
-            kind="baseline",
-            value=Decimal("1"),
-            measured_on=TODAY,
-        )
-    confirmed.refresh_from_db()
-    [kpi_progress] = progress_of(confirmed).kpis
-    assert (kpi_progress.baseline, kpi_progress.latest, kpi_progress.change_percent) == (
-        Decimal("8.000"),
-        Decimal("6.000"),
-        -25,
-    )
-    assert kpi_progress.improved is True  # absenteeism: lower is better
 
 
 def test_progress_advances_step_by_step(confirmed, trainer, factory_manager, four_participants):

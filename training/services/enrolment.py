@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -42,8 +41,6 @@ from training.models import (
     EnrolmentEvent,
     FactoryInvitation,
     ImprovementAction,
-    KPIDefinition,
-    KPIReading,
     Module,
     Participant,
     TrainerCertification,
@@ -422,15 +419,6 @@ def participant_advice(participants: Sequence[Participant]) -> str:
 
 @records_actor()
 @transaction.atomic
-def set_kpi_consent(*, enrolment: Enrolment, actor: User, shared: bool) -> Enrolment:
-    _require_factory(actor, enrolment)
-    enrolment.kpi_shared_with_funder = shared
-    enrolment.save(update_fields=["kpi_shared_with_funder"])
-    return enrolment
-
-
-@records_actor()
-@transaction.atomic
 def add_improvement_action(
     *,
     enrolment: Enrolment,
@@ -534,42 +522,6 @@ def record_visit(
         _email(manager, "visit_logged", enrolment, visit=visit)
     _start(enrolment, actor)
     return visit
-
-
-@transaction.atomic
-def record_kpi_reading(
-    *,
-    enrolment: Enrolment,
-    actor: User,
-    kpi: KPIDefinition,
-    kind: str,
-    value: Decimal,
-    measured_on: datetime.date,
-) -> KPIReading:
-    """The trainer or the factory records a KPI value (baseline once, follow-ups as a series)."""
-    if not (_is_trainer(actor, enrolment) or _is_factory(actor, enrolment)):
-        raise TrainingError(_("Only the factory and its trainer record KPI readings."))
-    _require_running(enrolment)
-    if not enrolment.module.kpis.filter(pk=kpi.pk).exists():
-        raise TrainingError(_("%(kpi)s is not a KPI of this module.") % {"kpi": kpi.display_name})
-    if kind == KPIReading.Kind.BASELINE:
-        reading, _created = KPIReading.objects.update_or_create(
-            enrolment=enrolment,
-            kpi=kpi,
-            kind=kind,
-            defaults={"value": value, "measured_on": measured_on, "recorded_by": actor},
-        )
-        return reading
-    if not enrolment.kpi_readings.filter(kpi=kpi, kind=KPIReading.Kind.BASELINE).exists():
-        raise TrainingError(_("Record the baseline of %(kpi)s first.") % {"kpi": kpi.display_name})
-    return KPIReading.objects.create(
-        enrolment=enrolment,
-        kpi=kpi,
-        kind=kind,
-        value=value,
-        measured_on=measured_on,
-        recorded_by=actor,
-    )
 
 
 def missing_steps(enrolment: Enrolment) -> list[str]:

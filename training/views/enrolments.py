@@ -22,15 +22,18 @@ from partners.models import Partner
 from partners.selectors import chosen_brand
 from score_portal.access import (
     can_act_for_partner,
+    can_correct_kpi,
     can_deliver,
     can_manage_factory,
     can_see_kpi_detail,
+    can_see_kpi_readings,
     get_visible_or_404,
 )
 from suppliers.exports import csv_lines, neutralise
 from suppliers.filters import FactoryFilter
 from suppliers.models import BrandSupplier, Factory
 from training import forms
+from training.impact import kpi_impact, min_factories
 from training.models import Certificate, Enrolment
 from training.selectors import (
     MATRIX_SUPPLIER_FIELDS,
@@ -39,12 +42,13 @@ from training.selectors import (
     enrolment_history,
     enrolments_for,
     enrolments_with_progress,
-    kpi_aggregates,
+    kpi_history,
     matrix_modules,
     matrix_rows,
     progress_of,
 )
 from training.services import enrolment as services
+from training.services import kpis as kpi_services
 
 
 @login_required
@@ -61,6 +65,19 @@ def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "training/enrolment_detail.html", _detail_context(request, enrolment))
 
 
+def render_enrolment_page(
+    request: HttpRequest,
+    enrolment: Enrolment,
+    *,
+    kpi_form: forms.KPIReadingForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The enrolment's page; ``kpi_form`` a bound form sent back with its errors (400)."""
+    bound = {"kpi_form": kpi_form} if kpi_form is not None else None
+    context = _detail_context(request, enrolment, bound)
+    return render(request, "training/enrolment_detail.html", context, status=status)
+
+
 def _detail_context(
     request: HttpRequest, enrolment: Enrolment, bound: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -74,15 +91,19 @@ def _detail_context(
     # Which buttons show is the lifecycle's to say (services.TRANSITIONS), never a status
     # compared here or in the template.
     moves = services.allowed_moves(enrolment, request.user)
-    shows_kpis = (
-        can_see_kpi_detail(
-            scope,
-            factory_id=enrolment.factory_id,
-            trainer_id=cohort.trainer_id if cohort else None,
-            provider_id=cohort.provider_id if cohort else None,
-        )
-        or enrolment.kpi_shared_with_funder
+    trainer_id = cohort.trainer_id if cohort else None
+    consented = kpi_services.has_kpi_consent(enrolment)
+    shows_kpis = can_see_kpi_readings(
+        scope,
+        factory_id=enrolment.factory_id,
+        trainer_id=trainer_id,
+        funding_partner_id=enrolment.partnership.partner_id,
+        consented=consented,
     )
+    shows_kpi_history = can_see_kpi_detail(
+        scope, factory_id=enrolment.factory_id, trainer_id=trainer_id
+    )
+    may_correct = can_correct_kpi(scope, factory_id=enrolment.factory_id, trainer_id=trainer_id)
     participants = list(enrolment.participants.all())
     context: dict[str, Any] = {
         "enrolment": enrolment,
@@ -91,7 +112,15 @@ def _detail_context(
         "participant_advice": services.participant_advice(participants),
         "visits": sorted(enrolment.visits.all(), key=lambda v: (v.visited_on, v.pk)),
         "actions": list(enrolment.improvement_actions.all()),
-        "kpi_readings": list(enrolment.kpi_readings.all()) if shows_kpis else None,
+        "kpi_readings": sorted(
+            enrolment.kpi_readings.all(),
+            key=lambda r: (r.kpi.display_name, r.kind != "baseline", r.measured_on, r.pk),
+        )
+        if shows_kpis
+        else None,
+        "kpi_history": kpi_history(enrolment) if shows_kpi_history else None,
+        "may_correct_kpis": may_correct,
+        "funds_enrolment": enrolment.partnership.partner_id in scope.funding_ids,
         "events": enrolment.events.select_related("actor"),
         "history": enrolment_history(enrolment),
         "is_factory": is_factory,
@@ -117,10 +146,9 @@ def _detail_context(
             for p in participants
         ] or [{"role": "manager"}, {"role": "manager"}, {"role": "worker"}, {"role": "worker"}]
         context["participant_formset"] = forms.ParticipantFormSet(initial=initial)
-        context["consent_form"] = forms.ConsentForm(
-            initial={"shared": enrolment.kpi_shared_with_funder}
-        )
-    if (is_factory or is_trainer) and running:
+    if is_factory:
+        context["consent_form"] = forms.ConsentForm(initial={"shared": consented})
+    if may_correct and running:
         context["kpi_form"] = forms.KPIReadingForm(enrolment=enrolment)
         context["action_form"] = forms.ImprovementActionForm()
     if is_trainer and running:
@@ -183,8 +211,11 @@ def _participants(request: HttpRequest, e: Enrolment) -> str:
 
 def _consent(request: HttpRequest, e: Enrolment) -> str:
     form = _valid(forms.ConsentForm(request.POST))
-    services.set_kpi_consent(enrolment=e, actor=request.user, shared=form.cleaned_data["shared"])
-    return _("Your choice about sharing KPI data is saved.")
+    if kpi_services.set_kpi_consent(
+        enrolment=e, actor=request.user, shared=form.cleaned_data["shared"]
+    ):
+        return _("%(brand)s now sees your KPI readings.") % {"brand": e.partnership.partner}
+    return _("%(brand)s no longer sees your KPI readings.") % {"brand": e.partnership.partner}
 
 
 def _attendance(request: HttpRequest, e: Enrolment) -> str:
@@ -203,12 +234,6 @@ def _visit(request: HttpRequest, e: Enrolment) -> str:
         lambda: services.record_visit(enrolment=e, actor=request.user, **form.cleaned_data),
     )
     return _("Visit recorded.")
-
-
-def _kpi(request: HttpRequest, e: Enrolment) -> str:
-    form = _valid(forms.KPIReadingForm(request.POST, enrolment=e))
-    services.record_kpi_reading(enrolment=e, actor=request.user, **form.cleaned_data)
-    return _("KPI reading recorded.")
 
 
 def _add_action(request: HttpRequest, e: Enrolment) -> str:
@@ -243,7 +268,6 @@ ACTIONS: dict[str, Callable[[HttpRequest, Enrolment], str]] = {
     "consent": _consent,
     "attendance": _attendance,
     "visit": _visit,
-    "kpi": _kpi,
     "add-action": _add_action,
     "action-status": _action_status,
     "complete": _complete,
@@ -401,13 +425,16 @@ def matrix(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def impact(request: HttpRequest) -> HttpResponse:
-    """Averages of the KPIs over the brand's funded enrolments: totals, never a reading.
+    """The brand's KPI figures across its suppliers: one value per factory, shared and
+    unshared factories apart, at least K factories behind each (training/impact.py).
 
-    Its own page, off the matrix, because it aggregates every reading of the programme.
+    Its own page, off the matrix, because it reads every reading the brand funded.
     """
     brand = _acting_brand_for_reading(request)
     return render(
-        request, "training/impact.html", {"brand": brand, "kpis": kpi_aggregates(request.scope)}
+        request,
+        "training/impact.html",
+        {"brand": brand, "kpis": kpi_impact(brand_id=brand.pk), "k": min_factories()},
     )
 
 

@@ -1,0 +1,188 @@
+"""KPI figures a funding brand sees across its suppliers, built so that no unshared reading
+can be worked out from them (README, "KPI privacy").
+
+1. **One value per factory and KPI**: the baseline of the factory's latest cycle for that
+   KPI (the enrolment funded by the brand whose baseline is latest by date) and the latest
+   follow-up (by date) of that same enrolment; the change is that follow-up minus that
+   baseline. Factories are counted, never readings.
+2. **Two groups, never mixed**: factories that shared their readings with this brand
+   (``KPIConsent``) and those that did not. No figure covers both, so subtracting the
+   shared values, which the brand sees, from a figure leaves nothing.
+3. **At least K factories** (``settings.KPI_MIN_FACTORIES``) behind every figure;
+   fewer, and the figure is withheld.
+4. **Unshared factories count in whole blocks of K**: of n unshared factories reporting
+   a baseline, the figures cover the first K·⌊n/K⌋ in the order they first reported a reading
+   of the KPI (the others are "held back" until the next block fills); follow-up and change
+   cover the first K·⌊f/K⌋ of those with a follow-up. Two figures the brand sees, now or on
+   different days, therefore differ by whole blocks of K factories, never by one: a newcomer
+   changes nothing until K−1 others join it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+
+from training.models import Enrolment, KPIConsent, KPIDefinition, KPIReading
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An average over ``counted`` factories (None: withheld, fewer than K)."""
+
+    reporting: int
+    counted: int
+    average: Decimal | None
+
+    @property
+    def held_back(self) -> int:
+        return self.reporting - self.counted if self.average is not None else self.reporting
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    baseline: Figure
+    follow_up: Figure
+    change: Figure
+
+    @property
+    def reporting(self) -> int:
+        return self.baseline.reporting
+
+
+@dataclass(frozen=True)
+class KPIImpact:
+    kpi: KPIDefinition
+    shared: GroupFigures
+    unshared: GroupFigures
+
+
+@dataclass
+class _FactoryValues:
+    first_pk: int  # the factory's first reading of the KPI: its place in the queue
+    baseline: tuple[datetime.date, int, int, Decimal] | None = None  # date, pk, enrolment, value
+    follow_ups: dict[int, tuple[datetime.date, int, Decimal]] = field(default_factory=dict)
+    first_follow_up: dict[int, int] = field(default_factory=dict)  # enrolment -> first pk
+
+    @property
+    def baseline_value(self) -> Decimal | None:
+        return self.baseline[3] if self.baseline else None
+
+    @property
+    def first_follow_up_pk(self) -> int:
+        return self.first_follow_up[self.baseline[2]] if self.baseline else 0
+
+    @property
+    def follow_up_value(self) -> Decimal | None:
+        if self.baseline is None:
+            return None
+        latest = self.follow_ups.get(self.baseline[2])
+        return latest[2] if latest else None
+
+
+def min_factories() -> int:
+    return int(settings.KPI_MIN_FACTORIES)
+
+
+def kpi_impact(*, brand_id: int) -> list[KPIImpact]:
+    """Per KPI the brand's suppliers report, the figures of both groups (module docstring).
+    Two queries whatever the number of readings."""
+    readings = (
+        KPIReading.objects.filter(
+            enrolment__in=Enrolment.objects.filter(partnership__partner_id=brand_id)
+        )
+        .order_by()
+        .values_list(
+            "pk", "kpi_id", "kind", "value", "measured_on", "enrolment_id", "enrolment__factory_id"
+        )
+    )
+    per_kpi: dict[int, dict[int, _FactoryValues]] = defaultdict(dict)
+    for pk, kpi_id, kind, value, measured_on, enrolment_id, factory_id in readings.iterator(
+        chunk_size=5000
+    ):
+        values = per_kpi[kpi_id].get(factory_id)
+        if values is None:
+            values = per_kpi[kpi_id][factory_id] = _FactoryValues(first_pk=pk)
+        values.first_pk = min(values.first_pk, pk)
+        if kind == KPIReading.Kind.BASELINE:
+            if values.baseline is None or (measured_on, pk) > values.baseline[:2]:
+                values.baseline = (measured_on, pk, enrolment_id, value)
+        else:
+            latest = values.follow_ups.get(enrolment_id)
+            if latest is None or (measured_on, pk) > latest[:2]:
+                values.follow_ups[enrolment_id] = (measured_on, pk, value)
+            first = values.first_follow_up.get(enrolment_id)
+            values.first_follow_up[enrolment_id] = pk if first is None else min(first, pk)
+    if not per_kpi:
+        return []
+    shared_ids = set(
+        KPIConsent.objects.filter(partner_id=brand_id).values_list("factory_id", flat=True)
+    )
+    kpis = KPIDefinition.objects.in_bulk(list(per_kpi))
+    result = [
+        KPIImpact(
+            kpi=kpis[kpi_id],
+            shared=_group([v for f, v in factories.items() if f in shared_ids], in_blocks=False),
+            unshared=_group(
+                [v for f, v in factories.items() if f not in shared_ids], in_blocks=True
+            ),
+        )
+        for kpi_id, factories in per_kpi.items()
+    ]
+    return sorted(result, key=lambda item: item.kpi.display_name)
+
+
+def _group(factories: list[_FactoryValues], *, in_blocks: bool) -> GroupFigures:
+    k = min_factories()
+    # In the order the factories joined (reading ids grow with time): a newcomer comes last.
+    ordered = sorted((f for f in factories if f.baseline is not None), key=lambda f: f.first_pk)
+    counted = _counted(len(ordered), k, in_blocks)
+    baseline_set = ordered[:counted]
+    baseline = _figure(len(ordered), [f.baseline_value for f in baseline_set], k)
+    reporting = sum(1 for f in ordered if f.follow_up_value is not None)
+    if in_blocks:
+        # Follow-ups only of factories the baseline figure covers, in the order each became
+        # one: its first follow-up, or its block's completion if that came later. A factory
+        # then always joins at the end, and the set grows by whole blocks only.
+        def joined(position: int, f: _FactoryValues) -> tuple[int, int]:
+            block_last = ordered[k * (position // k + 1) - 1]
+            return (max(f.first_follow_up_pk, block_last.first_pk), f.first_pk)
+
+        candidates = [
+            f
+            for _key, f in sorted(
+                (
+                    (joined(i, f), f)
+                    for i, f in enumerate(baseline_set)
+                    if f.follow_up_value is not None
+                ),
+                key=lambda item: item[0],
+            )
+        ]
+    else:
+        candidates = [f for f in ordered if f.follow_up_value is not None]
+    followed = candidates[: _counted(len(candidates), k, in_blocks)]
+    follow_up = _figure(reporting, [f.follow_up_value for f in followed], k)
+    change = _figure(
+        reporting,
+        [f.follow_up_value - f.baseline_value for f in followed],  # type: ignore[operator]
+        k,
+    )
+    return GroupFigures(baseline=baseline, follow_up=follow_up, change=change)
+
+
+def _counted(n: int, k: int, in_blocks: bool) -> int:
+    if n < k:
+        return 0
+    return k * (n // k) if in_blocks else n
+
+
+def _figure(reporting: int, values: list[Decimal | None], k: int) -> Figure:
+    if len(values) < k:
+        return Figure(reporting=reporting, counted=0, average=None)
+    total = sum((v for v in values if v is not None), Decimal(0))
+    return Figure(reporting=reporting, counted=len(values), average=total / len(values))
