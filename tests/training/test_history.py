@@ -104,13 +104,13 @@ def test_withdrawal_is_recorded_with_its_reason_field(world, brand_staff):
     assert changes["Reason for withdrawal"] == ("—", "Closed")
 
 
-def test_labels_and_choices_in_the_readers_language(confirmed, factory_manager):
-    services.set_kpi_consent(enrolment=confirmed, actor=factory_manager, shared=True)
+def test_labels_and_choices_in_the_readers_language(confirmed, brand_staff):
+    services.withdraw_enrolment(enrolment=confirmed, actor=brand_staff, reason="Closed down")
     with translation.override("es"):
         entries = enrolment_history(confirmed)
-    labels = {c.label for e in entries for c in e.changes}
-    assert "Compartir las mediciones de KPI con el socio financiador" in labels
-    assert "Estado" in labels
+    latest = {c.label: c.new for c in entries[0].changes}
+    assert latest["Estado"] == "Retirada"
+    assert "Closed down" in latest.values()
 
 
 def test_a_write_outside_any_service_names_no_one_and_a_block_names_its_actor(world, ilo_admin):
@@ -190,11 +190,13 @@ def test_enrolment_history_is_404_for_outsiders(request, delivered, persona):
     assert response.status_code == 404
 
 
-def test_enrolment_page_history_names_old_and_new_values(client, confirmed, factory_manager):
-    services.set_kpi_consent(enrolment=confirmed, actor=factory_manager, shared=True)
+def test_enrolment_page_history_names_old_and_new_values(
+    client, confirmed, factory_manager, brand_staff
+):
+    services.withdraw_enrolment(enrolment=confirmed, actor=brand_staff, reason="Closed down")
     page = client_for(factory_manager).get(confirmed.get_absolute_url()).content.decode()
-    assert "Share KPI readings with the funding partner" in page
-    assert "<del>no</del> → <ins>yes</ins>" in page
+    assert "Reason for withdrawal" in page
+    assert "<del>Confirmed</del> → <ins>Withdrawn</ins>" in page
 
 
 def test_cohort_page_shows_its_history_and_404s_for_outsiders(world, trainer, other_brand_staff):
