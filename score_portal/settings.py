@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "import_export",
     "csp",
+    "simple_history",
     "score_portal",
     "partners",
     "suppliers",
@@ -91,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who made a change, for django-simple-history's records (history_user).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "score_portal.scope.ScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

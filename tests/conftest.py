@@ -245,6 +245,24 @@ def other_factory_manager(world) -> User:
     return user
 
 
+def hold_classroom(enrolment: Enrolment, trainer: User, present: Any = None) -> None:
+    """The enrolment's classroom held yesterday and today (its cohort's dates moved there)
+    and its participants (or those in ``present``) ticked on both days in the register."""
+    from training.models import Participant
+    from training.services.attendance import record_cohort_attendance
+
+    today = datetime.date.today()
+    Cohort.objects.filter(pk=enrolment.cohort_id).update(
+        classroom_start=today - datetime.timedelta(days=1), classroom_end=today
+    )
+    people = present if present is not None else Participant.objects.filter(enrolment=enrolment)
+    record_cohort_attendance(
+        cohort=Cohort.objects.get(pk=enrolment.cohort_id),
+        actor=trainer,
+        ticks={(p.pk, today - datetime.timedelta(days=d)) for p in people for d in (0, 1)},
+    )
+
+
 def client_for(user: User | None) -> Client:
     client = Client()
     if user is not None:

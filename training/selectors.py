@@ -410,3 +410,47 @@ def kpi_aggregates(scope: Scope) -> list[dict[str, Any]]:
         )
         entry[row["kind"]] = {"factories": row["factories"], "average": row["average"]}
     return list(merged.values())
+
+
+# --- Placing: enrolments waiting for a cohort ----------------------------------------------
+
+
+def waiting_time(
+    enrolment: Enrolment, *, now: datetime.datetime | None = None
+) -> datetime.timedelta | None:
+    """How long an enrolment waited for its cohort: until it was placed, or until now while it
+    waits. None for an enrolment that is not waiting and was never placed (declined,
+    withdrawn before a cohort)."""
+    if enrolment.placed_at is not None:
+        return max(enrolment.placed_at - enrolment.created_at, datetime.timedelta(0))
+    if enrolment.waiting_for_cohort:
+        return max((now or timezone.now()) - enrolment.created_at, datetime.timedelta(0))
+    return None
+
+
+def awaiting_placement(scope: Scope) -> QuerySet[Enrolment]:
+    """Enrolments waiting for a cohort that the person sees (a provider's staff: those it may
+    place, ``access.placeable_reach``; the ILO: all), the longest waiting first."""
+    return (
+        Enrolment.objects.visible_to(scope)
+        .filter(
+            cohort__isnull=True,
+            status__in=(Enrolment.Status.PENDING, Enrolment.Status.CONFIRMED),
+            module__classroom_days__gt=0,
+        )
+        .select_related("factory", "module", "partnership__partner")
+        .order_by("created_at", "pk")
+    )
+
+
+def cohorts_for_placing(provider_ids: frozenset[int] | None) -> QuerySet[Cohort]:
+    """Cohorts one may place into (classroom not yet started), with places taken: the given
+    providers' (None: every provider's, for the ILO)."""
+    cohorts = Cohort.objects.filter(classroom_start__gte=timezone.localdate())
+    if provider_ids is not None:
+        cohorts = cohorts.filter(provider_id__in=provider_ids)
+    return (
+        cohorts.select_related("module", "provider")
+        .annotate(enterprises=_enterprises())
+        .order_by("module__sort_order", "module__code", "classroom_start", "pk")
+    )

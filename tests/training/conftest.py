@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from training.models import Participant
+from tests.conftest import hold_classroom
 from training.services import enrolment as services
 
 
@@ -31,11 +31,7 @@ def delivered(confirmed, factory_manager, trainer, four_participants):
         enrolment=confirmed, actor=factory_manager, participants=four_participants
     )
     services.record_visit(enrolment=confirmed, actor=trainer, kind="baseline", visited_on=today)
-    services.record_attendance(
-        enrolment=confirmed,
-        actor=trainer,
-        attended=Participant.objects.filter(enrolment=confirmed).values_list("pk", flat=True),
-    )
+    hold_classroom(confirmed, trainer)
     action = services.add_improvement_action(
         enrolment=confirmed,
         actor=factory_manager,
