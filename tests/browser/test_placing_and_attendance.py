@@ -40,7 +40,7 @@ def test_coordinator_places_a_waiting_enrolment_from_the_queue(
     expect(queue.get_by_role("link", name="宁波海天纺织有限公司")).to_be_visible()
     page.get_by_role("link", name="Place enterprises in cohorts").click()
     page.get_by_label("宁波海天纺织有限公司").check()
-    page.get_by_label("Cohort").select_option(index=1)
+    page.get_by_label("Cohort:", exact=True).select_option(index=1)
     page.get_by_role("button", name="Place in the cohort").click()
     expect(page.get_by_text("1 enterprise placed in")).to_be_visible()
     expect(page.get_by_text("No enrolment is waiting for a cohort.")).to_be_visible()
@@ -55,8 +55,14 @@ def test_coordinator_places_a_waiting_enrolment_from_the_queue(
 
 
 def test_trainer_ticks_the_days_and_saves_the_register(
-    browser, live_server, world, trainer, factory_manager, four_participants
+    browser, live_server, world, trainer, factory_manager
 ):
+    four_participants = [
+        {"name": "王芳", "position": "", "role": "manager", "gender": "woman"},
+        {"name": "李强", "position": "", "role": "manager", "gender": "man"},
+        {"name": "张丽", "position": "", "role": "worker", "gender": "woman"},
+        {"name": "陈伟", "position": "", "role": "worker", "gender": "man"},
+    ]
     today = datetime.date.today()
     Cohort.objects.filter(pk=world.cohort.pk).update(
         classroom_start=today - datetime.timedelta(days=1),
