@@ -22,7 +22,7 @@ from training.models import (
     Module,
     Participant,
 )
-from training.rules import cohort_refusals, placement_mismatch
+from training.rules import COHORT_FIELDS, cohort_refusals, placement_mismatch
 from training.selectors import cohorts_open_for_enrolment
 
 
@@ -194,16 +194,7 @@ def _looks_like_a_header(cell: str) -> bool:
 class CohortForm(forms.ModelForm):
     class Meta:
         model = Cohort
-        fields = [
-            "module",
-            "trainer",
-            "venue_city",
-            "venue_country",
-            "language",
-            "classroom_start",
-            "classroom_end",
-            "capacity",
-        ]
+        fields = list(COHORT_FIELDS)
         widgets = {"classroom_start": DateInput(), "classroom_end": DateInput()}
 
     def __init__(self, *args: Any, provider: Partner, taken: int = 0, **kwargs: Any) -> None:

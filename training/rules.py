@@ -40,6 +40,19 @@ COUNTRY_LANGUAGES: dict[str, frozenset[str]] = {
 }
 
 
+# What a cohort's form edits and ``update_cohort`` may change (the provider is fixed).
+COHORT_FIELDS = (
+    "module",
+    "trainer",
+    "venue_city",
+    "venue_country",
+    "language",
+    "classroom_start",
+    "classroom_end",
+    "capacity",
+)
+
+
 def factory_languages(factory: Factory) -> frozenset[str]:
     """The languages a factory's people follow: its own, and its country's usual ones."""
     return frozenset({factory.language}) | COUNTRY_LANGUAGES.get(str(factory.country), frozenset())

@@ -100,12 +100,17 @@ def cohorts_for(scope: Scope) -> QuerySet[Cohort]:
     )
 
 
-def cohorts_open_for_enrolment(module_id: int | None = None) -> QuerySet[Cohort]:
-    """Cohorts a brand may enrol into: classroom not yet started, of one module if given
-    (the enrol form offers the chosen module's only), with how many places are taken."""
+def cohorts_open_for_enrolment(
+    module_id: int | None = None, *, provider_ids: frozenset[int] | None = None
+) -> QuerySet[Cohort]:
+    """Cohorts a brand may enrol into, or a provider place into: classroom not yet started,
+    of one module if given (the enrol form offers the chosen module's only), of the given
+    providers if given (placing), with how many places are taken."""
     cohorts = Cohort.objects.filter(classroom_start__gte=timezone.localdate())
     if module_id is not None:
         cohorts = cohorts.filter(module_id=module_id)
+    if provider_ids is not None:
+        cohorts = cohorts.filter(provider_id__in=provider_ids)
     return (
         cohorts.select_related("module", "provider")
         .annotate(enterprises=_enterprises())
@@ -440,17 +445,4 @@ def awaiting_placement(scope: Scope) -> QuerySet[Enrolment]:
         )
         .select_related("factory", "module", "partnership__partner")
         .order_by("created_at", "pk")
-    )
-
-
-def cohorts_for_placing(provider_ids: frozenset[int] | None) -> QuerySet[Cohort]:
-    """Cohorts one may place into (classroom not yet started), with places taken: the given
-    providers' (None: every provider's, for the ILO)."""
-    cohorts = Cohort.objects.filter(classroom_start__gte=timezone.localdate())
-    if provider_ids is not None:
-        cohorts = cohorts.filter(provider_id__in=provider_ids)
-    return (
-        cohorts.select_related("module", "provider")
-        .annotate(enterprises=_enterprises())
-        .order_by("module__sort_order", "module__code", "classroom_start", "pk")
     )

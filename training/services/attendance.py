@@ -251,24 +251,18 @@ def attendance_violations() -> list[tuple[Any, str, str]]:
                 )
             )
     with_ticks = Attendance.objects.values("participant_id")
-    said_present = Participant.objects.filter(attended_classroom=True).exclude(pk__in=with_ticks)
-    for participant in said_present.select_related("enrolment__factory"):
-        rows.append(
-            (
-                participant,
-                "attendance_summary_mismatch",
-                _("%(who)s is marked as having attended the classroom, without a day ticked.")
-                % {"who": f"{participant.name} ({participant.enrolment.factory.name})"},
-            )
-        )
-    said_absent = Participant.objects.filter(pk__in=with_ticks).exclude(attended_classroom=True)
-    for participant in said_absent.select_related("enrolment__factory"):
-        rows.append(
-            (
-                participant,
-                "attendance_summary_mismatch",
-                _("%(who)s has days ticked, but is not marked as having attended the classroom.")
-                % {"who": f"{participant.name} ({participant.enrolment.factory.name})"},
-            )
-        )
+    mismatches = (
+        (
+            Participant.objects.filter(attended_classroom=True).exclude(pk__in=with_ticks),
+            _("%(who)s is marked as having attended the classroom, without a day ticked."),
+        ),
+        (
+            Participant.objects.filter(pk__in=with_ticks).exclude(attended_classroom=True),
+            _("%(who)s has days ticked, but is not marked as having attended the classroom."),
+        ),
+    )
+    for participants, text in mismatches:
+        for participant in participants.select_related("enrolment__factory"):
+            who = f"{participant.name} ({participant.enrolment.factory.name})"
+            rows.append((participant, "attendance_summary_mismatch", text % {"who": who}))
     return rows

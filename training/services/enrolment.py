@@ -46,7 +46,7 @@ from training.models import (
     Participant,
     TrainerCertification,
 )
-from training.rules import cohort_refusals, placement_mismatch, places_taken
+from training.rules import COHORT_FIELDS, cohort_refusals, placement_mismatch, places_taken
 from training.selectors import progress_of
 from training.services.certificates import request_certificate
 
@@ -141,18 +141,6 @@ def create_cohort(
     )
     forget_scope(trainer)  # the trainer's reach now includes this cohort
     return cohort
-
-
-COHORT_FIELDS = (
-    "module",
-    "trainer",
-    "venue_city",
-    "venue_country",
-    "language",
-    "classroom_start",
-    "classroom_end",
-    "capacity",
-)
 
 
 def update_cohort(*, cohort: Cohort, actor: User, **changes: Any) -> Cohort:

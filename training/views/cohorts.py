@@ -19,7 +19,7 @@ from score_portal.access import (
 )
 from training.forms import CohortForm
 from training.models import Cohort
-from training.rules import places_taken
+from training.rules import COHORT_FIELDS, places_taken
 from training.selectors import cohorts_for
 from training.services.attendance import (
     parse_ticks,
@@ -28,7 +28,6 @@ from training.services.attendance import (
     tick_name,
 )
 from training.services.enrolment import (
-    COHORT_FIELDS,
     TrainingError,
     create_cohort,
     update_cohort,

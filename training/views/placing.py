@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from score_portal.access import placing_provider_ids
 from training.forms import PlaceForm
-from training.selectors import awaiting_placement, cohorts_for_placing
+from training.selectors import awaiting_placement, cohorts_open_for_enrolment
 from training.services.enrolment import TrainingError
 from training.services.placing import place_enrolments
 
@@ -36,7 +36,7 @@ def placing_queue(request: HttpRequest) -> HttpResponse:
     acting = placing_provider_ids(scope)
     may_place = scope.is_ilo_decider or bool(acting)
     waiting = awaiting_placement(scope)
-    cohorts = cohorts_for_placing(None if scope.is_ilo_decider else acting)
+    cohorts = cohorts_open_for_enrolment(provider_ids=None if scope.is_ilo_decider else acting)
     form = PlaceForm(request.POST or None, waiting=waiting, cohorts=cohorts)
     if request.method == "POST":
         if not may_place:
