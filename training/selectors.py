@@ -424,10 +424,12 @@ def waiting_time(
     enrolment: Enrolment, *, now: datetime.datetime | None = None
 ) -> datetime.timedelta | None:
     """How long an enrolment waited for its cohort: until it was placed, or until now while it
-    waits. None for an enrolment that is not waiting and was never placed (declined,
-    withdrawn before a cohort)."""
+    waits. None when it never waited: enrolled straight into a cohort (placed as it was
+    made, ``placed_at`` not after ``created_at``), or declined or withdrawn before a cohort."""
     if enrolment.placed_at is not None:
-        return max(enrolment.placed_at - enrolment.created_at, datetime.timedelta(0))
+        if enrolment.placed_at <= enrolment.created_at:
+            return None
+        return enrolment.placed_at - enrolment.created_at
     if enrolment.waiting_for_cohort:
         return max((now or timezone.now()) - enrolment.created_at, datetime.timedelta(0))
     return None

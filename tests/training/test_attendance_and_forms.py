@@ -292,3 +292,24 @@ def test_a_refused_visit_keeps_what_was_typed_beside_the_form(world, confirmed, 
     assert response.status_code == 400
     assert "Met the EIT." in response.text
     assert "the date is in the future" in response.text
+
+
+def test_a_refused_enrol_form_keeps_every_ticked_supplier(world, brand, brand_staff, module_1):
+    from suppliers.services import link_supplier
+    from tests.factories import FactoryFactory
+
+    second = FactoryFactory(name="宁波海天纺织有限公司")
+    link_supplier(brand=brand, factory=second, supplier_code="A-2")
+    response = client_for(brand_staff).post(
+        reverse("training:enrol"),
+        {"brand": brand.pk, "factories": [world.factory.pk, second.pk], "module": module_1.pk},
+    )
+    assert response.status_code == 400  # no partnership chosen
+    for factory in (world.factory, second):
+        assert f'value="{factory.pk}" id="factory-{factory.pk}" checked' in response.text
+
+
+def test_an_enrolment_made_into_a_cohort_never_waited(world, brand_staff):
+    page = client_for(brand_staff).get(reverse("training:enrolment_list")).text
+    assert "placed after" not in page
+    assert "waiting 0 days" not in page

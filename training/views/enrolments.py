@@ -129,7 +129,7 @@ def _render_detail(
         if name in context:
             context[name] = form
     # How long a factory waited for its cohort (or has waited so far).
-    context["waited"] = waiting_time(enrolment)
+    context["waited"] = waiting_time(enrolment) is not None
     context["may_place"] = enrolment.waiting_for_cohort and bool(
         placing_provider_ids(scope) or scope.is_ilo_decider
     )
