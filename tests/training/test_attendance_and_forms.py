@@ -313,3 +313,20 @@ def test_an_enrolment_made_into_a_cohort_never_waited(world, brand_staff):
     page = client_for(brand_staff).get(reverse("training:enrolment_list")).text
     assert "placed after" not in page
     assert "waiting 0 days" not in page
+
+
+def test_a_refusal_of_a_form_one_is_not_offered_still_says_why(world, confirmed, brand_staff):
+    url = reverse("training:enrolment_act", args=[confirmed.pk, "participants"])
+    data = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "0",
+        "form-MIN_NUM_FORMS": "1",
+        "form-MAX_NUM_FORMS": "20",
+        "form-0-name": "王芳",
+        "form-0-role": "manager",
+        "form-0-gender": "woman",
+    }
+    response = client_for(brand_staff).post(url, data)
+    assert response.status_code == 400
+    assert "Only the factory&#x27;s managers answer for the factory." in response.text
+    assert not Participant.objects.exists()

@@ -128,12 +128,23 @@ def _render_detail(
     for name, form in (sent or {}).items():
         if name in context:
             context[name] = form
+        else:  # a form this person is not offered: its refusal still says why
+            for error in _errors_of(form):
+                messages.error(request, error)
     # How long a factory waited for its cohort (or has waited so far).
     context["waited"] = waiting_time(enrolment) is not None
     context["may_place"] = enrolment.waiting_for_cohort and bool(
         placing_provider_ids(scope) or scope.is_ilo_decider
     )
     return render(request, "training/enrolment_detail.html", context, status=status)
+
+
+def _errors_of(form: Any) -> list[str]:
+    """Every error of a form or formset, as text."""
+    if hasattr(form, "non_form_errors"):  # a formset
+        errors = [str(e) for e in form.non_form_errors()]
+        return errors + [str(e) for f in form.forms for e in _errors_of(f)]
+    return [str(e) for errors in form.errors.values() for e in errors]
 
 
 def _may_withdraw(scope: Scope, enrolment: Enrolment) -> bool:
