@@ -19,10 +19,15 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from score_portal.scope import ACTING_ROLES, Role, Scope
+from score_portal.scope import ACTING_ROLES, MemberRole, Role, Scope
+
+# The status of an approved partnership (partners.models.Partnership.Status.APPROVED; the
+# kernel imports no app).
+PARTNERSHIP_APPROVED = "approved"
 
 # A condition no row meets (Django answers it without a query).
 NOTHING = Q(pk__in=[])
@@ -120,7 +125,51 @@ def enrolment_reach(scope: Scope, model: type[Model]) -> Q:
             provider_id__in=scope.provider_staff_ids
         )
         branches.append(Q(cohort_id__in=organised.values("pk")))
+        branches.append(placeable_reach(model, scope.provider_staff_ids))
     return _any(branches)
+
+
+def placeable_reach(model: type[Model], provider_ids: frozenset[int] | set[int]) -> Q:
+    """Enrolments waiting for a cohort that these providers may place: the providers
+    *deliver that module in that country*.
+
+    - waiting: no cohort, and still holding a place (not declined or withdrawn);
+    - the module has classroom days, and one of the providers' trainers holds a current
+      certification for it;
+    - the factory's country is one where the providers work: they hold a cohort there, or
+      an approved partnership (a licence) covering it.
+
+    A provider thus sees only the queue it could serve; any other provider, and anyone
+    else, gets 404 on those enrolments.
+    """
+    if not provider_ids:
+        return NOTHING
+    today = timezone.localdate()
+    module = _related(model, "module")
+    delivered = module._default_manager.filter(
+        Q(certifications__valid_until__isnull=True) | Q(certifications__valid_until__gte=today),
+        classroom_days__gt=0,
+        certifications__trainer__memberships__partner_id__in=provider_ids,
+        certifications__trainer__memberships__role=MemberRole.TRAINER,
+    )
+    cohorts = _related(model, "cohort")._default_manager.filter(provider_id__in=provider_ids)
+    factory = _related(model, "factory")
+    # A partnership's countries are one text column ("CN,TR"): a two-letter code found in
+    # it is one of them (codes never straddle the commas).
+    licensed = _related(model, "partnership")._default_manager.filter(
+        partner_id__in=provider_ids,
+        status=PARTNERSHIP_APPROVED,
+        countries__contains=OuterRef("country"),
+    )
+    where = factory._default_manager.filter(
+        Q(country__in=cohorts.values("venue_country")) | Q(Exists(licensed))
+    )
+    return Q(
+        cohort__isnull=True,
+        holds_place=True,
+        module_id__in=delivered.values("pk"),
+        factory_id__in=where.values("pk"),
+    )
 
 
 def factory_reach(scope: Scope, model: type[Model]) -> Q:
@@ -209,6 +258,23 @@ def organising_provider_ids(scope: Scope) -> frozenset[int]:
 
 def can_organise_cohorts(scope: Scope, provider_id: int) -> bool:
     return provider_id in organising_provider_ids(scope)
+
+
+def placing_provider_ids(scope: Scope) -> frozenset[int]:
+    """Providers for which one places waiting enrolments into cohorts: their admins and
+    staff (viewers see the queue but do not place)."""
+    return organising_provider_ids(scope)
+
+
+def can_place(scope: Scope, provider_id: int) -> bool:
+    """Place waiting enrolments into one of this provider's cohorts: the provider's
+    acting staff, and ILO admins and staff."""
+    return scope.is_ilo_decider or provider_id in placing_provider_ids(scope)
+
+
+def can_record_attendance(scope: Scope, trainer_id: int | None) -> bool:
+    """The cohort's trainer keeps its attendance register; ILO admins and staff may too."""
+    return can_deliver(scope, trainer_id) or scope.is_ilo_decider
 
 
 def can_see_kpi_detail(scope: Scope, *, factory_id: int, trainer_id: int | None) -> bool:

@@ -441,6 +441,9 @@ def load_demo_world(*, password: str) -> list[DemoUser]:
     ningbo = _enrol(factories[NINGBO], m1, pilot, brand_staff, cohort)
     if ningbo is not None:
         _set_status(ningbo, Enrolment.Status.CONFIRMED)
+    # Module 2 without a cohort ("the provider places the factory later"): it waits in TÜV
+    # Rheinland's placing queue (its trainer is certified for Module 2; it works in China).
+    _enrol(factories[NINGBO], modules["M2"], pilot, brand_staff)
     _enrol(factories[DHAKA_KNITWEAR], m1, eti_partnership, eti_staff)
 
     return [

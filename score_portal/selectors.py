@@ -15,6 +15,7 @@ from suppliers.models import BrandSupplier, Factory, SupplierImport
 from suppliers.selectors import factories_managed_by, recent_imports
 from training.models import Certificate, Enrolment, Participant
 from training.selectors import (
+    awaiting_placement,
     certifications_of,
     current_cohorts,
     enrolment_cards_for,
@@ -73,11 +74,18 @@ def _brand_home(user: User, scope: Scope) -> dict[str, Any]:
     }
 
 
+HOME_QUEUE = 10  # waiting enrolments a provider's home lists; the queue page has them all
+
+
 def _provider_home(user: User, scope: Scope) -> dict[str, Any]:
+    waiting = awaiting_placement(scope)
+    queue = list(waiting[: HOME_QUEUE + 1])
     return {
         "providers": list(Partner.objects.filter(pk__in=scope.provider_ids).order_by("name")),
         "cohorts": current_cohorts(scope),
         "partnerships": list(partnerships_with_ledger(scope)),
+        "waiting": queue[:HOME_QUEUE],
+        "waiting_total": waiting.count() if len(queue) > HOME_QUEUE else len(queue),
     }
 
 

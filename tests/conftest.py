@@ -245,6 +245,32 @@ def other_factory_manager(world) -> User:
     return user
 
 
+def hold_classroom(enrolment: Enrolment, trainer: User, present: Any = None) -> None:
+    """The enrolment's classroom held, its participants (or those in ``present``) ticked on
+    each of its days in the register. A classroom already in the past keeps its dates
+    (``tests.factories.held_classroom`` puts one there); one not begun yet is moved to
+    yesterday and today."""
+    from training.models import Participant
+    from training.services.attendance import record_cohort_attendance
+
+    today = datetime.date.today()
+    cohort = Cohort.objects.get(pk=enrolment.cohort_id)
+    if cohort.classroom_start > today - datetime.timedelta(days=1):
+        Cohort.objects.filter(pk=cohort.pk).update(
+            classroom_start=today - datetime.timedelta(days=1), classroom_end=today
+        )
+        cohort.refresh_from_db()
+    last = min(cohort.classroom_end, today)
+    days = [
+        cohort.classroom_start + datetime.timedelta(days=n)
+        for n in range((last - cohort.classroom_start).days + 1)
+    ]
+    people = present if present is not None else Participant.objects.filter(enrolment=enrolment)
+    record_cohort_attendance(
+        cohort=cohort, actor=trainer, ticks={(p.pk, day) for p in people for day in days}
+    )
+
+
 def client_for(user: User | None) -> Client:
     client = Client()
     if user is not None:

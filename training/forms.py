@@ -24,6 +24,7 @@ from training.models import (
     Module,
     Participant,
 )
+from training.rules import COHORT_FIELDS, cohort_refusals, placement_mismatch
 from training.selectors import cohorts_open_for_enrolment
 
 
@@ -81,6 +82,16 @@ class EnrolForm(forms.Form):
         required=False,
         empty_label=_("None yet: the provider places the factory later"),
         help_text=_("The chosen module’s upcoming cohorts."),
+    )
+    placement_reason = forms.CharField(
+        label=_("Reason for a cohort outside a factory's country or language"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "A cohort is local: a factory joins one in another country, or taught in a "
+            "language it does not use, only for a reason you give here (it is recorded)."
+        ),
     )
 
     def __init__(self, *args: Any, brand: Partner, **kwargs: Any) -> None:
@@ -160,6 +171,15 @@ class EnrolForm(forms.Form):
         cohort, module = data.get("cohort"), data.get("module")
         if cohort and module and cohort.module_id != module.pk:
             self.add_error("cohort", _("That cohort teaches a different module."))
+        elif cohort and not (data.get("placement_reason") or "").strip():
+            mismatches = [placement_mismatch(factory, cohort) for factory in chosen]
+            if any(mismatches):
+                self.add_error(
+                    "placement_reason",
+                    " ".join(m for m in mismatches if m)
+                    + " "
+                    + gettext("Give a reason to place them there, or choose another cohort."),
+                )
         return data
 
     def _post_clean(self) -> None:
@@ -180,25 +200,54 @@ def _looks_like_a_header(cell: str) -> bool:
 class CohortForm(forms.ModelForm):
     class Meta:
         model = Cohort
-        fields = [
-            "module",
-            "trainer",
-            "venue_city",
-            "venue_country",
-            "language",
-            "classroom_start",
-            "classroom_end",
-            "capacity",
-        ]
+        fields = list(COHORT_FIELDS)
         widgets = {"classroom_start": DateInput(), "classroom_end": DateInput()}
 
-    def __init__(self, *args: Any, provider: Partner, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, provider: Partner, taken: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.taken = taken  # places already held (editing a cohort)
         self.fields["module"].queryset = Module.objects.filter(is_active=True)
         self.fields["trainer"].queryset = User.objects.filter(
             memberships__partner=provider, memberships__role="trainer"
         ).order_by("full_name", "email")
         self.fields["trainer"].label_from_instance = lambda u: u.display_name
+
+    def clean(self) -> dict[str, Any]:
+        # The service's own rules, beside their fields (before the model's constraints,
+        # which would only name themselves).
+        data = super().clean()
+        refusals = cohort_refusals(
+            classroom_start=data.get("classroom_start"),
+            classroom_end=data.get("classroom_end"),
+            capacity=data.get("capacity"),
+            taken=self.taken,
+        )
+        for field, message in refusals.items():
+            self.add_error(field, message)
+        return data
+
+
+class PlaceForm(forms.Form):
+    """Place chosen waiting enrolments into one cohort."""
+
+    enrolments = ModelMultipleIdsField(
+        label=_("Enrolments to place"),
+        queryset=Enrolment.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    cohort = CohortChoiceField(label=_("Cohort"), queryset=Cohort.objects.none())
+    reason = forms.CharField(
+        label=_("Reason for a cohort outside a factory's country or language"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed only when a factory is placed outside its country or languages."),
+    )
+
+    def __init__(self, *args: Any, waiting: Any, cohorts: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["enrolments"].queryset = waiting
+        self.fields["cohort"].queryset = cohorts
 
 
 class ParticipantForm(forms.ModelForm):
@@ -234,24 +283,6 @@ class ConsentForm(forms.Form):
     shared = forms.BooleanField(
         label=_("Share our KPI readings with the funding partner"), required=False
     )
-
-
-class AttendanceForm(forms.Form):
-    prefix = "attendance"  # several forms share the enrolment page: keep their ids apart
-
-    attended = ModelMultipleIdsField(
-        label=_("Who attended the classroom"),
-        queryset=Participant.objects.none(),
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
-
-    def __init__(self, *args: Any, enrolment: Enrolment, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["attended"].queryset = enrolment.participants.all()
-        self.fields["attended"].initial = [
-            p.pk for p in enrolment.participants.all() if p.attended_classroom
-        ]
 
 
 class VisitForm(forms.Form):

@@ -301,6 +301,20 @@ class Enrolment(models.Model):
         verbose_name=_("enrolled by"),
     )
     withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
+    # Placing: when the enrolment got its cohort (at enrolment, or later by the provider),
+    # and why, when the cohort is outside the factory's country or language.
+    placed_at = models.DateTimeField(_("placed in a cohort at"), null=True, blank=True)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("placed by"),
+    )
+    placement_reason = models.TextField(
+        _("reason for a cohort outside the factory's country or language"), blank=True
+    )
     # Claimed by the reminder task so the classroom reminder goes out once.
     classroom_reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
@@ -354,6 +368,14 @@ class Enrolment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("training:enrolment_detail", args=[self.pk])
+
+    @property
+    def waiting_for_cohort(self) -> bool:
+        """Enrolled without a cohort ("the provider places the factory later"), not yet placed."""
+        return self.cohort_id is None and self.status in (
+            self.Status.PENDING,
+            self.Status.CONFIRMED,
+        )
 
 
 class EnrolmentEvent(StatusChange):
@@ -473,6 +495,44 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Attendance(models.Model):
+    """One participant present on one classroom day: the cohort's register, a tick a row.
+
+    ``Participant.attended_classroom`` summarises these rows (True: present on some day;
+    False: the register was taken and they were absent; None: no register yet); the
+    service that saves the register keeps both together.
+    """
+
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.CASCADE,
+        related_name="attendances",
+        verbose_name=_("participant"),
+    )
+    day = models.DateField(_("classroom day"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendances")
+        ordering = ["day", "participant_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "day"], name="attendance_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant} · {self.day:%Y-%m-%d}"
 
 
 class ConsultingVisit(models.Model):

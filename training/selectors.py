@@ -100,12 +100,17 @@ def cohorts_for(scope: Scope) -> QuerySet[Cohort]:
     )
 
 
-def cohorts_open_for_enrolment(module_id: int | None = None) -> QuerySet[Cohort]:
-    """Cohorts a brand may enrol into: classroom not yet started, of one module if given
-    (the enrol form offers the chosen module's only), with how many places are taken."""
+def cohorts_open_for_enrolment(
+    module_id: int | None = None, *, provider_ids: frozenset[int] | None = None
+) -> QuerySet[Cohort]:
+    """Cohorts a brand may enrol into, or a provider place into: classroom not yet started,
+    of one module if given (the enrol form offers the chosen module's only), of the given
+    providers if given (placing), with how many places are taken."""
     cohorts = Cohort.objects.filter(classroom_start__gte=timezone.localdate())
     if module_id is not None:
         cohorts = cohorts.filter(module_id=module_id)
+    if provider_ids is not None:
+        cohorts = cohorts.filter(provider_id__in=provider_ids)
     return (
         cohorts.select_related("module", "provider")
         .annotate(enterprises=_enterprises())
@@ -500,3 +505,36 @@ def _named(model: type[Any], name: str) -> str:
     label = str(model._meta.verbose_name)
     short = name if len(name) <= 60 else name[:59] + "…"
     return f"{label[:1].upper()}{label[1:]} · {short}"
+
+
+# --- Placing: enrolments waiting for a cohort ----------------------------------------------
+
+
+def waiting_time(
+    enrolment: Enrolment, *, now: datetime.datetime | None = None
+) -> datetime.timedelta | None:
+    """How long an enrolment waited for its cohort: until it was placed, or until now while it
+    waits. None when it never waited: enrolled straight into a cohort (placed as it was
+    made, ``placed_at`` not after ``created_at``), or declined or withdrawn before a cohort."""
+    if enrolment.placed_at is not None:
+        if enrolment.placed_at <= enrolment.created_at:
+            return None
+        return enrolment.placed_at - enrolment.created_at
+    if enrolment.waiting_for_cohort:
+        return max((now or timezone.now()) - enrolment.created_at, datetime.timedelta(0))
+    return None
+
+
+def awaiting_placement(scope: Scope) -> QuerySet[Enrolment]:
+    """Enrolments waiting for a cohort that the person sees (a provider's staff: those it may
+    place, ``access.placeable_reach``; the ILO: all), the longest waiting first."""
+    return (
+        Enrolment.objects.visible_to(scope)
+        .filter(
+            cohort__isnull=True,
+            status__in=(Enrolment.Status.PENDING, Enrolment.Status.CONFIRMED),
+            module__classroom_days__gt=0,
+        )
+        .select_related("factory", "module", "partnership__partner")
+        .order_by("created_at", "pk")
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training.views import catalogue, certificates, cohorts, enrolments, kpis
+from training.views import catalogue, certificates, cohorts, enrolments, kpis, placing
 
 app_name = "training"
 urlpatterns = [
@@ -8,6 +8,9 @@ urlpatterns = [
     path("cohorts/", cohorts.cohort_list, name="cohort_list"),
     path("cohorts/new/", cohorts.cohort_create, name="cohort_create"),
     path("cohorts/<int:pk>/", cohorts.cohort_detail, name="cohort_detail"),
+    path("cohorts/<int:pk>/edit/", cohorts.cohort_edit, name="cohort_edit"),
+    path("cohorts/<int:pk>/attendance/", cohorts.cohort_attendance, name="cohort_attendance"),
+    path("placing/", placing.placing_queue, name="placing_queue"),
     path("enrol/", enrolments.enrol, name="enrol"),
     path("enrol/cohorts/", enrolments.enrol_cohorts, name="enrol_cohorts"),
     path("matrix/", enrolments.matrix, name="matrix"),

@@ -9,8 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_partnership_journey import sign_in
+from tests.conftest import hold_classroom
 from tests.factories import held_classroom
-from training.models import Certificate, Participant
+from training.models import Certificate
 from training.services import enrolment as services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,11 +41,7 @@ def delivered(world, factory_manager, trainer):
         kind="baseline",
         visited_on=today - datetime.timedelta(days=45),
     )
-    services.record_attendance(
-        enrolment=enrolment,
-        actor=trainer,
-        attended=Participant.objects.filter(enrolment=enrolment).values_list("pk", flat=True),
-    )
+    hold_classroom(enrolment, trainer)
     action = services.add_improvement_action(
         enrolment=enrolment,
         actor=factory_manager,

@@ -3,12 +3,13 @@
 import datetime
 
 import pytest
+from django.utils.formats import date_format
 from playwright.sync_api import expect
 
 from suppliers.services import link_supplier
 from tests.browser.test_partnership_journey import sign_in
 from tests.factories import FactoryFactory, held_classroom
-from training.models import Enrolment, Module
+from training.models import Cohort, Enrolment, Module
 from training.services import certify_trainer, create_cohort
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -115,11 +116,17 @@ def test_enrol_confirm_deliver_complete(
 
     record_visit("baseline", 45)
     expect(trainer_page.get_by_test_id("progress-percent")).to_have_text("29 %")
-    trainer_page.get_by_text("Record classroom attendance").click()
+    # The classroom was held today (a day that has begun), in the cohort's register.
+    Cohort.objects.filter(pk=world.cohort.pk).update(
+        classroom_start=datetime.date.today(), classroom_end=datetime.date.today()
+    )
+    trainer_page.get_by_role("link", name="Record attendance in the cohort's register").click()
+    today = date_format(datetime.date.today(), "DATE_FORMAT")
     for name, _role, _gender in people[:3]:
-        trainer_page.get_by_label(name).check()
-    trainer_page.get_by_role("button", name="Save attendance").click()
-    expect(trainer_page.get_by_text("Classroom attendance recorded.")).to_be_visible()
+        trainer_page.get_by_label(f"{name} present on {today}").check()
+    trainer_page.get_by_role("button", name="Save the register").click()
+    expect(trainer_page.get_by_text("Attendance saved: 3 ticks.")).to_be_visible()
+    trainer_page.goto(enrolment_url)
     expect(trainer_page.get_by_test_id("progress-percent")).to_have_text("43 %")
     for days_ago in (30, 20, 10):
         record_visit("follow_up", days_ago)

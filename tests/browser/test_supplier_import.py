@@ -20,7 +20,9 @@ def test_upload_preview_confirm_progress_list(signed_in, settings, tmp_path, bra
     page.goto("/suppliers/imports/")
     page.get_by_role("link", name="Import a supplier list").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Import a supplier list")
-    page.get_by_label("Supplier list", exact=True).set_input_files(str(FIXTURES / "with_errors.csv"))
+    page.get_by_label("Supplier list", exact=True).set_input_files(
+        str(FIXTURES / "with_errors.csv")
+    )
     page.get_by_label("Additions and changes").check()
     page.get_by_role("button", name="Upload and preview").click()
 

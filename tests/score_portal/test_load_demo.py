@@ -40,7 +40,10 @@ DEMO_USERS = {
         "home/brand.html",
         ["Ethical Trading Initiative", "ঢাকা নিটওয়্যার লিমিটেড"],
     ),
-    "coordinator@tuv.score-demo.org": ("home/provider.html", ["TÜV Rheinland", "Dongguan"]),
+    "coordinator@tuv.score-demo.org": (
+        "home/provider.html",
+        ["TÜV Rheinland", "Dongguan", "Waiting for a cohort", "宁波海天纺织有限公司"],
+    ),
     # The trainer's home names their cohorts and certifications, not their provider.
     "trainer@tuv.score-demo.org": ("home/trainer.html", ["Dongguan", "Workplace Cooperation"]),
     "manager@huamei.score-demo.org": ("home/factory.html", ["东莞华美制衣有限公司"]),
@@ -106,7 +109,7 @@ def test_second_run_creates_nothing():
     assert first["Partner"] == 5
     assert first["Factory"] == 8
     assert first["BrandSupplier"] == 9
-    assert first["Enrolment"] == 4
+    assert first["Enrolment"] == 5
     assert first["Participant"] == 4
     load_demo()
     assert counts() == first
@@ -184,13 +187,21 @@ def test_the_world_is_coherent():
     cohort = Cohort.objects.get()
     assert (cohort.trainer, cohort.venue_city, cohort.language) == (trainer, "Dongguan", "zh-hans")
 
-    statuses = dict(Enrolment.objects.values_list("factory__name_latin", "status"))
+    statuses = dict(
+        Enrolment.objects.filter(module__code="M1").values_list("factory__name_latin", "status")
+    )
     assert statuses == {
         "Dongguan Huamei Garment Co., Ltd.": "in_progress",
         "Ningbo Haitian Textile Co., Ltd.": "confirmed",
         "Ozdemir Textile Industry and Trade Inc.": "pending",
         "Dhaka Knitwear Ltd.": "pending",
     }
+    # Module 2 for Ningbo, without a cohort: it waits in TÜV Rheinland's placing queue.
+    waiting = Enrolment.objects.get(module__code="M2")
+    assert (waiting.factory.name_latin, waiting.cohort) == (
+        "Ningbo Haitian Textile Co., Ltd.",
+        None,
+    )
     huamei = Enrolment.objects.get(factory__os_id="CN2019067X1K87E")
     assert huamei.cohort == cohort
     assert huamei.partnership == pilot

@@ -2,7 +2,8 @@ import datetime
 
 import pytest
 
-from training.models import Cohort, Participant
+from tests.conftest import hold_classroom
+from training.models import Cohort
 from training.services import enrolment as services
 
 
@@ -48,11 +49,7 @@ def delivered(confirmed, factory_manager, trainer, four_participants):
         kind="baseline",
         visited_on=today - datetime.timedelta(days=45),
     )
-    services.record_attendance(
-        enrolment=confirmed,
-        actor=trainer,
-        attended=Participant.objects.filter(enrolment=confirmed).values_list("pk", flat=True),
-    )
+    hold_classroom(confirmed, trainer)
     action = services.add_improvement_action(
         enrolment=confirmed,
         actor=factory_manager,

@@ -24,6 +24,7 @@ from score_portal.access import (
     can_act_for_partner,
     can_deliver,
     can_manage_factory,
+    can_organise_cohorts,
     can_withdraw_enrolment,
 )
 from score_portal.emails import queue_email
@@ -45,6 +46,7 @@ from training.models import (
     Participant,
     TrainerCertification,
 )
+from training.rules import COHORT_FIELDS, cohort_refusals, placement_mismatch, places_taken
 from training.selectors import progress_of
 from training.services.certificates import request_certificate
 
@@ -53,8 +55,8 @@ REMINDER_DAYS_BEFORE = 3
 
 
 class TrainingError(Exception):
-    """A training rule was broken; the message is for the person who tried. ``field``: the
-    form field the message belongs beside, when one does."""
+    """A training rule was broken; the message is for the person who tried. ``field`` names
+    the form field the message belongs beside, when there is one."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -102,6 +104,40 @@ def certify_trainer(
     return certification
 
 
+def _require_certified_trainer(trainer: User, provider: Partner, module: Module) -> None:
+    if not Membership.objects.filter(
+        user=trainer, partner=provider, role=Membership.Role.TRAINER
+    ).exists():
+        raise TrainingError(
+            _("%(trainer)s is not a trainer of %(provider)s.")
+            % {"trainer": trainer, "provider": provider},
+            field="trainer",
+        )
+    if not TrainerCertification.objects.filter(trainer=trainer, module=module).exists():
+        raise TrainingError(
+            _("%(trainer)s is not certified to deliver %(module)s.")
+            % {"trainer": trainer, "module": module},
+            field="trainer",
+        )
+
+
+def _require_cohort_rules(
+    *,
+    classroom_start: datetime.date,
+    classroom_end: datetime.date,
+    capacity: int,
+    taken: int = 0,
+) -> None:
+    refusals = cohort_refusals(
+        classroom_start=classroom_start,
+        classroom_end=classroom_end,
+        capacity=capacity,
+        taken=taken,
+    )
+    for field, message in refusals.items():
+        raise TrainingError(message, field=field)
+
+
 @records_actor()
 @transaction.atomic
 def create_cohort(
@@ -119,22 +155,10 @@ def create_cohort(
 ) -> Cohort:
     """Open a classroom cohort, run by a trainer of the provider certified for the module
     (``actor``, the provider's staff member, is named in its history)."""
-    if not Membership.objects.filter(
-        user=trainer, partner=provider, role=Membership.Role.TRAINER
-    ).exists():
-        raise TrainingError(
-            _("%(trainer)s is not a trainer of %(provider)s.")
-            % {"trainer": trainer, "provider": provider}
-        )
-    if not TrainerCertification.objects.filter(trainer=trainer, module=module).exists():
-        raise TrainingError(
-            _("%(trainer)s is not certified to deliver %(module)s.")
-            % {"trainer": trainer, "module": module}
-        )
-    if classroom_end < classroom_start:
-        raise TrainingError(_("The classroom cannot end before it starts."))
-    if capacity < 1:
-        raise TrainingError(_("A cohort needs room for at least one enterprise."))
+    _require_certified_trainer(trainer, provider, module)
+    _require_cohort_rules(
+        classroom_start=classroom_start, classroom_end=classroom_end, capacity=capacity
+    )
     cohort = Cohort.objects.create(
         module=module,
         provider=provider,
@@ -148,6 +172,40 @@ def create_cohort(
     )
     forget_scope(trainer)  # the trainer's reach now includes this cohort
     return cohort
+
+
+@records_actor()
+def update_cohort(*, cohort: Cohort, actor: User, **changes: Any) -> Cohort:
+    """Change a cohort's trainer, venue, language, dates or capacity (the provider's staff).
+
+    The cohort row is locked while its places are counted, so a capacity cut and a
+    placement cannot cross. A cohort holding enrolments keeps its module."""
+    if not can_organise_cohorts(scope_of(actor), cohort.provider_id):
+        raise TrainingError(_("Only the provider's administrators and staff change its cohorts."))
+    unknown = set(changes) - set(COHORT_FIELDS)
+    if unknown:
+        raise TypeError(f"update_cohort: unknown fields {sorted(unknown)}")
+    with transaction.atomic():
+        locked = Cohort.objects.select_for_update().get(pk=cohort.pk)
+        taken = places_taken(locked)
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        if locked.module_id != cohort.module_id and locked.enrolments.exists():
+            raise TrainingError(
+                _("Enterprises are placed in this cohort: it keeps its module."), field="module"
+            )
+        _require_certified_trainer(locked.trainer, locked.provider, locked.module)
+        _require_cohort_rules(
+            classroom_start=locked.classroom_start,
+            classroom_end=locked.classroom_end,
+            capacity=locked.capacity,
+            taken=taken,
+        )
+        locked.save()
+    previous_trainer = cohort.trainer
+    forget_scope(previous_trainer)
+    forget_scope(locked.trainer)
+    return locked
 
 
 # --- Enrolling ----------------------------------------------------------------------------
@@ -173,15 +231,26 @@ def enrol_factory(
     enrolled_by: User | None,
     cohort: Cohort | None = None,
     on: datetime.date | None = None,
+    placement_reason: str = "",
 ) -> Enrolment:
     """Enrol ``factory`` into ``module``, funded by ``partnership``; notify the factory.
+
+    A cohort outside the factory's country or languages takes it only with a
+    ``placement_reason``, stored on the enrolment.
 
     The partnership (and cohort) rows are locked while quota and capacity are checked, so
     two requests cannot take the last place. The database refuses a second active enrolment
     in the same module even under concurrent requests; that comes back as a TrainingError.
     """
     if cohort is not None and cohort.module_id != module.pk:
-        raise TrainingError(_("That cohort teaches a different module."))
+        raise TrainingError(_("That cohort teaches a different module."), field="cohort")
+    placement_reason = placement_reason.strip()
+    mismatch = placement_mismatch(factory, cohort) if cohort is not None else ""
+    if mismatch and not placement_reason:
+        raise TrainingError(
+            _("%(mismatch)s Give a reason to place it there.") % {"mismatch": mismatch},
+            field="placement_reason",
+        )
     try:
         with transaction.atomic():
             locked = Partnership.objects.select_for_update().get(pk=partnership.pk)
@@ -208,6 +277,9 @@ def enrol_factory(
                 partnership=locked,
                 cohort=cohort,
                 enrolled_by=enrolled_by,
+                placed_at=timezone.now() if cohort is not None else None,
+                placed_by=enrolled_by if cohort is not None else None,
+                placement_reason=placement_reason if mismatch else "",
             )
             EnrolmentEvent.objects.create(
                 enrolment=enrolment, actor=enrolled_by, from_status="", to_status=E.PENDING
@@ -270,6 +342,7 @@ def enrol_suppliers(
     partnership: Partnership,
     actor: User,
     cohort: Cohort | None = None,
+    placement_reason: str = "",
 ) -> list[EnrolmentResult]:
     """Enrol several of ``brand``'s suppliers; each one is enrolled or refused with a reason.
 
@@ -297,6 +370,7 @@ def enrol_suppliers(
                 partnership=partnership,
                 enrolled_by=actor,
                 cohort=cohort,
+                placement_reason=placement_reason,
             )
         except TrainingError as refusal:
             results.append(EnrolmentResult(factory, refusal=str(refusal)))
@@ -450,25 +524,6 @@ def update_action_status(*, action: ImprovementAction, actor: User, status: str)
 
 
 # --- The trainer delivers -----------------------------------------------------------------
-
-
-@records_actor()
-@transaction.atomic
-def record_attendance(*, enrolment: Enrolment, actor: User, attended: Iterable[int]) -> Enrolment:
-    """Record who came to the classroom; starts the cycle if it had not started."""
-    _require_trainer(actor, enrolment)
-    _require_running(enrolment)
-    participants = list(enrolment.participants.all())
-    if not participants:
-        raise TrainingError(_("The factory has not named its participants yet."))
-    present = set(attended)
-    for participant in participants:
-        came = participant.pk in present
-        if participant.attended_classroom != came:
-            # Row by row (a handful), so each change is in the history.
-            participant.attended_classroom = came
-            participant.save(update_fields=["attended_classroom"])
-    return _start(enrolment, actor)
 
 
 @records_actor()

@@ -7,6 +7,9 @@ from typing import Any
 
 from django import template
 from django.template.defaultfilters import floatformat
+from django.utils.translation import ngettext
+
+from training.selectors import waiting_time
 
 register = template.Library()
 
@@ -24,3 +27,16 @@ def reading(value: Any) -> str:
     exponent = number.as_tuple().exponent
     places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
     return floatformat(number, places)
+
+
+@register.filter
+def waited(enrolment: Any) -> str:
+    """How long an enrolment waited for its cohort, in days: "waiting 12 days", "placed after
+    3 days"; empty when it never waited (declined or withdrawn before a cohort)."""
+    duration = waiting_time(enrolment)
+    if duration is None:
+        return ""
+    days = duration.days
+    if enrolment.placed_at is None:
+        return ngettext("waiting %(n)s day", "waiting %(n)s days", days) % {"n": days}
+    return ngettext("placed after %(n)s day", "placed after %(n)s days", days) % {"n": days}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib import messages
@@ -28,6 +29,7 @@ from score_portal.access import (
     can_see_kpi_detail,
     can_see_kpi_readings,
     get_visible_or_404,
+    placing_provider_ids,
 )
 from suppliers.exports import csv_lines, neutralise
 from suppliers.filters import FactoryFilter
@@ -46,6 +48,7 @@ from training.selectors import (
     matrix_modules,
     matrix_rows,
     progress_of,
+    waiting_time,
 )
 from training.services import enrolment as services
 from training.services import kpis as kpi_services
@@ -62,7 +65,7 @@ def enrolment_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def enrolment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     enrolment = get_visible_or_404(enrolments_with_progress(request.scope), request.scope, pk=pk)
-    return render(request, "training/enrolment_detail.html", _detail_context(request, enrolment))
+    return _render_detail(request, enrolment)
 
 
 def render_enrolment_page(
@@ -73,16 +76,18 @@ def render_enrolment_page(
     status: int = 200,
 ) -> HttpResponse:
     """The enrolment's page; ``kpi_form`` a bound form sent back with its errors (400)."""
-    bound = {"kpi_form": kpi_form} if kpi_form is not None else None
-    context = _detail_context(request, enrolment, bound)
-    return render(request, "training/enrolment_detail.html", context, status=status)
+    sent = {"kpi_form": kpi_form} if kpi_form is not None else None
+    return _render_detail(request, enrolment, sent, status=status)
 
 
-def _detail_context(
-    request: HttpRequest, enrolment: Enrolment, bound: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The enrolment page's context; ``bound``: forms sent back with their errors and what
-    the person typed, in place of the empty ones."""
+def _render_detail(
+    request: HttpRequest,
+    enrolment: Enrolment,
+    sent: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The enrolment page; ``sent``: a form as the person sent it (context name → bound
+    form with its errors), shown instead of a fresh one so nothing typed is lost."""
     scope = request.scope
     cohort = enrolment.cohort
     is_factory = can_manage_factory(scope, enrolment.factory_id)
@@ -152,37 +157,29 @@ def _detail_context(
         context["kpi_form"] = forms.KPIReadingForm(enrolment=enrolment)
         context["action_form"] = forms.ImprovementActionForm()
     if is_trainer and running:
-        context["attendance_form"] = forms.AttendanceForm(enrolment=enrolment)
         context["visit_form"] = forms.VisitForm(enrolment=enrolment)
     if context["may_withdraw"]:
         context["withdraw_form"] = forms.WithdrawForm()
-    for name, form in (bound or {}).items():
+    for name, form in (sent or {}).items():
         if name in context:
             context[name] = form
-    return context
+        else:  # a form this person is not offered: its refusal still says why
+            for error in _errors_of(form):
+                messages.error(request, error)
+    # How long a factory waited for its cohort (or has waited so far).
+    context["waited"] = waiting_time(enrolment) is not None
+    context["may_place"] = enrolment.waiting_for_cohort and bool(
+        placing_provider_ids(scope) or scope.is_ilo_decider
+    )
+    return render(request, "training/enrolment_detail.html", context, status=status)
 
 
-class FormRefused(Exception):
-    """An action's form came back with errors beside its fields: the page is shown again
-    with that form as it was typed (``name``: the form's name in the page's context)."""
-
-    def __init__(self, name: str, form: Any) -> None:
-        super().__init__(name)
-        self.name = name
-        self.form = form
-
-
-def _on_form(name: str, form: Any, act: Callable[[], Any]) -> None:
-    """Validate ``form`` and run ``act``; a refusal that names a field goes beside it."""
-    if not form.is_valid():
-        raise FormRefused(name, form)
-    try:
-        act()
-    except services.TrainingError as error:
-        if error.field is None or error.field not in form.fields:
-            raise
-        form.add_error(error.field, str(error))
-        raise FormRefused(name, form) from None
+def _errors_of(form: Any) -> list[str]:
+    """Every error of a form or formset, as text."""
+    if hasattr(form, "non_form_errors"):  # a formset
+        errors = [str(e) for e in form.non_form_errors()]
+        return errors + [str(e) for f in form.forms for e in _errors_of(f)]
+    return [str(e) for errors in form.errors.values() for e in errors]
 
 
 # Each action on an enrolment: the form that reads the request, the service that acts, and
@@ -194,18 +191,25 @@ def _confirm(request: HttpRequest, e: Enrolment) -> str:
 
 def _decline(request: HttpRequest, e: Enrolment) -> str:
     form = _valid(forms.DeclineForm(request.POST))
-    services.decline_enrolment(enrolment=e, actor=request.user, reason=form.cleaned_data["reason"])
+    with _beside(form):
+        services.decline_enrolment(
+            enrolment=e, actor=request.user, reason=form.cleaned_data["reason"]
+        )
     return _("Enrolment declined.")
 
 
 def _participants(request: HttpRequest, e: Enrolment) -> str:
     formset = forms.ParticipantFormSet(request.POST)
     if not formset.is_valid():
-        errors = [str(err) for f in formset.errors for errs in f.values() for err in errs]
-        errors += [str(err) for err in formset.non_form_errors()]
-        raise services.TrainingError(" ".join(errors) or _("Please check the participants."))
+        raise FormRejected("participant_formset", formset)
     rows = [f.cleaned_data for f in formset if f.cleaned_data]
-    services.name_participants(enrolment=e, actor=request.user, participants=rows)
+    try:
+        services.name_participants(enrolment=e, actor=request.user, participants=rows)
+    except services.TrainingError as error:
+        formset._non_form_errors = formset.error_class(  # shown above the rows
+            [*formset.non_form_errors(), str(error)], renderer=formset.renderer
+        )
+        raise FormRejected("participant_formset", formset) from None
     return _("Participants saved.")
 
 
@@ -218,27 +222,17 @@ def _consent(request: HttpRequest, e: Enrolment) -> str:
     return _("%(brand)s no longer sees your KPI readings.") % {"brand": e.partnership.partner}
 
 
-def _attendance(request: HttpRequest, e: Enrolment) -> str:
-    form = _valid(forms.AttendanceForm(request.POST, enrolment=e))
-    services.record_attendance(
-        enrolment=e, actor=request.user, attended=[p.pk for p in form.cleaned_data["attended"]]
-    )
-    return _("Classroom attendance recorded.")
-
-
 def _visit(request: HttpRequest, e: Enrolment) -> str:
-    form = forms.VisitForm(request.POST, enrolment=e)
-    _on_form(
-        "visit_form",
-        form,
-        lambda: services.record_visit(enrolment=e, actor=request.user, **form.cleaned_data),
-    )
+    form = _valid(forms.VisitForm(request.POST, enrolment=e))
+    with _beside(form):
+        services.record_visit(enrolment=e, actor=request.user, **form.cleaned_data)
     return _("Visit recorded.")
 
 
 def _add_action(request: HttpRequest, e: Enrolment) -> str:
     form = _valid(forms.ImprovementActionForm(request.POST))
-    services.add_improvement_action(enrolment=e, actor=request.user, **form.cleaned_data)
+    with _beside(form):
+        services.add_improvement_action(enrolment=e, actor=request.user, **form.cleaned_data)
     return _("Action added to the improvement plan.")
 
 
@@ -257,7 +251,10 @@ def _complete(request: HttpRequest, e: Enrolment) -> str:
 
 def _withdraw(request: HttpRequest, e: Enrolment) -> str:
     form = _valid(forms.WithdrawForm(request.POST))
-    services.withdraw_enrolment(enrolment=e, actor=request.user, reason=form.cleaned_data["reason"])
+    with _beside(form):
+        services.withdraw_enrolment(
+            enrolment=e, actor=request.user, reason=form.cleaned_data["reason"]
+        )
     return _("Enrolment withdrawn; the partnership's place is free again.")
 
 
@@ -266,7 +263,6 @@ ACTIONS: dict[str, Callable[[HttpRequest, Enrolment], str]] = {
     "decline": _decline,
     "participants": _participants,
     "consent": _consent,
-    "attendance": _attendance,
     "visit": _visit,
     "add-action": _add_action,
     "action-status": _action_status,
@@ -275,13 +271,52 @@ ACTIONS: dict[str, Callable[[HttpRequest, Enrolment], str]] = {
 }
 
 
+class FormRejected(Exception):
+    """A form of the enrolment page came back with errors: the page is shown again with
+    the form as sent (``context_name`` is its name in the page's context)."""
+
+    def __init__(self, context_name: str, form: Any) -> None:
+        super().__init__(context_name)
+        self.context_name = context_name
+        self.form = form
+
+
+# The enrolment page's forms by prefix, and their names in its context.
+FORM_CONTEXT_NAMES = {
+    "decline": "decline_form",
+    "withdraw": "withdraw_form",
+    "consent": "consent_form",
+    "visit": "visit_form",
+    "kpi": "kpi_form",
+    "action": "action_form",
+}
+
+
+@contextmanager
+def _beside(form: Any) -> Iterator[None]:
+    """A service's refusal goes beside the field it names (or above the form), and the page
+    comes back with the form as sent."""
+    try:
+        yield
+    except services.TrainingError as error:
+        name = FORM_CONTEXT_NAMES.get(form.prefix or "")
+        if name is None:
+            raise
+        form.add_error(error.field if error.field in form.fields else None, str(error))
+        raise FormRejected(name, form) from None
+
+
 def _valid(form: Any) -> Any:
-    """A valid form, or a TrainingError that names each field and what is wrong with it."""
+    """A valid form, or FormRejected: the page comes back with each error beside its field
+    (a form the page does not show as such, a TrainingError naming each field)."""
     if form.is_valid():
         return form
+    name = FORM_CONTEXT_NAMES.get(form.prefix or "")
+    if name is not None:
+        raise FormRejected(name, form)
     problems = []
-    for name, errors in form.errors.items():
-        field = form.fields.get(name)
+    for field_name, errors in form.errors.items():
+        field = form.fields.get(field_name)
         text = " ".join(errors)
         problems.append(f"{field.label}: {text}" if field is not None else text)
     raise services.TrainingError(" ".join(problems))
@@ -298,15 +333,9 @@ def enrolment_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.success(request, handler(request, enrolment))
     except services.TrainingError as error:
         messages.error(request, str(error))
-    except FormRefused as refused:
-        # Shown again, not redirected: the errors sit beside the fields, the input is kept.
-        messages.error(request, _("Please correct the errors below."))
-        enrolment = get_visible_or_404(
-            enrolments_with_progress(request.scope), request.scope, pk=pk
-        )
-        context = _detail_context(request, enrolment, bound={refused.name: refused.form})
-        context["open_form"] = refused.name
-        return render(request, "training/enrolment_detail.html", context, status=400)
+    except FormRejected as rejected:
+        shown = get_visible_or_404(enrolments_with_progress(request.scope), request.scope, pk=pk)
+        return _render_detail(request, shown, {rejected.context_name: rejected.form}, status=400)
     return redirect(enrolment)
 
 
@@ -348,6 +377,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
             module=form.cleaned_data["module"],
             partnership=form.cleaned_data["partnership"],
             cohort=form.cleaned_data["cohort"],
+            placement_reason=form.cleaned_data["placement_reason"],
             actor=request.user,
         )
         return render(
@@ -369,6 +399,9 @@ def enrol(request: HttpRequest) -> HttpResponse:
             "form": form,
             "filter": factory_filter,
             "suppliers": shown,
+            # Every ticked supplier ticked again when the form comes back (QueryDict's
+            # attribute access would give only the last).
+            "ticked": set(request.POST.getlist("factories")),
             # A list longer than the picker says so: nobody should think it ends there.
             "suppliers_total": (
                 suppliers.count() if len(shown) == ENROL_PICKER_ROWS else len(shown)
