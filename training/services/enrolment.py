@@ -656,9 +656,18 @@ def send_classroom_reminders(*, today: datetime.date | None = None) -> int:
 # --- Internals ----------------------------------------------------------------------------
 
 
-def _move(enrolment: Enrolment, to_status: str, actor: User | None, *, note: str = "") -> Enrolment:
+def _move(
+    enrolment: Enrolment,
+    to_status: str,
+    actor: User | None,
+    *,
+    note: str = "",
+    by_delivery: bool = False,
+) -> Enrolment:
     """Move ``enrolment`` to ``to_status`` if ``TRANSITIONS`` allows it (and ``actor`` is the
-    party that makes the move); history, then emails, in the same transaction."""
+    party that makes the move); history, then emails, in the same transaction.
+    ``by_delivery``: the move follows from a delivery step whose service already checked who
+    may record it (the register, which ILO staff may also keep): the party is not asked."""
     with transaction.atomic():
         locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
         who = TRANSITIONS.who(locked.status, to_status)
@@ -670,7 +679,7 @@ def _move(enrolment: Enrolment, to_status: str, actor: User | None, *, note: str
                     "to": Enrolment.Status(to_status).label,
                 }
             )
-        if actor is not None and not _may(actor, locked, who):
+        if actor is not None and not by_delivery and not _may(actor, locked, who):
             raise TrainingError(_("You may not make this change to the enrolment."))
         from_status = locked.status
         locked.status = to_status
@@ -707,7 +716,7 @@ def _notify_moved(enrolment: Enrolment, to_status: str) -> None:
 def _start(enrolment: Enrolment, actor: User) -> Enrolment:
     """The first delivery step turns a confirmed enrolment into one in progress."""
     if enrolment.status == E.CONFIRMED:
-        return _move(enrolment, E.IN_PROGRESS, actor)
+        return _move(enrolment, E.IN_PROGRESS, actor, by_delivery=True)
     return enrolment
 
 
