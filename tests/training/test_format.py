@@ -36,6 +36,7 @@ def test_a_reading_follows_the_language_number_format(settings):
 def test_catalogue_texts_read_in_the_active_language():
     with translation.override("zh-hans"):
         assert translated("Workplace Cooperation") == "工作场所合作"
-        assert translated("per month") == "每月"
+        # A unit after a number: "2 /月" reads "2 per month" ("2 每月" did not).
+        assert translated("per month") == "/月"
         assert translated("A module an ILO admin added") == "A module an ILO admin added"
         assert translated("") == ""  # not gettext's catalogue header
