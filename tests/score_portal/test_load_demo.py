@@ -45,7 +45,8 @@ DEMO_USERS = {
         ["TÜV Rheinland", "Dongguan", "Waiting for a cohort", "宁波海天纺织有限公司"],
     ),
     # The trainer's home names their cohorts and certifications, not their provider.
-    "trainer@tuv.score-demo.org": ("home/trainer.html", ["Dongguan", "Workplace Cooperation"]),
+    # The trainer reads in the language stored on them (zh-hans), whatever the browser says.
+    "trainer@tuv.score-demo.org": ("home/trainer.html", ["Dongguan", "工作场所合作"]),
     "manager@huamei.score-demo.org": ("home/factory.html", ["东莞华美制衣有限公司"]),
     "manager@ozdemir.score-demo.org": (
         "home/factory.html",

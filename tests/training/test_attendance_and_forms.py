@@ -291,7 +291,7 @@ def test_a_refused_visit_keeps_what_was_typed_beside_the_form(world, confirmed, 
     )
     assert response.status_code == 400
     assert "Met the EIT." in response.text
-    assert "the date is in the future" in response.text
+    assert "is in the future (today is" in response.text
 
 
 def test_a_refused_enrol_form_keeps_every_ticked_supplier(world, brand, brand_staff, module_1):

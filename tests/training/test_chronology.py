@@ -16,10 +16,10 @@ from django.utils import timezone
 from score_portal import jobs, record_checks
 from suppliers import services as supplier_services
 from suppliers.models import SupplierImport
-from tests.conftest import client_for
+from tests.conftest import client_for, hold_classroom
 from tests.factories import held_classroom, mark_completed
 from training.chronology import day
-from training.models import Certificate, Cohort, ConsultingVisit, Enrolment, Module, Participant
+from training.models import Certificate, Cohort, ConsultingVisit, Enrolment, Module
 from training.services import certificates as certificate_services
 from training.services import enrolment as services
 from training.services.enrolment import TrainingError
@@ -140,11 +140,7 @@ def test_completion_on_the_classroom_s_last_day(confirmed, trainer, factory_mana
         participants=[{"name": "王芳", "role": "manager", "gender": "woman"}],
     )
     visit(confirmed, trainer, "baseline", days(-2))
-    services.record_attendance(
-        enrolment=confirmed,
-        actor=trainer,
-        attended=Participant.objects.filter(enrolment=confirmed).values_list("pk", flat=True),
-    )
+    hold_classroom(confirmed, trainer)  # the register: every classroom day ticked
     services.add_improvement_action(
         enrolment=confirmed, actor=factory_manager, description="5S", owner="EIT", due_date=TODAY
     )

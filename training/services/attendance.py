@@ -18,6 +18,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from score_portal.access import can_record_attendance
+from score_portal.history import records_actor
 from score_portal.models import User
 from score_portal.scope import scope_of
 from training.models import Attendance, Cohort, Enrolment, Participant
@@ -98,6 +99,7 @@ def parse_ticks(data: Any, register: Register) -> set[tuple[int, datetime.date]]
     }
 
 
+@records_actor()
 @transaction.atomic
 def record_cohort_attendance(
     *,
@@ -170,8 +172,11 @@ def record_cohort_attendance(
         Attendance.objects.create(participant_id=pk, day=day, recorded_by=actor)
     present = {pk for pk, _day in wanted}
     for participant in participants:
-        participant.attended_classroom = participant.pk in present
-    Participant.objects.bulk_update(participants, ["attended_classroom"])
+        came = participant.pk in present
+        if participant.attended_classroom != came:
+            # One by one (a cohort is some twenty people), so the change is in the history.
+            participant.attended_classroom = came
+            participant.save(update_fields=["attended_classroom"])
     started = {p.enrolment_id: p.enrolment for p in participants if p.pk in present}
     for enrolment in started.values():
         _start(enrolment, actor)
