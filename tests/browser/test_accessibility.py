@@ -29,6 +29,12 @@ AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 NOT_PAGES = ("/static/", "/admin/", "/accounts/logout/", "/i18n/")
 PAGE_TYPES_PER_PERSONA = 40
+# What makes a page too wide (outside the boxes that scroll on their own), for the message.
+WIDEST = """[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > 321
+    && !(e.parentElement && e.parentElement.closest('.table-scroll')))
+  .slice(0, 4)
+  .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
 
 
 @pytest.fixture
@@ -99,7 +105,8 @@ def _crawl(context, live_server) -> dict[str, list[str]]:
         page.set_viewport_size({"width": 320, "height": 640})
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > 320:
-            found.append(f"reflow: the page is {width} px wide at 320 px")
+            wide = page.evaluate(WIDEST)
+            found.append(f"reflow: the page is {width} px wide at 320 px: {wide}")
         if found:
             findings[f"{kind} {path}"] = found
         for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):

@@ -40,7 +40,7 @@ def test_coordinator_places_a_waiting_enrolment_from_the_queue(
     expect(queue.get_by_role("link", name="宁波海天纺织有限公司")).to_be_visible()
     page.get_by_role("link", name="Place enterprises in cohorts").click()
     page.get_by_label("宁波海天纺织有限公司").check()
-    page.get_by_label("Cohort:", exact=True).select_option(index=1)
+    page.get_by_label("Cohort", exact=True).select_option(index=1)
     page.get_by_role("button", name="Place in the cohort").click()
     expect(page.get_by_text("1 enterprise placed in")).to_be_visible()
     expect(page.get_by_text("No enrolment is waiting for a cohort.")).to_be_visible()

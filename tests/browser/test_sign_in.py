@@ -46,7 +46,7 @@ def test_spanish_speaker_on_an_english_browser_reads_spanish(page, world, brand_
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.get_by_role("navigation").get_by_role("link", name="Inicio")).to_be_visible()
     # The profile page changes it for good: pages and emails follow.
-    page.get_by_text(brand_staff.display_name).click()
+    page.locator(".user-menu summary").click()
     page.get_by_role("link", name="Tu perfil").click()
     page.get_by_label("Idioma").select_option("tr")
     page.get_by_role("button", name="Guardar").click()

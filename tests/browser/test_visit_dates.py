@@ -28,15 +28,15 @@ def test_a_visit_before_the_classroom_is_refused_beside_its_date(
     page.goto(enrolment.get_absolute_url())
 
     page.get_by_text("Record a visit").click()
-    page.get_by_label("Visit:", exact=True).select_option("follow_up")
-    page.get_by_label("Date:", exact=True).fill(today.isoformat())
+    page.get_by_label("Visit", exact=True).select_option("follow_up")
+    page.get_by_label("Date", exact=True).fill(today.isoformat())
     page.get_by_label("Notes").fill("Plan reviewed with the EIT.")
     page.get_by_role("button", name="Save the visit").click()
 
     error = page.locator("#id_visit-visited_on_error")
     expect(error).to_contain_text("Follow-up visits come after the classroom")
     expect(error).to_contain_text(day(world.cohort.classroom_end))
-    expect(page.get_by_label("Date:", exact=True)).to_have_value(today.isoformat())
+    expect(page.get_by_label("Date", exact=True)).to_have_value(today.isoformat())
     expect(page.get_by_label("Notes")).to_have_value("Plan reviewed with the EIT.")
     assert enrolment.visits.count() == 1
     page.context.close()
