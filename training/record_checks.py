@@ -106,3 +106,24 @@ def certificate_dates(today: datetime.date) -> Iterator[Violation]:
             or certificate.status in (Certificate.Status.PENDING, Certificate.Status.ISSUED)
         ):
             yield Violation(certificate, "certificate_dates", refusal)
+
+
+@register("kpi_readings")
+def kpi_readings(today: datetime.date) -> Iterator[Violation]:
+    """KPI readings out of their KPI's range, in the future, or outside the cycle's dates
+    (``training.kpi_rules``: the rules the KPI service runs before it writes)."""
+    from training.kpi_rules import kpi_violations
+
+    for reading, rule, message in kpi_violations():
+        yield Violation(reading, rule, message)
+
+
+@register("attendance")
+def attendance(today: datetime.date) -> Iterator[Violation]:
+    """Attendance ticks outside the classroom, for days not begun or recorded before their
+    day, and participants whose summary disagrees with their ticks
+    (``training.services.attendance``)."""
+    from training.services.attendance import attendance_violations
+
+    for obj, rule, message in attendance_violations():
+        yield Violation(obj, rule, message)

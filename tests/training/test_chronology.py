@@ -329,7 +329,7 @@ def run_command(*args) -> tuple[int, str]:
 def test_the_command_lists_records_that_break_the_rules_and_changes_nothing(
     world, trainer, django_capture_on_commit_callbacks
 ):
-    assert run_command() == (0, "No record breaks the rules (4 checked).\n")
+    assert run_command() == (0, "No record breaks the rules (6 checked).\n")
     enrolment = world.enrolment
     # As the portal once accepted them: a visit before a classroom still to come, a
     # completion and a certificate before it.
@@ -373,6 +373,30 @@ def test_the_command_lists_records_that_break_the_rules_and_changes_nothing(
     code, output = run_command("visit_dates")
     assert code == 1 and output.count("visit_dates:") == 1
     assert run_command("no_such_rule")[0] == 2
+
+
+def test_the_command_also_lists_kpi_readings_and_attendance_that_break_the_rules(
+    world, confirmed, trainer, factory_manager
+):
+    """The KPI and register rules are in the same command (their own modules' checks)."""
+    from training.models import Attendance, KPIDefinition, KPIReading, Participant
+
+    absenteeism = KPIDefinition.objects.get(code="absenteeism")
+    reading = KPIReading.objects.create(  # as the portal once accepted: 150 %
+        enrolment=confirmed, kpi=absenteeism, kind="baseline", value=150, measured_on=TODAY
+    )
+    person = Participant.objects.create(
+        enrolment=confirmed, name="Ayşe", role="manager", gender="woman"
+    )
+    tick = Attendance.objects.create(  # a classroom day still to come
+        participant=person, day=world.cohort.classroom_start
+    )
+    code, output = run_command()
+    assert code == 1
+    assert f"training.KPIReading #{reading.pk}" in output
+    assert f"training.Attendance #{tick.pk}" in output
+    assert run_command("kpi_readings")[1].count("KPIReading") >= 1
+    assert "Attendance" not in run_command("kpi_readings")[1]
 
 
 def test_a_rule_added_to_the_registry_runs_with_the_others(world):
