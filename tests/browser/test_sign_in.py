@@ -47,8 +47,8 @@ def test_spanish_speaker_on_an_english_browser_reads_spanish(page, world, brand_
     expect(page.get_by_role("navigation").get_by_role("link", name="Inicio")).to_be_visible()
     # The profile page changes it for good: pages and emails follow.
     page.locator(".user-menu summary").click()
-    page.get_by_role("link", name="Tu perfil").click()
-    page.get_by_label("Idioma").select_option("tr")
+    page.get_by_role("link", name="Su perfil").click()
+    page.locator("#id_language").select_option("tr")
     page.get_by_role("button", name="Guardar").click()
     expect(page.locator("html")).to_have_attribute("lang", "tr")
     brand_staff.refresh_from_db()
