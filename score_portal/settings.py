@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "partners",
     "suppliers",
     "training",
+    "reporting",
+    "search",
 ]
 
 MIDDLEWARE = [

@@ -25,6 +25,8 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("suppliers/", include("suppliers.urls")),
     path("training/", include("training.urls")),
+    path("results/", include("reporting.urls")),
+    path("search/", include("search.urls")),
     path("admin/jobs/", admin.site.admin_view(background_jobs), name="background_jobs"),
     path("admin/", admin.site.urls),
 ]
