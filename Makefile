@@ -105,16 +105,18 @@ run: $(STAMP)
 IMPORTS_PG_URL := postgres://postgres@127.0.0.1:5432/score_portal
 IMPORTS_PG_TEST_DB := test_score_portal_imports
 IMPORT_TESTS := tests/suppliers
+# Test processes (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
 
 test: system-deps $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS) || { rc=$$?; \
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): a failure." >&2; fi; \
 		exit $$rc; }
 	@if $(BIN)/python -c 'import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()' \
 			"$(dir $(IMPORTS_PG_URL))postgres" 2>/dev/null; then \
 		echo "Import tests on PostgreSQL ($(IMPORTS_PG_URL)):"; \
 		DATABASE_URL=$(IMPORTS_PG_URL) DATABASE_TEST_NAME=$(IMPORTS_PG_TEST_DB) \
-			$(BIN)/pytest --create-db $(PYTEST_ARGS) $(IMPORT_TESTS) || { rc=$$?; \
+			$(BIN)/pytest -n $(TEST_WORKERS) --create-db $(PYTEST_ARGS) $(IMPORT_TESTS) || { rc=$$?; \
 			if [ $$rc -eq 5 ] && [ -n "$(strip $(PYTEST_ARGS))" ]; then \
 				echo "PYTEST_ARGS selected none of the import tests: none ran on PostgreSQL."; exit 0; \
 			elif [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): a failure." >&2; fi; \
