@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 
 from score_portal import access, jobs
 from score_portal.scope import MANAGED_FACTORY, Scope, tagged
+from suppliers.importing import row_errors
 from suppliers.importing.normalise import keys_source, match_keys
 
 # Open Supply Hub IDs: country code, year and day of registration, six characters.
@@ -478,11 +479,13 @@ class SupplierImportRow(models.Model):
         ]
 
     @property
+    def error_list(self) -> list[tuple[str, str]]:
+        """(column, message) of each error, the message in the reader's language."""
+        return [(e.get("column", ""), row_errors.message_of(e)) for e in self.errors]
+
+    @property
     def error_text(self) -> str:
-        return "; ".join(
-            f"{e['column']}: {e['message']}" if e.get("column") else e["message"]
-            for e in self.errors
-        )
+        return "; ".join(row_errors.text_of(e) for e in self.errors)
 
 
 class FactoryChangeQuerySet(models.QuerySet["FactoryChange"]):

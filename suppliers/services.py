@@ -23,7 +23,7 @@ from score_portal.emails import queue_email
 from score_portal.scope import forget_scope, scope_of
 from score_portal.transitions import Transitions
 from suppliers.importing import ImportFileError
-from suppliers.importing.analysis import analyse_table, same_factory_message
+from suppliers.importing.analysis import analyse_table
 from suppliers.importing.changes import settle_stored
 from suppliers.importing.columns import map_headers
 from suppliers.importing.parsing import CSV_EXTENSIONS, XLSX_EXTENSIONS, open_table
@@ -337,7 +337,7 @@ def _resettle(supplier_import: SupplierImport, rows: list[SupplierImportRow]) ->
     column = next(
         (supplier_import.headers[i] for i, f in mapping.items() if f == "supplier_code"), ""
     )
-    mark_same_factory(supplier_import.pk, column, same_factory_message())
+    mark_same_factory(supplier_import.pk, column)
     count_rows(supplier_import)
 
 

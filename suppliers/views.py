@@ -462,7 +462,7 @@ def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
             ]
             for row in rows.iterator(2000)
         ),
-        [*supplier_import.headers, "Error"],
+        [*supplier_import.headers, _("Error")],
     )
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     # The uploader's file name, encoded by Django (RFC 6266): never raw text in a header.

@@ -25,7 +25,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django_countries import countries
 
 from suppliers.importing import ImportFileError
 from suppliers.importing.changes import settle
@@ -33,6 +32,7 @@ from suppliers.importing.columns import BY_FIELD, REQUIRED, map_headers
 from suppliers.importing.matching import MatchIndex, Probe
 from suppliers.importing.normalise import country_code, identity
 from suppliers.importing.parsing import SPREADSHEET_CELL_CHARACTERS, Table
+from suppliers.importing.row_errors import row_error
 from suppliers.models import BrandSupplier, Factory, SupplierImportRow
 
 BATCH = 5000
@@ -80,19 +80,15 @@ _ERROR_VALUES = ("name", "address", "country", "supplier_code")
 _MAX_LENGTH = {name: column.max_length for name, column in BY_FIELD.items()}
 
 
-def _error(column: str | None, message: str) -> dict[str, str]:
-    return {"column": column or "", "message": message}
-
-
 def clean_row(
     cells: list[str],
     mapping: dict[int, str],
     headers: list[str],
     header_of: dict[str, str] | None = None,
-) -> tuple[dict[str, Any], list[dict[str, str]]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The row's values, cleaned, and what is wrong with it (column as the file names it)."""
     values: dict[str, Any] = {}
-    errors: list[dict[str, str]] = []
+    errors: list[dict[str, Any]] = []
     count = len(cells)
     for index, field_name in mapping.items():
         raw = cells[index] if index < count else ""
@@ -105,13 +101,7 @@ def clean_row(
             value = unicodedata.normalize("NFC", value)
         limit = _MAX_LENGTH[field_name]
         if len(value) > limit:
-            errors.append(
-                _error(
-                    headers[index],
-                    _("longer than %(limit)s characters (%(length)s)")
-                    % {"limit": limit, "length": len(value)},
-                )
-            )
+            errors.append(row_error(headers[index], "too_long", limit=limit, length=len(value)))
             value = value[:200] + "…"
         if value:
             values[field_name] = value
@@ -120,7 +110,7 @@ def clean_row(
     for column in REQUIRED:
         if not values.get(column.field):
             header = next((headers[i] for i, f in mapping.items() if f == column.field), "")
-            errors.append(_error(header or column.header, _("required, but empty")))
+            errors.append(row_error(header or column.header, "required"))
     if errors:
         return values, errors
     if header_of is None:
@@ -128,18 +118,13 @@ def clean_row(
 
     code = country_code(values["country"])
     if code is None:
-        errors.append(
-            _error(
-                header_of["country"],
-                _("“%(value)s” is not a country we know") % {"value": values["country"]},
-            )
-        )
+        errors.append(row_error(header_of["country"], "unknown_country", value=values["country"]))
     else:
         values["country"] = code
     if "os_id" in values:
         os_id = values["os_id"].replace(" ", "").upper()
         if not _OS_ID.match(os_id):
-            errors.append(_error(header_of["os_id"], _("an OS ID looks like CN2019067X1K87E")))
+            errors.append(row_error(header_of["os_id"], "os_id"))
         values["os_id"] = os_id
     for name in ("workers_total", "workers_women"):
         if name in values:
@@ -150,7 +135,7 @@ def clean_row(
                 del values[name]
                 continue
             if not _INTEGER.match(number) or len(number) > 9:
-                errors.append(_error(header_of[name], _("not a whole number")))
+                errors.append(row_error(header_of[name], "not_whole_number"))
             else:
                 values[name] = int(number)
     if (
@@ -158,12 +143,12 @@ def clean_row(
         and isinstance(values.get("workers_women"), int)
         and values["workers_women"] > values["workers_total"]
     ):
-        errors.append(_error(header_of["workers_women"], _("more women than workers in total")))
+        errors.append(row_error(header_of["workers_women"], "more_women"))
     if "contact_email" in values:
         try:
             validate_email(values["contact_email"])
         except ValidationError:
-            errors.append(_error(header_of["contact_email"], _("not an email address")))
+            errors.append(row_error(header_of["contact_email"], "not_email"))
     if "sector" in values:
         values["sector"] = _sector_lookup().get(values["sector"].lower(), Factory.Sector.OTHER)
     return values, errors
@@ -171,19 +156,15 @@ def clean_row(
 
 def _overlong_ignored_cells(
     cells: list[str], mapping: dict[int, str], headers: list[str]
-) -> list[dict[str, str]]:
+) -> list[dict[str, Any]]:
     """Cells of columns the import ignores that are longer than any spreadsheet cell: no
     spreadsheet wrote them, so the row is not what it seems (a quotation mark that opens and
     swallows the next lines, say). A column the import reads has its own, shorter limit."""
     limit = SPREADSHEET_CELL_CHARACTERS
     return [
-        _error(
-            headers[index]
-            if index < len(headers)
-            else _("column %(number)s") % {"number": index + 1},
-            _("longer than %(limit)s characters (%(length)s)")
-            % {"limit": limit, "length": len(cell)},
-        )
+        row_error(headers[index], "too_long", limit=limit, length=len(cell))
+        if index < len(headers)
+        else row_error("", "too_long_unnamed", number=index + 1, limit=limit, length=len(cell))
         for index, cell in enumerate(cells)
         if len(cell) > limit and index not in mapping
     ]
@@ -203,7 +184,7 @@ class PreviewRow:
     line: int
     outcome: str
     data: dict[str, Any]
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
     row_key: str = ""
     factory_id: int | None = None
     candidate_id: int | None = None
@@ -255,7 +236,7 @@ class PreviewWriter(Protocol):
 
     def close(self) -> None: ...
 
-    def mark_repeats(self, *, column: str, clash_message: str, same_message: str) -> None: ...
+    def mark_repeats(self, *, column: str) -> None: ...
 
     def reopen(self) -> AbstractContextManager[Table]: ...
 
@@ -309,27 +290,27 @@ class Analysis:
             # The brand's code names its supplier: the row is that factory, whatever its
             # name and address now say, unless it clearly names another factory.
             owner_id, owner_name, owner_country = owner
-            message = ""
+            refusal = None
             if owner_country != values["country"]:
-                message = _(
-                    "%(code)s is your code for “%(factory)s” (%(country)s), but this row "
-                    "names “%(name)s” in %(row_country)s: correct the code or the country"
-                ) % {
-                    "code": code,
-                    "factory": owner_name,
-                    "country": countries.name(owner_country) or owner_country,
-                    "name": values["name"],
-                    "row_country": countries.name(values["country"]) or values["country"],
-                }
-            elif factory_id is not None:
-                message = _(
-                    "%(code)s is your code for “%(factory)s”, but this row is “%(name)s”, "
-                    "another factory in the portal: correct the code, or give each its own"
-                ) % {"code": code, "factory": owner_name, "name": values["name"]}
-            if message:
-                return self._error_row(
-                    line, cells, values, [_error(header_of["supplier_code"], message)]
+                refusal = row_error(
+                    header_of["supplier_code"],
+                    "code_other_country",
+                    code=code,
+                    factory=owner_name,
+                    country=owner_country,
+                    name=values["name"],
+                    row_country=values["country"],
                 )
+            elif factory_id is not None:
+                refusal = row_error(
+                    header_of["supplier_code"],
+                    "code_other_factory",
+                    code=code,
+                    factory=owner_name,
+                    name=values["name"],
+                )
+            if refusal is not None:
+                return self._error_row(line, cells, values, [refusal])
             factory_id = owner_id
             match = type(match)(factory_id=owner_id, how="code")
         row = PreviewRow(
@@ -354,7 +335,7 @@ class Analysis:
         return row
 
     def _error_row(
-        self, line: int, cells: list[str], values: dict[str, Any], errors: list[dict[str, str]]
+        self, line: int, cells: list[str], values: dict[str, Any], errors: list[dict[str, Any]]
     ) -> PreviewRow:
         return PreviewRow(
             line=line,
@@ -420,20 +401,8 @@ def analyse_table(
     if not any_rows:
         writer.close()
         raise ImportFileError(_("The file has a header row but no supplier rows."))
-    writer.mark_repeats(
-        column=analysis.header_of.get("supplier_code", ""),
-        clash_message=_("%(code)s is also given to another factory on row %(row)s"),
-        same_message=same_factory_message(),
-    )
+    writer.mark_repeats(column=analysis.header_of.get("supplier_code", ""))
     _keep_cells_of_clashes(writer, table.headers)
-
-
-def same_factory_message() -> str:
-    """``writing.mark_same_factory``'s error, its marks filled in by the database."""
-    return _(
-        "%(code)s: row %(row)s already names this factory (“%(factory)s”) with another "
-        "code, and a factory has one code on your list"
-    )
 
 
 def _keep_cells_of_clashes(writer: PreviewWriter, headers: list[str]) -> None:

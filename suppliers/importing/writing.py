@@ -318,13 +318,13 @@ class PreviewWriter:
         with self.sending():
             pass
 
-    def mark_repeats(self, *, column: str, clash_message: str, same_message: str) -> None:
+    def mark_repeats(self, *, column: str) -> None:
         """Mark the rows that repeat a factory given earlier in the file, and the supplier
         codes given to two factories (``mark_repeats``), then the rows that name one
         factory in two ways (``mark_same_factory``)."""
         self.close()
-        mark_repeats(self.import_id, self.dialect, column, clash_message)
-        mark_same_factory(self.import_id, column, same_message)
+        mark_repeats(self.import_id, self.dialect, column)
+        mark_same_factory(self.import_id, column)
 
     @contextmanager
     def reopen(self) -> Iterator[Table]:
@@ -351,7 +351,7 @@ def _names() -> dict[str, str]:
     }
 
 
-def mark_repeats(import_id: int, dialect: Dialect, column: str, clash_message: str) -> None:
+def mark_repeats(import_id: int, dialect: Dialect, column: str) -> None:
     """Repeats inside one file, decided over the stored rows, whatever the file's length.
 
     Rows that count here are those the analysis gave an outcome other than an error. Rows
@@ -421,9 +421,8 @@ def mark_repeats(import_id: int, dialect: Dialect, column: str, clash_message: s
                 score = NULL,
                 errors = CASE WHEN x.clash THEN {a}({o}(
                     'column', CAST(%(column)s AS text),
-                    'message', replace(replace(CAST(%(message)s AS text),
-                        CAST(%(row_mark)s AS text), CAST(x.owner AS text)),
-                        CAST(%(code_mark)s AS text), x.code)
+                    'code', 'code_clash',
+                    'params', {o}('code', x.code, 'row', x.owner)
                 )) ELSE t.errors END,
                 row_key = CASE WHEN x.clash THEN '' ELSE t.row_key END,
                 match_name = CASE WHEN x.clash THEN '' ELSE t.match_name END,
@@ -438,14 +437,11 @@ def mark_repeats(import_id: int, dialect: Dialect, column: str, clash_message: s
                 "error": Outcome.ERROR,
                 "unchanged": Outcome.UNCHANGED,
                 "column": column,
-                "message": clash_message,
-                "row_mark": "%(row)s",
-                "code_mark": "%(code)s",
             },
         )
 
 
-def mark_same_factory(import_id: int, column: str, message: str) -> int:
+def mark_same_factory(import_id: int, column: str) -> int:
     """Rows with different names (or addresses) that came to the same factory: matched to
     it, one decided to be it, or one carrying the brand's code for it. The factory's first
     row counts; a later one repeats it (unchanged, ``duplicate_of`` that row) when it gives
@@ -487,10 +483,8 @@ def mark_same_factory(import_id: int, column: str, message: str) -> int:
                 changes = '{{}}',
                 errors = CASE WHEN x.clash THEN {a}({o}(
                     'column', CAST(%(column)s AS text),
-                    'message', replace(replace(replace(CAST(%(message)s AS text),
-                        CAST(%(row_mark)s AS text), CAST(x.head AS text)),
-                        CAST(%(code_mark)s AS text), x.code),
-                        CAST(%(factory_mark)s AS text), x.factory_name)
+                    'code', 'same_factory',
+                    'params', {o}('code', x.code, 'row', x.head, 'factory', x.factory_name)
                 )) ELSE t.errors END
             FROM x
             WHERE t.id = x.id
@@ -503,10 +497,6 @@ def mark_same_factory(import_id: int, column: str, message: str) -> int:
                 "error": Outcome.ERROR,
                 "unchanged": Outcome.UNCHANGED,
                 "column": column,
-                "message": message,
-                "row_mark": "%(row)s",
-                "code_mark": "%(code)s",
-                "factory_mark": "%(factory)s",
             },
         )
         return max(cursor.rowcount, 0)
