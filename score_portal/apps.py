@@ -7,4 +7,7 @@ class ScorePortalConfig(AppConfig):
     verbose_name = _("Accounts and platform")
 
     def ready(self) -> None:
-        from score_portal import checks  # noqa: F401  (registers the deployment checks)
+        from score_portal import (
+            checks,  # noqa: F401  (registers the deployment checks)
+            lookups,  # noqa: F401  (registers field__any_of)
+        )

@@ -263,6 +263,7 @@ class Analysis:
                 brand_id=self.brand_id
             )
             .exclude(supplier_code="")
+            .order_by()
             .values_list("supplier_code", "factory_id", "factory__name", "factory__country")
             .iterator(5000)
         }

@@ -191,18 +191,21 @@ def settle(rows: Sequence[Row], brand_id: int) -> None:
     ids = {r.factory_id for r in todo if r.factory_id is not None}
     factories = {
         f["id"]: f
-        for f in Factory.objects.filter(pk__in=ids).values(*_VALUES, "match_source").order_by()
+        for f in Factory.objects.filter(pk__any_of=ids).values(*_VALUES, "match_source").order_by()
     }
     links = {
         factory_id: (code, ended is not None)
         for factory_id, code, ended in BrandSupplier.objects.filter(
-            brand_id=brand_id, factory_id__in=ids
-        ).values_list("factory_id", "supplier_code", "ended_at")
+            brand_id=brand_id, factory_id__any_of=ids
+        )
+        .order_by()
+        .values_list("factory_id", "supplier_code", "ended_at")
     }
     proposed: dict[int, set[tuple[str, str]]] = {}
     for factory_id, field, value in (
-        FactoryChange.objects.filter(brand_id=brand_id, factory_id__in=ids)
+        FactoryChange.objects.filter(brand_id=brand_id, factory_id__any_of=ids)
         .exclude(status=FactoryChange.Status.ACCEPTED)
+        .order_by()
         .values_list("factory_id", "field", "value")
     ):
         proposed.setdefault(factory_id, set()).add((field, value))

@@ -385,10 +385,9 @@ class MatchIndex:
         """OS IDs are global: look up a batch's unseen ones in one query."""
         missing = [o for o in os_ids if o not in self.os_ids]
         if missing:
-            # The exclude lets PostgreSQL use the partial index on os_id for any number of
-            # ids (it proves "os_id <> ''" from a literal list of at most 100 only).
+            # The exclude lets PostgreSQL use the partial index on os_id whatever the ids.
             found = dict(
-                Factory.objects.filter(os_id__in=missing)
+                Factory.objects.filter(os_id__any_of=missing)
                 .exclude(os_id="")
                 .order_by()
                 .values_list("os_id", "id")
@@ -396,7 +395,7 @@ class MatchIndex:
             unknown = [o for o in missing if o not in found]
             if unknown:  # the OS ID of a record merged into a factory (suppliers.merging)
                 found.update(
-                    FactoryAlias.objects.filter(kind=FactoryAlias.Kind.OS_ID, value__in=unknown)
+                    FactoryAlias.objects.filter(kind=FactoryAlias.Kind.OS_ID, value__any_of=unknown)
                     .order_by()
                     .values_list("value", "factory_id")
                 )
