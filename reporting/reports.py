@@ -315,7 +315,7 @@ def as_xlsx(data: ReportData) -> bytes:
         (_("Partner"), p.partner.name),
         (_("Kind"), p.get_kind_display()),
         (_("Status"), p.get_status_display()),
-        (_("Countries"), ", ".join(str(c.name) for c in p.countries)),
+        (_("Countries"), ", ".join(str(c.name) for c in p.countries)),  # type: ignore[attr-defined]
         (_("Modules"), ", ".join(m.display_title for m in p.modules.all())),
         (_("From"), data.period_start),
         (_("To"), data.period_end),
