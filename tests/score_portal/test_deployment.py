@@ -55,7 +55,8 @@ def _file_fields() -> set[str]:
     return {
         field.name
         for model in apps.get_models()
-        if model._meta.app_label in {"score_portal", "partners", "suppliers", "training", "reporting"}
+        if model._meta.app_label
+        in {"score_portal", "partners", "suppliers", "training", "reporting"}
         for field in model._meta.get_fields()
         if isinstance(field, models.FileField)
     }
