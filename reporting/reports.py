@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -301,6 +303,11 @@ def _number(value: Decimal | None) -> object:
     return "—" if value is None else value.quantize(Decimal("0.001"))
 
 
+def _sheet(workbook: Any, title: str) -> Any:
+    """A new sheet; Excel allows 31 characters in a sheet's name and none of []:*?/\\."""
+    return workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", title)[:31])
+
+
 def as_xlsx(data: ReportData) -> bytes:
     """The report as a workbook, one sheet per table; numbers are stored as numbers."""
     from openpyxl import Workbook
@@ -309,7 +316,7 @@ def as_xlsx(data: ReportData) -> bytes:
     ledger = data.ledger
     workbook = Workbook(write_only=True)
 
-    summary = workbook.create_sheet(_("Partnership"))
+    summary = _sheet(workbook, _("Partnership"))
     for label, value in (
         (_("Partnership"), p.title),
         (_("Partner"), p.partner.name),
@@ -335,18 +342,18 @@ def as_xlsx(data: ReportData) -> bytes:
     ):
         summary.append([cell(label), value if not isinstance(value, str) else cell(value)])
 
-    statuses = workbook.create_sheet(_("Enrolments"))
+    statuses = _sheet(workbook, _("Enrolments"))
     statuses.append([_("Status"), _("Enrolments")])
     for label, count in data.status_rows:
         statuses.append([cell(label), count])
 
-    people = workbook.create_sheet(_("Participants"))
+    people = _sheet(workbook, _("Participants"))
     people.append([_("Role"), *data.gender_labels, _("Total")])
     for label, counts, total in data.participant_rows:
         people.append([cell(label), *counts, total])
     people.append([_("Total"), *data.participant_totals, data.headline.participants_total])
 
-    factories = workbook.create_sheet(_("Factories"))
+    factories = _sheet(workbook, _("Factories"))
     factories.append(
         [
             _("Factory"),
@@ -376,7 +383,7 @@ def as_xlsx(data: ReportData) -> bytes:
                 ]
             )
 
-    kpis = workbook.create_sheet(_("KPIs"))
+    kpis = _sheet(workbook, _("KPIs"))
     kpis.append(
         [
             _("KPI"),
