@@ -20,7 +20,7 @@ from score_portal.transitions import Transitions
 # The Django admin group of the ILO's acting people: the portal's own models, nothing else
 # (not users' passwords, not Django's internals). Kept in step with the apps on each grant.
 ILO_ADMIN_GROUP = "ILO programme team"
-ILO_ADMIN_APPS = ("partners", "suppliers", "training", "score_portal")
+ILO_ADMIN_APPS = ("partners", "suppliers", "training", "reporting", "score_portal")
 
 
 class PartnerError(Exception):

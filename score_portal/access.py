@@ -312,6 +312,30 @@ def can_withdraw_enrolment(scope: Scope, funding_partner_id: int) -> bool:
     return scope.is_ilo_decider or can_act_for_partner(scope, funding_partner_id)
 
 
+def reporting_partner_ids(scope: Scope) -> frozenset[int]:
+    """Organisations whose partnerships' results reports one reads: one's brand or initiative
+    (any role) or service provider (its staff, not its trainers)."""
+    return scope.funding_ids | scope.provider_staff_ids
+
+
+def can_report_on_partnership(scope: Scope, partner_id: int) -> bool:
+    """Results reports and the IATI export of a partnership: its partner's people (not a
+    provider's trainers) and the ILO."""
+    return scope.sees_everything or partner_id in reporting_partner_ids(scope)
+
+
+def results_report_reach(scope: Scope) -> Q:
+    """Generated results reports: those of the partnerships one may report on."""
+    if scope.sees_everything:
+        return EVERYTHING
+    return Q(partnership__partner_id__in=reporting_partner_ids(scope))
+
+
+def can_export_programme_results(scope: Scope) -> bool:
+    """The programme-wide IATI export is the ILO's."""
+    return scope.sees_everything
+
+
 def can_manage_certificates(scope: Scope) -> bool:
     """ILO admins and staff revoke and reissue certificates."""
     return scope.is_ilo_decider

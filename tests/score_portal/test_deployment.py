@@ -15,7 +15,7 @@ from django.db import models
 from score_portal.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("score_portal", "partners", "suppliers", "training")
+APPS = ("score_portal", "partners", "suppliers", "training", "reporting")
 
 
 def _queue_of(task_name: str) -> str:
@@ -28,6 +28,7 @@ def _queue_of(task_name: str) -> str:
         ("score_portal.tasks.deliver_email", "emails"),
         ("score_portal.tasks.deliver_emails", "emails"),
         ("training.tasks.render_certificate", "certificates"),
+        ("reporting.tasks.render_results_report", "certificates"),
         ("suppliers.tasks.analyse_supplier_import", "imports"),
         ("suppliers.tasks.write_supplier_import", "imports"),
         ("score_portal.tasks.sweep_outbox", "default"),
@@ -54,7 +55,8 @@ def _file_fields() -> set[str]:
     return {
         field.name
         for model in apps.get_models()
-        if model._meta.app_label in {"score_portal", "partners", "suppliers", "training"}
+        if model._meta.app_label
+        in {"score_portal", "partners", "suppliers", "training", "reporting"}
         for field in model._meta.get_fields()
         if isinstance(field, models.FileField)
     }

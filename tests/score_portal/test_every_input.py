@@ -149,6 +149,7 @@ class World:
     def __init__(self, world, certificate: Certificate, row: SupplierImportRow) -> None:
         self.by_prefix = {
             "partners:": world.partnership.pk,
+            "reporting:partnership": world.partnership.pk,
             "suppliers:factory": world.factory.pk,
             "suppliers:import": world.supplier_import.pk,
             "training:cohort": world.cohort.pk,

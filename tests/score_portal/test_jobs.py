@@ -16,6 +16,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from reporting.tasks import render_results_report
 from score_portal import jobs
 from score_portal.celery import app as celery_app
 from score_portal.models import OutboundEmail
@@ -197,6 +198,7 @@ def test_every_job_task_stops_itself_before_its_claim_goes_stale():
         "training.tasks.render_certificate",
         "suppliers.tasks.analyse_supplier_import",
         "suppliers.tasks.write_supplier_import",
+        "reporting.tasks.render_results_report",
     }
     tasks = [(celery_app.tasks[step.task], kind) for step, kind in steps.items()]
     tasks.append((deliver_email, jobs.kind_of(OutboundEmail)))
@@ -208,6 +210,7 @@ def test_every_job_task_stops_itself_before_its_claim_goes_stale():
     assert jobs.stale_after(OutboundEmail) == datetime.timedelta(minutes=2)
     assert {deliver_emails, render_certificate, analyse_supplier_import} <= {t for t, _ in tasks}
     assert write_supplier_import in {t for t, _ in tasks}
+    assert render_results_report in {t for t, _ in tasks}
     schedule = {
         entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
     }
