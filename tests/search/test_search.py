@@ -9,8 +9,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from search.selectors import search
 from score_portal.scope import scope_of
+from search.selectors import search
 from suppliers.models import Factory, FactoryAlias
 from suppliers.services import confirm_import, link_supplier, start_import
 from tests.conftest import client_for
