@@ -28,6 +28,7 @@ from django.db import connection
 from django.db.models import (
     Case,
     Exists,
+    Expression,
     F,
     FloatField,
     OuterRef,
@@ -174,12 +175,12 @@ def factories(scope: Scope, query: _Query) -> QuerySet[Factory]:
         found = found.annotate(document=document).filter(
             _name_match(query) | _identified(scope, query) | Q(document=words)
         )
-        similarity = (
-            TrigramWordSimilarity(Value(query.terms[0]), "search_key")
-            if query.terms
-            else Value(0.0)
+        similarity: Expression = (
+            TrigramWordSimilarity(query.terms[0], "search_key") if query.terms else Value(0.0)
         )
-        rank = Greatest(similarity, SearchRank(F("document"), words), output_field=FloatField())
+        rank: Expression = Greatest(
+            similarity, SearchRank(F("document"), words), output_field=FloatField()
+        )
     else:
         found = found.filter(_name_match(query) | _identified(scope, query))
         starts = Q(pk__in=[])
