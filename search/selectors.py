@@ -99,11 +99,13 @@ class _Query:
     text: str  # as typed, trimmed
     terms: tuple[str, ...]  # normalised name forms (search_terms), longest first
     ident: str  # upper case, without spaces: an OS ID, a code
+    words: tuple[tuple[str, ...], ...]  # each word's search_terms, for words in any order
 
     @classmethod
     def of(cls, text: str) -> _Query:
         text = " ".join(text.split())[:MAX_LENGTH]
-        return cls(text, tuple(search_terms(text)), "".join(text.split()).upper())
+        words = tuple(filter(None, (tuple(search_terms(w)) for w in text.split())))
+        return cls(text, tuple(search_terms(text)), "".join(text.split()).upper(), words)
 
     @property
     def certificate_code(self) -> str:
@@ -114,21 +116,29 @@ class _Query:
         return ""
 
 
-def _name_match(query: _Query, prefix: str = "") -> Q:
-    """A factory's names (through ``prefix``, the path to the factory) contain the query."""
+def _name_match(query: _Query) -> Q:
+    """A factory's names contain the query: whole (any of its forms), or word by word in any
+    order ("Garment Huamei"); on PostgreSQL also near spellings (typos: pg_trgm's word
+    similarity above its threshold, 0.6). Every branch is one the trigram index answers."""
     found = Q(pk__in=[])  # nothing, for a query of punctuation only
     for term in query.terms:
-        found |= Q(**{f"{prefix}search_key__contains": term})
+        found |= Q(search_key__contains=term)
+    if len(query.words) > 1:
+        every_word = Q()
+        for forms in query.words:
+            one = Q(pk__in=[])
+            for term in forms:
+                one |= Q(search_key__contains=term)
+            every_word &= one
+        found |= every_word
     if _on_postgresql() and query.terms:
-        # Typos and near spellings: pg_trgm's word similarity above its threshold (0.6).
-        found |= Q(TrigramWordSimilar(F(f"{prefix}search_key"), Value(query.terms[0])))
+        found |= Q(TrigramWordSimilar(F("search_key"), Value(query.terms[0])))
     return found
 
 
-def _identified(scope: Scope, query: _Query, prefix: str = "") -> Q:
+def _identified(scope: Scope, query: _Query) -> Q:
     """A factory named by an identifier: its OS ID, registration number, the brand's
     supplier code, or an alias (a merged record's name or identifier)."""
-    pk = f"{prefix}pk" if prefix else "pk"
     codes = BrandSupplier.objects.visible_to(scope).filter(supplier_code__iexact=query.text)
     aliases = FactoryAlias.objects.filter(alias_reach(scope)).filter(
         Q(
@@ -143,10 +153,10 @@ def _identified(scope: Scope, query: _Query, prefix: str = "") -> Q:
         | _alias_name(query)
     )
     return (
-        Q(**{f"{prefix}os_id": query.ident})
-        | Q(**{f"{prefix}registration_number__iexact": query.text})
-        | Q(**{f"{pk}__in": codes.values("factory_id")})
-        | Q(**{f"{pk}__in": aliases.values("factory_id")})
+        Q(os_id=query.ident)
+        | Q(registration_number__iexact=query.text)
+        | Q(pk__in=codes.values("factory_id"))
+        | Q(pk__in=aliases.values("factory_id"))
     )
 
 
@@ -158,6 +168,14 @@ def _alias_name(query: _Query) -> Q:
     return found
 
 
+def _factory_ids(scope: Scope, query: _Query) -> QuerySet[Factory]:
+    """The ids of the factories the query names (not yet narrowed to the scope: each kind's
+    ``visible_to`` does that). The names are matched in a query of their own, which
+    PostgreSQL answers from the trigram index once, rather than row by row of the scope."""
+    named = Factory.objects.filter(_name_match(query)).values("pk")
+    return Factory.objects.filter(Q(pk__in=named) | _identified(scope, query)).values("pk")
+
+
 def _exact_identifier(scope: Scope, query: _Query) -> Q:
     """What ranks a factory first: the query is its OS ID or the brand's code for it."""
     codes = BrandSupplier.objects.visible_to(scope).filter(
@@ -167,22 +185,19 @@ def _exact_identifier(scope: Scope, query: _Query) -> Q:
 
 
 def factories(scope: Scope, query: _Query) -> QuerySet[Factory]:
-    """Factories one may see that the query names, best first (``rank``)."""
-    found = Factory.objects.visible_to(scope)
+    """Factories one may see that the query names, best first (``rank``): an identifier,
+    then on PostgreSQL the greater of trigram word similarity and full-text rank (whole
+    words of the names and city), on SQLite a name that starts with the query."""
+    found = Factory.objects.visible_to(scope).filter(pk__in=_factory_ids(scope, query))
+    rank: Expression
     if _on_postgresql():
-        document = SearchVector("name", "name_latin", "city", config="simple")
-        words = SearchQuery(query.text, search_type="websearch", config="simple")
-        found = found.annotate(document=document).filter(
-            _name_match(query) | _identified(scope, query) | Q(document=words)
-        )
         similarity: Expression = (
             TrigramWordSimilarity(query.terms[0], "search_key") if query.terms else Value(0.0)
         )
-        rank: Expression = Greatest(
-            similarity, SearchRank(F("document"), words), output_field=FloatField()
-        )
+        words = SearchQuery(query.text, search_type="websearch", config="simple")
+        document = SearchVector("name", "name_latin", "city", config="simple")
+        rank = Greatest(similarity, SearchRank(document, words), output_field=FloatField())
     else:
-        found = found.filter(_name_match(query) | _identified(scope, query))
         starts = Q(pk__in=[])
         for term in query.terms:
             starts |= Q(search_key__startswith=term) | Q(search_key__contains=f" {term}")
@@ -200,7 +215,7 @@ def enrolments(scope: Scope, query: _Query) -> QuerySet[Enrolment]:
     """Enrolments one may see of the factories the query names, newest first."""
     return (
         Enrolment.objects.visible_to(scope)
-        .filter(_name_match(query, "factory__") | _identified(scope, query, "factory__"))
+        .filter(factory_id__in=_factory_ids(scope, query))
         .select_related("factory", "module", "partnership")
         .order_by("-created_at", "pk")
     )
@@ -210,8 +225,8 @@ def cohorts(scope: Scope, query: _Query) -> QuerySet[Cohort]:
     """Cohorts one may see by their city, module, provider or trainer, or with a factory
     the query names among their enrolments; the latest classroom first."""
     text = query.text
-    enrolled = Enrolment.objects.filter(cohort_id=OuterRef("pk")).filter(
-        _name_match(query, "factory__")
+    enrolled = Enrolment.objects.filter(
+        cohort_id=OuterRef("pk"), factory_id__in=_factory_ids(scope, query)
     )
     return (
         Cohort.objects.visible_to(scope)
@@ -256,7 +271,7 @@ def certificates(scope: Scope, query: _Query) -> QuerySet[Certificate]:
         by_code |= Q(code__icontains=query.ident)
     return (
         Certificate.objects.visible_to(scope)
-        .filter(by_code | _name_match(query, "enrolment__factory__"))
+        .filter(by_code | Q(enrolment__factory_id__in=_factory_ids(scope, query)))
         .select_related("enrolment__factory", "enrolment__module")
         .order_by("-created_at", "pk")
     )
