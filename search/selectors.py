@@ -168,7 +168,7 @@ def _alias_name(query: _Query) -> Q:
     return found
 
 
-def _factory_ids(scope: Scope, query: _Query) -> QuerySet[Factory]:
+def _factory_ids(scope: Scope, query: _Query) -> QuerySet[Factory, Any]:
     """The ids of the factories the query names (not yet narrowed to the scope: each kind's
     ``visible_to`` does that). The names are matched in a query of their own, which
     PostgreSQL answers from the trigram index once, rather than row by row of the scope."""
