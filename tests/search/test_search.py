@@ -234,3 +234,16 @@ def test_postgresql_has_the_trigram_index():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'factory_search_key_trgm'")
         assert cursor.fetchone() == (1,)
+
+
+def test_in_the_demo_inditex_finds_huamei_and_eti_does_not(catalogue):
+    from score_portal import demo
+    from score_portal.models import User
+
+    demo.load_demo_world(password="demo-password-1")
+    huamei = Factory.objects.get(os_id=demo.HUAMEI)
+    inditex = User.objects.get(email=demo.BRAND_EMAIL)
+    eti = User.objects.get(email=demo.ETI_EMAIL)
+    for text in (demo.HUAMEI, "东莞华美制衣有限公司", "Dongguan Huamei Zhiyi Youxian Gongsi"):
+        assert factory_ids(inditex, text) == [huamei.pk], text
+        assert search(scope_of(eti), text).groups == [], text
