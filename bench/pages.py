@@ -403,8 +403,9 @@ def load(rng: random.Random) -> dict[str, Any]:
                 "created_at",
                 "status_changed_at",
                 "completed_at",
+                "placement_reason",
             ],
-            [tuple(r) for r in enrolment_rows],
+            [(*r, "") for r in enrolment_rows],
         )
 
         # What happened in each cycle: events, participants, plan, visits, KPI readings.

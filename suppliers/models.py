@@ -17,7 +17,7 @@ from simple_history.models import HistoricalRecords
 from score_portal import access, jobs
 from score_portal.scope import MANAGED_FACTORY, Scope, tagged
 from suppliers.importing import row_errors
-from suppliers.importing.normalise import keys_source, match_keys
+from suppliers.importing.normalise import keys_source, match_keys, search_key
 
 # Open Supply Hub IDs: country code, year and day of registration, six characters.
 os_id_validator = RegexValidator(
@@ -33,6 +33,18 @@ MATCH_FIELDS = ("match_name", "match_name_latin", "match_address", "match_source
 class FactoryQuerySet(models.QuerySet["Factory"]):
     def visible_to(self, scope: Scope) -> FactoryQuerySet:
         return self.filter(access.factory_reach(scope, self.model))
+
+    def refresh_search_keys(self) -> int:
+        """Store the search key of each factory here whose key is not current (those an
+        import inserted or completed in SQL, which bypasses save()); the number stored."""
+        stale = []
+        for factory in self.only("pk", "name", "name_latin", "search_key").iterator(2000):
+            key = search_key(factory.name, factory.name_latin)
+            if key != factory.search_key:
+                factory.search_key = key
+                stale.append(factory)
+        self.model.objects.bulk_update(stale, ["search_key"], batch_size=2000)
+        return len(stale)
 
 
 class Factory(models.Model):
@@ -97,6 +109,12 @@ class Factory(models.Model):
     match_source = models.BigIntegerField(
         _("source of the match keys"), null=True, blank=True, editable=False
     )
+    # What the search box looks in (``normalise.search_key``: the name and Latin name in
+    # lowercase ASCII, Chinese in pinyin, each joined), kept by save() and, for the factories
+    # an import writes in SQL, by ``refresh_search_keys``. PostgreSQL indexes its trigrams.
+    search_key = models.TextField(
+        _("search key"), blank=True, default="", db_default="", editable=False
+    )
 
     objects = FactoryQuerySet.as_manager()
 
@@ -127,6 +145,11 @@ class Factory(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.refresh_match_keys() and kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], *MATCH_FIELDS}
+        key = search_key(self.name, self.name_latin)
+        if key != self.search_key:
+            self.search_key = key
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "search_key"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:

@@ -527,6 +527,40 @@ def match_keys(name: str, name_latin: str, address: str) -> tuple[str, str, str]
     )
 
 
+# --- Search keys (the search box) --------------------------------------------------------
+
+
+def _spelled(text: str) -> str:
+    """``text`` in lowercase ASCII letters and digits, joined: Chinese as each character's
+    pinyin (no phrase read as its English meaning, unlike ``latin_text``: 制衣 is "zhiyi"),
+    every other script transliterated, tones and diacritics dropped."""
+    if _UNSPACED_SCRIPT.search(text):
+        text = _HAN_RUN.sub(lambda m: f" {_pinyin_of_run(m.group())} ", text)
+    return "".join(tokens(text.replace("'", "")))
+
+
+def search_key(*names: str) -> str:
+    """What the search box finds a factory by: each name as ``words`` joins it (Chinese in
+    pinyin with its phrases in English: 东莞华美制衣有限公司 is "dongguanhuameigarmentcoltd")
+    and as spelled character by character ("dongguanhuameizhiyiyouxiangongsi"), space apart,
+    each once. A query's ``search_terms`` are looked for inside it, so "Huamei", "Hua Mei",
+    "Dōngguǎn Huáměi", "华美制衣" and the pinyin of the whole name all find that factory."""
+    found: dict[str, None] = {}
+    for name in names:
+        if name:
+            found["".join(words(name))] = None
+            found[_spelled(name)] = None
+    return " ".join(key for key in found if key)
+
+
+def search_terms(query: str) -> list[str]:
+    """The forms of a query the search box looks for inside ``search_key``: as ``words``
+    joins it, as spelled, and without its legal form ("Özdemir Tekstil A.Ş." is found in
+    "Özdemir Tekstil Sanayi ve Ticaret A.Ş."); the longest first, empty ones dropped."""
+    forms = {"".join(words(query)), _spelled(query), "".join(_strip(words(query)))}
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
 def identity(country: str, key: NameKey, city: str, akey: str) -> str:
     """One factory's identity in a list (what marks a row as repeating an earlier one, and
     what a remembered decision is keyed by): country, distinctive name without the row's
