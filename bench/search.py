@@ -52,7 +52,7 @@ def add_demo_factory(world: dict[str, Any]) -> dict[str, str]:
     from suppliers.services import link_supplier
     from training.models import Certificate, Enrolment
 
-    stored = Factory.objects.all().refresh_search_keys()
+    stored = Factory.objects.refresh_blank_search_keys()
     huamei = Factory.objects.create(
         name="东莞华美制衣有限公司",
         name_latin="Dongguan Huamei Garment Co., Ltd.",

@@ -269,6 +269,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "suppliers.tasks.find_duplicate_factories",
         "schedule": 24 * 60 * 60,  # nightly: the ILO's queue of likely duplicate factories
     },
+    "search-keys": {
+        "task": "suppliers.tasks.refresh_search_keys",
+        # An import queues it after its commit; this catches one lost with the broker.
+        "schedule": 5 * 60,
+    },
     "beat-heartbeat": {
         "task": "score_portal.tasks.beat_heartbeat",
         "schedule": 60,  # readiness says beat is late when the heartbeat is old

@@ -34,17 +34,25 @@ class FactoryQuerySet(models.QuerySet["Factory"]):
     def visible_to(self, scope: Scope) -> FactoryQuerySet:
         return self.filter(access.factory_reach(scope, self.model))
 
-    def refresh_search_keys(self) -> int:
-        """Store the search key of each factory here whose key is not current (those an
-        import inserted or completed in SQL, which bypasses save()); the number stored."""
-        stale = []
-        for factory in self.only("pk", "name", "name_latin", "search_key").iterator(2000):
-            key = search_key(factory.name, factory.name_latin)
-            if key != factory.search_key:
-                factory.search_key = key
-                stale.append(factory)
-        self.model.objects.bulk_update(stale, ["search_key"], batch_size=2000)
-        return len(stale)
+    def refresh_blank_search_keys(self, batch: int = 2000) -> int:
+        """Store the search key of each factory here whose key is blank: those an import
+        created or completed in SQL, which bypasses ``save()``. A batch at a time, in id
+        order (a name with no letter keeps a blank key and is passed); the number stored."""
+        stored, after = 0, 0
+        while True:
+            factories = list(
+                self.filter(search_key="", pk__gt=after)
+                .order_by("pk")
+                .only("pk", "name", "name_latin", "search_key")[:batch]
+            )
+            if not factories:
+                return stored
+            after = factories[-1].pk
+            for factory in factories:
+                factory.search_key = search_key(factory.name, factory.name_latin)
+            changed = [f for f in factories if f.search_key]
+            self.model.objects.bulk_update(changed, ["search_key"], batch_size=batch)
+            stored += len(changed)
 
 
 class Factory(models.Model):
@@ -111,7 +119,8 @@ class Factory(models.Model):
     )
     # What the search box looks in (``normalise.search_key``: the name and Latin name in
     # lowercase ASCII, Chinese in pinyin, each joined), kept by save() and, for the factories
-    # an import writes in SQL, by ``refresh_search_keys``. PostgreSQL indexes its trigrams.
+    # an import writes in SQL (blank until then), by the task ``refresh_search_keys`` after
+    # the import commits. PostgreSQL indexes its trigrams.
     search_key = models.TextField(
         _("search key"), blank=True, default="", db_default="", editable=False
     )

@@ -510,15 +510,16 @@ def write_import(*, import_id: int, notify: bool | None = None) -> bool:
         with transaction.atomic():
             started = timezone.now()
             write_rows(supplier_import, progress=progress)
-            # The factories the import created or completed in SQL: their search keys.
-            created = BrandSupplier.objects.filter(source_import=supplier_import)
+            # The factories the import created (search key blank) or completed in SQL: their
+            # search keys are stored by a task after the commit (``refresh_search_keys``), not
+            # in this transaction, which a 100,000-row list would hold for seconds more.
             matched = SupplierImportRow.objects.filter(
                 supplier_import=supplier_import, factory_id__isnull=False
             )
             Factory.objects.filter(
-                Q(pk__in=created.values("factory_id")) | Q(pk__in=matched.values("factory_id")),
-                updated_at__gte=started,
-            ).refresh_search_keys()
+                pk__in=matched.values("factory_id"), updated_at__gte=started
+            ).exclude(search_key="").update(search_key="")
+            transaction.on_commit(lambda: jobs.publish("suppliers.tasks.refresh_search_keys"))
             _finish(supplier_import, held, status=Status.DONE, notify=notify)
     except ClaimLost:
         # Rolled back: the worker the sweep handed the import to writes it (once).

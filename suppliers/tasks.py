@@ -6,6 +6,7 @@ from celery import shared_task
 
 from score_portal import jobs
 from suppliers import duplicates, services
+from suppliers.models import Factory
 
 # A task still running two minutes before its claim goes stale (JOB_STALE_MINUTES) is stopped
 # (soft limit: the import fails with a message; hard limit a minute later: the worker child
@@ -35,3 +36,10 @@ def find_duplicate_factories(country: str | None = None) -> int:
     """Nightly (Celery beat), or when an ILO admin asks: the registry's likely duplicates,
     per country, into the ILO's queue; safe to run twice (pairs are upserted)."""
     return duplicates.find_duplicates(country=country)
+
+
+@shared_task(acks_late=True)
+def refresh_search_keys() -> int:
+    """After an import commits, and every few minutes (Celery beat) for one whose task was
+    lost with the broker: the search keys of the factories it wrote in SQL."""
+    return Factory.objects.refresh_blank_search_keys()

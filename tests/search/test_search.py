@@ -150,20 +150,27 @@ def test_saving_keeps_the_search_key_and_refresh_stores_stale_ones(huamei, brand
     huamei.save(update_fields=["name"])
     assert factory_ids(brand_staff, "Foshan Xinxing") == [huamei.pk]
     Factory.objects.filter(pk=huamei.pk).update(search_key="")
-    assert Factory.objects.all().refresh_search_keys() == 1
+    assert Factory.objects.refresh_blank_search_keys() == 1
     assert factory_ids(brand_staff, "xinxing") == [huamei.pk]
-    assert Factory.objects.all().refresh_search_keys() == 0
+    assert Factory.objects.refresh_blank_search_keys() == 0
 
 
-def test_factories_an_import_writes_are_found(settings, tmp_path, brand, brand_staff):
+def test_factories_an_import_writes_are_found(
+    settings, tmp_path, brand, brand_staff, django_capture_on_commit_callbacks
+):
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile(
         "suppliers.csv",
         "Name,Address,Country,Supplier code\n宁波华美针织有限公司,宁波市北仑区,CN,NB-1\n".encode(),
     )
     supplier_import = start_import(brand=brand, user=brand_staff, upload=upload)
-    confirm_import(supplier_import=supplier_import, user=brand_staff)
+    with django_capture_on_commit_callbacks(execute=False) as after_commit:
+        confirm_import(supplier_import=supplier_import, user=brand_staff)
     (factory,) = Factory.objects.all()
+    assert factory.search_key == ""  # written in SQL: the key comes after the commit
+    assert factory_ids(brand_staff, "NB-1") == [factory.pk]  # its code at once
+    for callback in after_commit:  # the commit: refresh_search_keys, in-process here
+        callback()
     assert factory_ids(brand_staff, "Ningbo Huamei Zhenzhi") == [factory.pk]
     assert factory_ids(brand_staff, "NB-1") == [factory.pk]
 
