@@ -1,5 +1,10 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from reporting import views
 
 app_name = "reporting"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("programme/", views.programme, name="programme"),
+    path("portfolio/", views.portfolio, name="portfolio"),
+]
