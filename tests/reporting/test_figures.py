@@ -81,7 +81,7 @@ def recount_kpis(rows):
         ):
             latest_baseline[key] = r
     result = {}
-    for (factory_id, kpi_id), base in latest_baseline.items():
+    for (_factory, kpi_id), base in latest_baseline.items():
         follow_ups = [
             r
             for r in readings
