@@ -14,6 +14,7 @@ from reporting import figures
 from suppliers.services import link_supplier
 from tests.conftest import client_for
 from tests.factories import FactoryFactory
+from tests.tenancy import status_for
 from training.impact import kpi_impact
 from training.models import Enrolment, KPIConsent, KPIReading
 from training.services import enrol_factory
@@ -63,6 +64,24 @@ def test_the_programme_filters_keep_their_values_and_change_the_figures(programm
 def test_the_programme_is_the_ilos_only(programme, persona, request):
     user = request.getfixturevalue(persona)
     assert client_for(user).get(PROGRAMME).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("persona", "programme_status", "portfolio_status"),
+    [
+        (None, 302, 302),
+        ("ilo_admin", 200, 404),
+        ("brand_staff", 404, 200),
+        ("brand_viewer", 404, 200),
+        ("other_brand_staff", 404, 200),
+        ("provider_staff", 404, 404),
+        ("trainer", 404, 404),
+        ("factory_manager", 404, 404),
+    ],
+)
+def test_who_opens_which_dashboard(world, request, persona, programme_status, portfolio_status):
+    assert status_for(request, persona, PROGRAMME) == programme_status
+    assert status_for(request, persona, PORTFOLIO) == portfolio_status
 
 
 def test_anonymous_visitors_are_asked_to_sign_in(db):

@@ -40,6 +40,7 @@ def test_only_ascii_digits_are_an_id(typed, expected):
         reverse("training:impact"),
         reverse("training:enrol"),
         reverse("training:enrol_cohorts"),
+        reverse("reporting:portfolio"),
     ],
 )
 @pytest.mark.parametrize("wanted", ["²", "abc", "999999"])
