@@ -8,6 +8,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from reporting import figures
@@ -227,3 +229,19 @@ def test_a_brands_kpi_results_ignore_the_filters(programme, brand_staff, setting
     client = client_for(brand_staff)
     everything = _kpi_section(client.get(PORTFOLIO))
     assert _kpi_section(client.get(PORTFOLIO, {"country": "TR"})) == everything
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_dashboards_cost_the_same_queries_as_rows_grow(programme, ilo_admin, brand_staff):
+    ilo, brand = client_for(ilo_admin), client_for(brand_staff)
+    before = (_queries(ilo, PROGRAMME), _queries(brand, PORTFOLIO))
+    programme.partnership.factory_quota = 50
+    programme.partnership.save()
+    for base, after in (("5", "3"), ("6", "6"), ("4", "5"), ("7", "2")):
+        _supplier(programme, base, after, shared=base != "7")
+    assert (_queries(ilo, PROGRAMME), _queries(brand, PORTFOLIO)) == before
