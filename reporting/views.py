@@ -7,9 +7,11 @@ the same query string.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,8 +25,12 @@ from score_portal.access import can_see_programme_results
 from training.filters import EnrolmentFilter
 from training.models import Enrolment, Participant
 
+Link = Callable[..., str]
 
-def _filtered(request: HttpRequest, enrolments: Any, *, fixed: tuple[str, ...] = ()) -> Any:
+
+def _filtered(
+    request: HttpRequest, enrolments: QuerySet[Enrolment], *, fixed: tuple[str, ...] = ()
+) -> EnrolmentFilter:
     # The status is the figures' own business (the funnel shows them all); a brand's
     # dashboard fixes the funding partner.
     query = request.GET.copy()
@@ -35,16 +41,19 @@ def _filtered(request: HttpRequest, enrolments: Any, *, fixed: tuple[str, ...] =
     )
 
 
-def _list_links(request: HttpRequest, enrolment_filter: Any, extra: dict[str, str]) -> Any:
-    """A function giving the enrolment list's URL for a figure: the dashboard's filters
-    (only valid ones), the figure's statuses, and the brand's own funding."""
+def _list_links(
+    request: HttpRequest, enrolment_filter: EnrolmentFilter, extra: dict[str, str]
+) -> Link:
+    """A function giving the enrolment list's URL for a figure: the filters the figures
+    applied (a value in error filters nothing, here as there), the figure's statuses, and
+    the brand's own funding."""
     base = QueryDict(mutable=True)
     form = enrolment_filter.form
-    if form.is_valid():
-        for name in enrolment_filter.filters:
-            raw = request.GET.get(name)
-            if raw and form.cleaned_data.get(name) not in (None, ""):
-                base[name] = raw
+    form.is_valid()
+    for name in enrolment_filter.filters:
+        raw = request.GET.get(name)
+        if raw and name not in form.errors and form.cleaned_data.get(name) not in (None, ""):
+            base[name] = raw
     base.update(extra)
     url = reverse("training:enrolment_list")
 
@@ -59,7 +68,7 @@ def _list_links(request: HttpRequest, enrolment_filter: Any, extra: dict[str, st
     return link
 
 
-def _common(enrolments: Any, link: Any) -> dict[str, Any]:
+def _common(enrolments: QuerySet[Enrolment], link: Link) -> dict[str, Any]:
     stages = figures.funnel(enrolments)
     months = figures.completions_per_month(enrolments)
     people = figures.participants(enrolments)
@@ -117,9 +126,8 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     enrolment_filter = _filtered(request, funded, fixed=("partner",))
     enrolments = enrolment_filter.qs
     link = _list_links(request, enrolment_filter, {"partner": str(brand.pk)})
-    country = ""
-    if enrolment_filter.form.is_valid():
-        country = enrolment_filter.form.cleaned_data.get("country") or ""
+    enrolment_filter.form.is_valid()
+    country = enrolment_filter.form.cleaned_data.get("country") or ""
     coverage = figures.supplier_coverage(brand_id=brand.pk, enrolments=enrolments, country=country)
     kpis = figures.brand_kpi_results(brand_id=brand.pk)
     brands = list(Partner.objects.filter(pk__in=scope.funding_ids).order_by("name"))

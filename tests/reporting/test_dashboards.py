@@ -58,6 +58,11 @@ def test_the_programme_filters_keep_their_values_and_change_the_figures(programm
         Enrolment.objects.all()
     )
     assert "errorlist" in response.text
+    # A value in error beside a good one: the good one filters, figures and links alike.
+    response = client.get(PROGRAMME, {"module": "²", "country": "TR"})
+    assert response.context["factories_reached"] == 3
+    assert "country=TR" in response.context["reached_link"]
+    assert "module" not in response.context["reached_link"]
 
 
 @pytest.mark.parametrize(
