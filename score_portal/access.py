@@ -351,6 +351,11 @@ def can_merge_factories(scope: Scope) -> bool:
     return scope.is_ilo_decider
 
 
+def can_see_programme_results(scope: Scope) -> bool:
+    """The programme's results dashboard is the ILO's (every factory, every partner)."""
+    return scope.sees_everything
+
+
 def can_see_operations(scope: Scope) -> bool:
     """ILO admins and staff see the portal's health page and its metrics."""
     return scope.is_ilo_decider
@@ -370,6 +375,8 @@ def menu(scope: Scope) -> list[str]:
         "suppliers": everything or bool(scope.funding_ids or scope.factory_ids),
         "imports": everything or bool(scope.funding_ids),
         "progress": bool(scope.funding_ids),
+        "results": bool(scope.funding_ids),
+        "programme_results": everything,
         "cohorts": everything or bool(scope.provider_ids),
         "enrolments": scope.primary_role != Role.NONE,
         "certificates": everything or bool(scope.funding_ids or scope.factory_ids),

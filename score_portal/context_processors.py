@@ -16,6 +16,8 @@ SECTIONS = {
     "suppliers": (_("Suppliers"), "suppliers:factory_list"),
     "imports": (_("Imports"), "suppliers:import_list"),
     "progress": (_("Progress"), "training:matrix"),
+    "results": (_("Results"), "reporting:portfolio"),
+    "programme_results": (_("Programme results"), "reporting:programme"),
     "cohorts": (_("Cohorts"), "training:cohort_list"),
     "enrolments": (_("Enrolments"), "training:enrolment_list"),
     "certificates": (_("Certificates"), "training:certificate_list"),

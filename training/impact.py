@@ -32,11 +32,17 @@ from training.models import Enrolment, KPIConsent, KPIDefinition, KPIReading
 
 @dataclass(frozen=True)
 class Figure:
-    """An average over ``counted`` factories (None: withheld, fewer than K)."""
+    """An average over ``counted`` factories (None: withheld, fewer than K).
+
+    ``values`` are the counted factories' values (empty when withheld), sorted by value (so
+    they tell nothing of which factory is which): other aggregates of the same set (the
+    results dashboard's median, quartiles and share improved) obey the same rule by being
+    computed from them and nothing else."""
 
     reporting: int
     counted: int
     average: Decimal | None
+    values: tuple[Decimal, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def held_back(self) -> int:
@@ -184,5 +190,11 @@ def _counted(n: int, k: int, in_blocks: bool) -> int:
 def _figure(reporting: int, values: list[Decimal | None], k: int) -> Figure:
     if len(values) < k:
         return Figure(reporting=reporting, counted=0, average=None)
-    total = sum((v for v in values if v is not None), Decimal(0))
-    return Figure(reporting=reporting, counted=len(values), average=total / len(values))
+    counted = tuple(v for v in values if v is not None)
+    total = sum(counted, Decimal(0))
+    return Figure(
+        reporting=reporting,
+        counted=len(values),
+        average=total / len(values),
+        values=tuple(sorted(counted)),
+    )

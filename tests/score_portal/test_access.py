@@ -40,6 +40,7 @@ def test_only_ascii_digits_are_an_id(typed, expected):
         reverse("training:impact"),
         reverse("training:enrol"),
         reverse("training:enrol_cohorts"),
+        reverse("reporting:portfolio"),
     ],
 )
 @pytest.mark.parametrize("wanted", ["²", "abc", "999999"])
@@ -68,6 +69,7 @@ def test_the_menu_follows_what_each_person_can_reach(
         "partnerships",
         "suppliers",
         "imports",
+        "programme_results",
         "cohorts",
         "enrolments",
         "certificates",
@@ -80,6 +82,7 @@ def test_the_menu_follows_what_each_person_can_reach(
         "suppliers",
         "imports",
         "progress",
+        "results",
         "enrolments",
         "certificates",
         "modules",

@@ -35,6 +35,7 @@ from suppliers.exports import csv_lines, neutralise
 from suppliers.filters import FactoryFilter
 from suppliers.models import BrandSupplier, Factory
 from training import forms
+from training.filters import EnrolmentFilter
 from training.impact import kpi_impact, min_factories
 from training.models import Certificate, Enrolment
 from training.selectors import (
@@ -57,8 +58,19 @@ from training.services import kpis as kpi_services
 @login_required
 @require_GET
 def enrolment_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(enrolments_for(request.scope), 50).get_page(request.GET.get("page"))
-    return render(request, "training/enrolment_list.html", {"page": page})
+    """Enrolments the person sees, filtered (the programme dashboards link here with the
+    filters of the figure a person clicked)."""
+    enrolment_filter = EnrolmentFilter(
+        request.GET, queryset=enrolments_for(request.scope), scope=request.scope
+    )
+    page = Paginator(enrolment_filter.qs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "training/enrolment_list.html",
+        {"page": page, "filter": enrolment_filter, "query": query.urlencode()},
+    )
 
 
 @login_required

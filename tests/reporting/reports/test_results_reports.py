@@ -17,7 +17,7 @@ from reporting import reports
 from reporting.models import ResultsReport
 from score_portal.models import OutboundEmail
 from tests.conftest import client_for
-from tests.reporting.conftest import PERIOD_END, PERIOD_START
+from tests.reporting.reports.conftest import PERIOD_END, PERIOD_START
 from training.models import ConsultingVisit, Enrolment, Participant
 
 pytestmark = pytest.mark.django_db

@@ -11,11 +11,11 @@ from lxml import etree
 
 from reporting import iati, reports
 from tests.conftest import client_for
-from tests.reporting.conftest import PERIOD_END, PERIOD_START
+from tests.reporting.reports.conftest import PERIOD_END, PERIOD_START
 
 pytestmark = pytest.mark.django_db
 
-SCHEMA = Path(__file__).resolve().parent.parent / "fixtures" / "iati" / "iati-activities-schema.xsd"
+SCHEMA = Path(__file__).resolve().parents[2] / "fixtures" / "iati" / "iati-activities-schema.xsd"
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from reporting.models import ResultsReport
 from reporting.tasks import render_results_report
 from score_portal.models import OutboundEmail
 from tests.conftest import wait_for
-from tests.reporting.conftest import PERIOD_END, PERIOD_START
+from tests.reporting.reports.conftest import PERIOD_END, PERIOD_START
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

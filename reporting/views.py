@@ -1,0 +1,168 @@
+"""The results dashboards: the ILO's programme and a brand's portfolio.
+
+Both read the enrolments the person sees, narrowed by the enrolment list's own filters
+(``training.filters.EnrolmentFilter``), so every figure links to the list behind it with
+the same query string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from partners.models import Partner
+from partners.selectors import chosen_brand
+from reporting import charts, figures
+from score_portal.access import can_see_programme_results
+from training.filters import EnrolmentFilter
+from training.models import Enrolment, Participant
+
+Link = Callable[..., str]
+
+
+def _filtered(
+    request: HttpRequest, enrolments: QuerySet[Enrolment], *, fixed: tuple[str, ...] = ()
+) -> EnrolmentFilter:
+    # The status is the figures' own business (the funnel shows them all); a brand's
+    # dashboard fixes the funding partner.
+    query = request.GET.copy()
+    for name in ("status", "kpi", "page", *fixed):
+        query.pop(name, None)
+    return EnrolmentFilter(query, queryset=enrolments, scope=request.scope).without(
+        "status", "kpi", *fixed
+    )
+
+
+def _list_links(
+    request: HttpRequest, enrolment_filter: EnrolmentFilter, extra: dict[str, str]
+) -> Link:
+    """A function giving the enrolment list's URL for a figure: the filters the figures
+    applied (a value in error filters nothing, here as there), the figure's statuses, and
+    the brand's own funding."""
+    base = QueryDict(mutable=True)
+    form = enrolment_filter.form
+    form.is_valid()
+    for name in enrolment_filter.filters:
+        raw = request.GET.get(name)
+        if raw and name not in form.errors and form.cleaned_data.get(name) not in (None, ""):
+            base[name] = raw
+    base.update(extra)
+    url = reverse("training:enrolment_list")
+
+    def link(*, statuses: tuple[str, ...] = (), **more: str) -> str:
+        query = base.copy()
+        query.setlist("status", list(statuses))
+        for key, value in more.items():
+            query[key] = value
+        encoded = query.urlencode()
+        return f"{url}?{encoded}" if encoded else url
+
+    return link
+
+
+def _common(enrolments: QuerySet[Enrolment], link: Link) -> dict[str, Any]:
+    stages = figures.funnel(enrolments)
+    months = figures.completions_per_month(enrolments)
+    people = figures.participants(enrolments)
+    return {
+        "factories_reached": figures.factories_reached(enrolments),
+        "reached_link": link(statuses=figures.REACHED),
+        "stages": [(stage, link(statuses=stage.statuses)) for stage in stages],
+        "funnel_chart": charts.funnel(stages),
+        "months": months,
+        "months_chart": charts.completions(months),
+        "completed_link": link(statuses=(Enrolment.Status.COMPLETED,)),
+        "participants": people,
+        "gender_labels": [label for _value, label in Participant.Gender.choices],
+        "participants_chart": charts.participants(people),
+        "workforce": figures.workforce(enrolments),
+        "active_trainers": figures.active_trainers(enrolments),
+        "costs": figures.costs(enrolments),
+        "funded_link": link(statuses=Enrolment.ACTIVE_STATUSES),
+    }
+
+
+@login_required
+@require_GET
+def programme(request: HttpRequest) -> HttpResponse:
+    """The ILO's programme dashboard; anyone else: 404, like any page out of reach."""
+    scope = request.scope
+    if not can_see_programme_results(scope):
+        raise Http404
+    enrolment_filter = _filtered(request, Enrolment.objects.visible_to(scope))
+    enrolments = enrolment_filter.qs
+    link = _list_links(request, enrolment_filter, {})
+    kpis = figures.kpi_changes(enrolments)
+    context = _common(enrolments, link)
+    context.update(
+        {
+            "filter": enrolment_filter,
+            "kpis": [(item, link(kpi=str(item.kpi.pk))) for item in kpis],
+            "kpi_chart": charts.kpi_improved(kpis),
+        }
+    )
+    return render(request, "reporting/dashboard_programme.html", context)
+
+
+@login_required
+@require_GET
+def portfolio(request: HttpRequest) -> HttpResponse:
+    """A brand's (or initiative's) portfolio: the enrolments it funds, its supplier list's
+    coverage, its partnerships, and KPI results under the privacy rule. A person of no
+    brand, or asking for another's (``?brand=``): 404."""
+    scope = request.scope
+    brand: Partner | None = chosen_brand(scope, request.GET.get("brand"), acting=False)
+    if brand is None:
+        raise Http404
+    funded = Enrolment.objects.visible_to(scope).filter(partnership__partner_id=brand.pk)
+    enrolment_filter = _filtered(request, funded, fixed=("partner",))
+    enrolments = enrolment_filter.qs
+    link = _list_links(request, enrolment_filter, {"partner": str(brand.pk)})
+    enrolment_filter.form.is_valid()
+    country = enrolment_filter.form.cleaned_data.get("country") or ""
+    coverage = figures.supplier_coverage(brand_id=brand.pk, enrolments=enrolments, country=country)
+    kpis = figures.brand_kpi_results(brand_id=brand.pk)
+    brands = list(Partner.objects.filter(pk__in=scope.funding_ids).order_by("name"))
+    context = _common(enrolments, link)
+    context.update(
+        {
+            "brand": brand,
+            "brands": brands if len(brands) > 1 else [],
+            "filter": enrolment_filter,
+            "coverage": [
+                {
+                    **vars(row),
+                    "share_enrolled": row.share_enrolled,
+                    "share_completed": row.share_completed,
+                    "country_name": charts.country_name(row.country),
+                    "enrolled_link": link(statuses=Enrolment.ACTIVE_STATUSES, country=row.country),
+                    "completed_link": link(
+                        statuses=(Enrolment.Status.COMPLETED,), country=row.country
+                    ),
+                }
+                for row in coverage
+            ],
+            "coverage_chart": charts.coverage(coverage),
+            "ledgers": figures.partnership_ledgers(scope, brand_id=brand.pk),
+            "kpis": [
+                {
+                    "kpi": item.kpi,
+                    "groups": [
+                        (_("Shared their readings with you"), item.shared),
+                        (_("Did not share them"), item.unshared),
+                    ],
+                }
+                for item in kpis
+            ],
+            "k": figures.k_anonymity(),
+        }
+    )
+    return render(request, "reporting/dashboard_portfolio.html", context)
