@@ -74,7 +74,8 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark one notice read (``read=0``: unread again)."""
     notice = get_object_or_404(Notice, pk=pk, recipient=request.user)
     notices.mark_read(notice=notice, read=request.POST.get("read", "1") != "0")
-    if request.htmx:  # the row, and the header's count out of band
+    # htmx: the row, and the header's count out of band.
+    if request.htmx:  # type: ignore[attr-defined]
         notice.kind_label = notices.label_of(notice.kind)  # type: ignore[attr-defined]
         return render(
             request,
@@ -119,13 +120,13 @@ class NoticeSettingsForm(forms.Form):
         self.kinds = kinds
         for kind in kinds:
             self.fields[f"email_{kind.code}"] = forms.BooleanField(
-                label=kind.label,
+                label=str(kind.label),
                 required=False,
                 # A kind that always emails shows ticked and cannot be changed (the reason
                 # beside it); a disabled field ignores what is posted.
                 initial=not kind.email_optional or kind.code not in current.email_off,
                 disabled=not kind.email_optional,
-                help_text=kind.why_always if not kind.email_optional else "",
+                help_text=str(kind.why_always) if not kind.email_optional else "",
             )
         self.fields["daily_digest"].initial = current.daily_digest
         # The digest's box comes after the kinds.
