@@ -7,6 +7,7 @@ class PartnersConfig(AppConfig):
     verbose_name = _("Partners and partnerships")
 
     def ready(self) -> None:
+        from partners import notices  # noqa: F401 (registers its kinds of notice)
         from partners.models import membership_scope_rows
         from score_portal.scope import register_scope_source
 

@@ -247,4 +247,5 @@ def _notify(event: PartnershipEvent) -> None:
             template=template,
             context={"partnership": partnership, "event": event, "recipient": recipient},
             language=recipient.language or None,
+            link=partnership.get_absolute_url(),
         )

@@ -8,3 +8,6 @@ class ReportingConfig(AppConfig):
 
     name = "reporting"
     verbose_name = _("Programme results")
+
+    def ready(self) -> None:
+        from reporting import notices  # noqa: F401 (registers its kind of notice)

@@ -514,4 +514,5 @@ def _notify_ready(report: ResultsReport) -> None:
             "download_url": reverse("reporting:report_download", args=[report.pk]),
         },
         language=person.language or report.language,
+        link=reverse("reporting:report_list"),
     )

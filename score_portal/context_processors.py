@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from score_portal import notices
 from score_portal.access import menu
 from score_portal.scope import ANONYMOUS
 
@@ -55,3 +57,23 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         for label, url in links
     ]
     return {"nav_items": nav, "admin_url": admin_url, "portal_role": scope.primary_role.value}
+
+
+class UnreadNotices:
+    """The header's unread count, read once, and only by a page that shows it: one query on
+    a partial index, straight from the database (not the cache: the header works while Redis
+    is down)."""
+
+    def __init__(self, user: Any) -> None:
+        self._user = user
+
+    @cached_property
+    def count(self) -> int:
+        return notices.unread_count(self._user)
+
+
+def notices_badge(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"unread_notices": UnreadNotices(user)}

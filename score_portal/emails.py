@@ -11,40 +11,78 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.signals import setting_changed
+from django.db import transaction
 from django.dispatch import receiver
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from score_portal import jobs
-from score_portal.models import OutboundEmail
+from score_portal import jobs, notices
+from score_portal.models import OutboundEmail, User
 
 logger = logging.getLogger(__name__)
 
 
 def queue_email(
-    *, to: str, template: str, context: dict[str, Any], language: str | None = None
-) -> OutboundEmail:
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    language: str | None = None,
+    link: str = "",
+    kind: str | None = None,
+) -> OutboundEmail | None:
     """Render ``templates/emails/<template>/`` (subject.txt, body.txt, optional body.html)
-    in ``language`` and queue it; the worker sends it once the transaction commits."""
+    in ``language`` and queue it; the worker sends it once the transaction commits.
+
+    When ``to`` is a person's address (case-insensitive), the same transaction puts a notice
+    in their inbox (score_portal.notices), titled with the subject and pointing to ``link``
+    (a path on the portal: the object the email is about). ``kind`` names the kind of
+    notice when the template's registered kind is not the right one. The email is not
+    queued (None is returned) when the person reads that kind in the portal only."""
     language = language or settings.LANGUAGE_CODE
+    notice_kind = notices.get_kind(kind) if kind else notices.kind_for(template)
+    recipient = (
+        User.objects.filter(email__iexact=to).select_related("notice_settings").first()
+        if notice_kind.notice or notice_kind.email_optional
+        else None
+    )
+    send = notices.wants_email(recipient, notice_kind)
     context = {"site_url": settings.SITE_URL, **context}
     with translation.override(language):
-        subject: str = render_to_string(f"emails/{template}/subject.txt", context)
-        text: str = render_to_string(f"emails/{template}/body.txt", context)
-        html: str
-        try:
-            html = render_to_string(f"emails/{template}/body.html", context)
-        except TemplateDoesNotExist:
-            html = ""
-    return store_email(
-        to=to,
-        subject=" ".join(subject.split()),
-        body_text=text.strip(),
-        body_html=html.strip(),
-        template=template,
-        language=language,
-    )
+        subject = " ".join(render_to_string(f"emails/{template}/subject.txt", context).split())
+        text = html = ""
+        if send:
+            text = render_to_string(f"emails/{template}/body.txt", context)
+            try:
+                html = render_to_string(f"emails/{template}/body.html", context)
+            except TemplateDoesNotExist:
+                html = ""
+    with transaction.atomic():
+        email = (
+            store_email(
+                to=to,
+                subject=subject,
+                body_text=text.strip(),
+                body_html=html.strip(),
+                template=template,
+                language=language,
+            )
+            if send
+            else None
+        )
+        if recipient is not None and notice_kind.notice:
+            notices.record_notice(
+                recipient=recipient,
+                kind=notice_kind,
+                template=template,
+                context=context,
+                language=language,
+                subject=subject,
+                link=link,
+                emailed=send,
+            )
+    return email
 
 
 def store_email(

@@ -1,4 +1,4 @@
-"""Platform-wide models: the User (email is the login) and the email outbox."""
+"""Platform-wide models: the User (email is the login), the email outbox and the inbox."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from score_portal import jobs
@@ -184,3 +185,86 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Notice(models.Model):
+    """One thing that happened to a person, in their in-portal inbox (score_portal.notices).
+
+    Written by ``queue_email`` in the same transaction as the email it goes with (whether or
+    not the person receives that kind by email). The title is the email's subject, rendered
+    when the notice is made in each of the portal's languages (``titles``), so the inbox
+    follows the reader's language of the day; the names inside it (factory, module) are as
+    they were then.
+    """
+
+    recipient = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notices", verbose_name=_("recipient")
+    )
+    kind = models.CharField(_("kind"), max_length=50)
+    template = models.CharField(_("email template"), max_length=100)
+    titles = models.JSONField(_("titles"), default=dict)  # language code -> title
+    language = models.CharField(_("language"), max_length=10)  # the recipient's, then
+    link = models.CharField(_("link"), max_length=500, blank=True)  # a path on the portal
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # Whether the email went out at once; notices not emailed may go into the daily digest.
+    emailed = models.BooleanField(_("emailed"), default=False)
+    digested_at = models.DateTimeField(_("in a digest at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notice_inbox"),
+            # The header's unread count: one index-only lookup per page.
+            models.Index(
+                fields=["recipient"], condition=models.Q(read_at__isnull=True), name="notice_unread"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id}"
+
+    def title(self, language: str | None = None) -> str:
+        """The title in ``language`` (else the one it was made in, else any)."""
+        titles: dict[str, str] = self.titles or {}
+        for code in (language, self.language, settings.LANGUAGE_CODE):
+            if code and titles.get(code):
+                return titles[code]
+        return next(iter(titles.values()), self.kind)
+
+    @property
+    def display_title(self) -> str:
+        """The title in the language of the page being rendered."""
+        return self.title(translation.get_language())
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class NoticeSettings(models.Model):
+    """A person's choices: which kinds of notice also come by email, and the daily digest.
+    No row: every kind by email, no digest."""
+
+    user = models.OneToOneField(
+        User,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="notice_settings",
+        verbose_name=_("user"),
+    )
+    # Kind codes (score_portal.notices) the person reads in the portal only.
+    email_off = models.JSONField(_("kinds not emailed"), default=list, blank=True)
+    daily_digest = models.BooleanField(_("daily digest"), default=False)
+    # The person's local day of the last digest run for them: claimed by a conditional
+    # update, so the digest goes out at most once a day whoever runs it.
+    last_digest_on = models.DateField(_("last digest on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice settings")
+        verbose_name_plural = _("notice settings")
+
+    def __str__(self) -> str:
+        return str(self.user_id)

@@ -123,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "score_portal.context_processors.navigation",
+                "score_portal.context_processors.notices_badge",
             ],
         },
     },
@@ -215,6 +216,7 @@ CELERY_TASK_DEFAULT_QUEUE = TASK_QUEUES["default"]
 CELERY_TASK_ROUTES = {
     # Exact names first, then the patterns in this order: the first that matches wins.
     "training.tasks.send_classroom_reminders": {"queue": TASK_QUEUES["default"]},
+    "score_portal.tasks.send_notice_digests": {"queue": TASK_QUEUES["default"]},
     "*.sweep_*": {"queue": TASK_QUEUES["default"]},
     # A results report is a document render, like a certificate: the same workers.
     "reporting.tasks.render_results_report": {"queue": TASK_QUEUES["certificates"]},
@@ -273,6 +275,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "suppliers.tasks.refresh_search_keys",
         # An import queues it after its commit; this catches one lost with the broker.
         "schedule": 5 * 60,
+    },
+    "notice-digests": {
+        "task": "score_portal.tasks.send_notice_digests",
+        # hourly: each person's daily digest goes out in their own morning, once a day
+        "schedule": 60 * 60,
     },
     "beat-heartbeat": {
         "task": "score_portal.tasks.beat_heartbeat",

@@ -1,5 +1,5 @@
 """Platform tasks: delivering the outbox, the sweep of every kind of background job, beat's
-heartbeat."""
+heartbeat, the daily digest of notices."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from celery.signals import task_postrun
 from django.conf import settings
 from django.db import close_old_connections
 
-from score_portal import emails, health, jobs
+from score_portal import digests, emails, health, jobs
 from score_portal.models import OutboundEmail
 
 
@@ -57,6 +57,13 @@ def beat_heartbeat() -> None:
     """Every minute (Celery beat): note that beat, the broker and a worker all work; readiness
     says beat is late when the note is old (HEALTH_BEAT_LATE_MINUTES)."""
     health.record_heartbeat()
+
+
+@shared_task(acks_late=True)
+def send_notice_digests() -> int:
+    """Every hour (Celery beat): each person's daily digest of notices, once their morning
+    has come; safe to run twice (a person's day is claimed before their digest is queued)."""
+    return digests.send_daily_digests()
 
 
 @task_postrun.connect

@@ -19,6 +19,7 @@ urlpatterns = [
     # Public: anyone checks a certificate number (rate-limited, no login).
     path("verify/<str:code>/", certificates.verify, name="verify_certificate"),
     path("accounts/profile/", accounts.profile, name="profile"),
+    path("accounts/notices/", include("score_portal.notice_urls")),
     path("accounts/", include("allauth.urls")),
     # Django's language switcher, which also stores a signed-in person's choice.
     path("i18n/setlang/", accounts.set_language, name="set_language"),

@@ -8,6 +8,7 @@ class SuppliersConfig(AppConfig):
 
     def ready(self) -> None:
         from score_portal.scope import register_scope_source
+        from suppliers import notices  # noqa: F401 (registers its kinds of notice)
         from suppliers.models import managed_factory_scope_rows
 
         register_scope_source("suppliers", managed_factory_scope_rows)

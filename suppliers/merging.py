@@ -435,4 +435,5 @@ def _notify_brands(record: FactoryMerge, brands: list[Partner]) -> None:
                 "brands": [(p, codes.get(p.pk, "")) for p in partners],
             },
             language=user.language or None,
+            link=record.survivor.get_absolute_url(),
         )

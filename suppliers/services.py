@@ -303,6 +303,7 @@ def _tell(supplier_import: SupplierImport, changes: dict[str, object], *, notify
             template="supplier_import_done",
             context={"supplier_import": supplier_import, "recipient": user},
             language=user.language or settings.LANGUAGE_CODE,
+            link=supplier_import.get_absolute_url(),
         )
 
 

@@ -9,7 +9,7 @@ class TrainingConfig(AppConfig):
     def ready(self) -> None:
         from score_portal.scope import register_scope_source
         from suppliers.merging import register_merge_hook
-        from training import record_checks, signals  # noqa: F401 (registers the checks)
+        from training import notices, record_checks, signals  # noqa: F401 (registers them)
         from training.merging import merge_training_rows
         from training.models import trained_cohort_scope_rows
 

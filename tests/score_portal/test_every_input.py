@@ -30,6 +30,7 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
+from score_portal.models import Notice
 from suppliers.models import SupplierImportRow
 from training.models import Certificate
 
@@ -53,6 +54,7 @@ QUERY_KEYS = [
     "outcome",
     "format",
     "q",
+    "show",
     "status",
     "kind",
     "country",
@@ -151,7 +153,9 @@ def _url(route: Route, values: dict[str, str]) -> str | None:
 class World:
     """Real ids for path parameters, from the ``world`` fixture and a few more objects."""
 
-    def __init__(self, world, certificate: Certificate, row: SupplierImportRow) -> None:
+    def __init__(
+        self, world, certificate: Certificate, row: SupplierImportRow, notice: Notice
+    ) -> None:
         self.by_prefix = {
             "partners:": world.partnership.pk,
             "reporting:partnership": world.partnership.pk,
@@ -160,6 +164,7 @@ class World:
             "training:cohort": world.cohort.pk,
             "training:enrolment": world.enrolment.pk,
             "training:certificate": certificate.pk,
+            "notices:": notice.pk,
         }
         self.row = row
         self.certificate = certificate
@@ -282,7 +287,16 @@ def test_no_input_answers_500_or_reaches_a_header(persona, world, settings, tmp_
         candidate=world.factory,
         score=90,
     )
-    ids = World(world, certificate, row)
+    # A notice of the persona's own (the others' answer 404, as a missing one).
+    notice = Notice.objects.create(
+        recipient=persona or world.enrolment.enrolled_by,
+        kind="enrolment_notice",
+        template="enrolment_notice",
+        titles={"en": "A notice"},
+        language="en",
+        link=world.enrolment.get_absolute_url(),
+    )
+    ids = World(world, certificate, row, notice)
     client = Client(raise_request_exception=False)
     if persona is not None:
         client.force_login(persona)

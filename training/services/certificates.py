@@ -219,4 +219,5 @@ def _notify_issued(certificate: Certificate) -> None:
                 "verify_url": pdf.verify_url(certificate),
             },
             language=person.language or enrolment.factory.language or settings.LANGUAGE_CODE,
+            link=certificate.get_absolute_url(),
         )

@@ -726,6 +726,7 @@ def _email(person: User, template: str, enrolment: Enrolment, **extra: Any) -> N
         template=template,
         context={"enrolment": enrolment, "recipient": person, **extra},
         language=person.language or settings.LANGUAGE_CODE,
+        link=enrolment.get_absolute_url(),
     )
 
 

@@ -1,0 +1,22 @@
+"""Partners' kinds of notice (score_portal.notices): the emails of the partnership lifecycle."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from score_portal.notices import register_kind
+
+register_kind(
+    "partnership_submitted",
+    label=_("Partnership applications to review"),
+    templates=["partnership_submitted"],
+    audience=lambda scope: scope.is_ilo_decider,
+    order=10,
+)
+register_kind(
+    "partnership_decided",
+    label=_("Decisions on your organisation's partnerships"),
+    templates=["partnership_decided"],
+    audience=lambda scope: bool(scope.partner_ids),
+    order=11,
+)
