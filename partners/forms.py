@@ -164,7 +164,9 @@ class OrganisationForm(forms.Form):
         choices=[(v, label) for v, label in Partner.Kind.choices if v != Partner.Kind.ILO],
     )
     country = forms.ChoiceField(label=_("Headquarters country"), required=False, choices=())
-    website = forms.URLField(label=_("Website"), required=False, max_length=200)
+    website = forms.URLField(
+        label=_("Website"), required=False, max_length=200, assume_scheme="https"
+    )
     admin_email = forms.EmailField(
         label=_("Email of its first administrator"),
         max_length=254,
