@@ -160,7 +160,7 @@ def member_role(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
         messages.error(request, _("Choose a role."))
         return redirect(_people_url(partner))
     try:
-        services.change_role(
+        membership = services.change_role(
             membership=membership, role=form.cleaned_data["role"], actor=request.user
         )
     except services.PartnerError as error:

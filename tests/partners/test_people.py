@@ -281,7 +281,10 @@ def test_admin_invites_changes_a_role_and_removes(brand, brand_admin, brand_staf
     assert response.status_code == 302
     assert OutboundEmail.objects.filter(to="colleague@example.org").exists()
     staff = Membership.objects.get(user=brand_staff)
-    client.post(reverse("partners:member_role", args=[brand.pk, staff.pk]), {"role": "viewer"})
+    response = client.post(
+        reverse("partners:member_role", args=[brand.pk, staff.pk]), {"role": "viewer"}, follow=True
+    )
+    assert "is now Viewer" in response.content.decode()
     staff.refresh_from_db()
     assert staff.role == "viewer"
     client.post(reverse("partners:member_remove", args=[brand.pk, staff.pk]))
