@@ -101,11 +101,11 @@ def test_another_address_or_an_unverified_one_is_refused(brand, brand_admin):
     invite(partner=brand, email="p@example.org", role="admin", actor=brand_admin)
     token = _last_token("p@example.org")
     someone_else = UserFactory(email="someone@example.org")
-    with pytest.raises(PartnerError, match="sent to p@example.org"):
+    with pytest.raises(PartnerError, match=r"sent to p@example\.org"):
         accept_invitation(token=token, user=someone_else)
     # The address added to their account but not verified does not count either.
     EmailAddress.objects.create(user=someone_else, email="p@example.org", verified=False)
-    with pytest.raises(PartnerError, match="sent to p@example.org"):
+    with pytest.raises(PartnerError, match=r"sent to p@example\.org"):
         accept_invitation(token=token, user=someone_else)
     assert not Membership.objects.filter(partner=brand, user=someone_else).exists()
 
