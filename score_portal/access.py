@@ -410,6 +410,9 @@ def tools(scope: Scope) -> list[str]:
         or scope.is_ilo_decider
         or any(scope.role_in(p) == MemberRole.ADMIN for p in scope.partner_ids),
         "trainers": scope.sees_everything or bool(scope.provider_staff_ids),
+        # A trainer's own page: their certifications.
+        "certifications": scope.is_trainer
+        and not (scope.sees_everything or scope.provider_staff_ids),
     }
     return [tool for tool, show in shown.items() if show]
 

@@ -26,6 +26,7 @@ SECTIONS = {
 TOOLS = {
     "organisations": (_("Organisations and people"), "partners:organisation_list"),
     "trainers": (_("Trainers"), "training:trainer_list"),
+    "certifications": (_("Your certifications"), "training:trainer_detail"),
 }
 
 
@@ -58,7 +59,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         for label, url in links
     ]
     tool_items = [
-        {"label": TOOLS[tool][0], "url": reverse(TOOLS[tool][1])} for tool in tools(scope)
+        {
+            "label": TOOLS[tool][0],
+            "url": reverse(
+                TOOLS[tool][1], args=[scope.user_id] if tool == "certifications" else []
+            ),
+        }
+        for tool in tools(scope)
     ]
     return {
         "nav_items": nav,

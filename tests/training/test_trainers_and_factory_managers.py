@@ -178,3 +178,8 @@ def test_factory_managers_page(world, brand_staff, other_brand_staff, brand_view
     assert bad.status_code == 400 and 'value="nope"' in bad.content.decode()
     assert client.post(url, {"email": "owner@mill.example.org"}).status_code == 302
     assert "owner@mill.example.org" in client.get(url).content.decode()
+
+
+def test_a_trainer_finds_their_certifications_in_their_menu(trainer):
+    home = client_for(trainer).get("/").content.decode()
+    assert reverse("training:trainer_detail", args=[trainer.pk]) in home

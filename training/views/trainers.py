@@ -35,13 +35,18 @@ def _trainer_or_404(request: HttpRequest, pk: object) -> User:
     return trainer
 
 
+def _may_list(request: HttpRequest) -> bool:
+    scope = request.scope  # type: ignore[attr-defined]
+    return bool(scope.sees_everything or scope.provider_staff_ids)
+
+
 @login_required
 @require_GET
 def trainer_list(request: HttpRequest) -> HttpResponse:
-    scope = request.scope  # type: ignore[attr-defined]
-    if not (scope.sees_everything or scope.provider_staff_ids):
+    if not _may_list(request):
         raise Http404
-    page = Paginator(trainers_for(scope), 50).get_page(request.GET.get("page"))
+    trainers = trainers_for(request.scope)  # type: ignore[attr-defined]
+    page = Paginator(trainers, 50).get_page(request.GET.get("page"))
     return render(
         request, "training/trainer_list.html", {"page": page, "today": timezone.localdate()}
     )
@@ -58,6 +63,7 @@ def _trainer_page(
             "trainer": trainer,
             "today": timezone.localdate(),
             "may_certify": may_certify,
+            "may_list": _may_list(request),
             "form": form or (CertificationForm() if may_certify else None),
             "history": certification_history(trainer),
         },
