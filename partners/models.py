@@ -68,6 +68,13 @@ class Partner(models.Model):
     def is_funding(self) -> bool:
         return self.kind in self.FUNDING_KINDS
 
+    @property
+    def display_name(self) -> str:
+        """Its name on the portal's pages: the ILO's in the reader's language."""
+        if self.kind == self.Kind.ILO:
+            return str(_("International Labour Organization"))
+        return self.name
+
 
 class Membership(models.Model):
     """A person's role in an organisation."""

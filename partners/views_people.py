@@ -90,7 +90,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _("%(partner)s was created; an invitation was sent to %(email)s.")
-                % {"partner": partner.name, "email": invitation.email},
+                % {"partner": partner.display_name, "email": invitation.email},
             )
             return redirect(_people_url(partner))
     return render(
@@ -188,7 +188,7 @@ def member_remove(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse
         messages.success(
             request,
             _("%(person)s was removed from %(partner)s.")
-            % {"person": membership.user.display_name, "partner": partner.name},
+            % {"person": membership.user.display_name, "partner": partner.display_name},
         )
     forget_scope(request.user)
     return redirect(_after_own_change(request, partner))
@@ -251,7 +251,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(
                 request,
                 _("Welcome to %(partner)s: you are now %(role)s.")
-                % {"partner": membership.partner.name, "role": membership.get_role_display()},
+                % {"partner": membership.partner.display_name, "role": membership.get_role_display()},
             )
             return redirect("home")
     return render(
