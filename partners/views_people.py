@@ -251,7 +251,10 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(
                 request,
                 _("Welcome to %(partner)s: you are now %(role)s.")
-                % {"partner": membership.partner.display_name, "role": membership.get_role_display()},
+                % {
+                    "partner": membership.partner.display_name,
+                    "role": membership.get_role_display(),
+                },
             )
             return redirect("home")
     return render(
