@@ -1,10 +1,11 @@
 from django.contrib import admin
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import Membership, Partner, Partnership
+from partners.models import Invitation, Membership, Partner, Partnership
 from partners.selectors import membership_history
 from score_portal.widgets import HistoryAdmin, SafeIdsAdmin
 
@@ -55,3 +56,34 @@ class PartnershipAdmin(SafeIdsAdmin, HistoryAdmin):
             return "—"
         url = reverse("partners:partnership_document", args=[partnership.pk])
         return format_html('<a href="{}">{}</a>', url, partnership.supporting_document.name)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(SafeIdsAdmin, admin.ModelAdmin):
+    """For repairs only: invitations are sent, resent and withdrawn on the People page."""
+
+    list_display = [
+        "email",
+        "partner",
+        "role",
+        "sent_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
+    list_filter = ["role", "partner__kind"]
+    search_fields = ["email", "partner__name"]
+    readonly_fields = [
+        "partner",
+        "email",
+        "role",
+        "invited_by",
+        "sent_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from partners.models import Partner, Partnership
 from score_portal.widgets import ModelMultipleIdsField
@@ -125,3 +126,61 @@ ACTION_LABELS = {
     "suspended": _("Suspend"),
     "closed": _("Close"),
 }
+
+
+class InvitationForm(forms.Form):
+    """Invite a colleague by email with a role (the roles the organisation's kind allows)."""
+
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=())
+
+    def __init__(self, *args: Any, roles: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role_field = self.fields["role"]
+        assert isinstance(role_field, forms.ChoiceField)
+        role_field.choices = roles
+        role_field.initial = "staff"
+
+
+class RoleForm(forms.Form):
+    """A member's new role."""
+
+    role = forms.ChoiceField(label=_("Role"), choices=())
+
+    def __init__(self, *args: Any, roles: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role_field = self.fields["role"]
+        assert isinstance(role_field, forms.ChoiceField)
+        role_field.choices = roles
+
+
+class OrganisationForm(forms.Form):
+    """The ILO opens a partner organisation and invites its first administrator."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    short_name = forms.CharField(label=_("Short name"), max_length=50, required=False)
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[(v, label) for v, label in Partner.Kind.choices if v != Partner.Kind.ILO],
+    )
+    country = forms.ChoiceField(label=_("Headquarters country"), required=False, choices=())
+    website = forms.URLField(
+        label=_("Website"), required=False, max_length=200, assume_scheme="https"
+    )
+    admin_email = forms.EmailField(
+        label=_("Email of its first administrator"),
+        max_length=254,
+        help_text=_("They receive an invitation to open their account and manage their people."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        country_field = self.fields["country"]
+        assert isinstance(country_field, forms.ChoiceField)
+        country_field.choices = [("", "—"), *countries]
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"].strip()
+        if Partner.objects.filter(name__iexact=name).exists():
+            raise forms.ValidationError(_("An organisation with this name already exists."))
+        return name

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -67,6 +68,13 @@ class Partner(models.Model):
     def is_funding(self) -> bool:
         return self.kind in self.FUNDING_KINDS
 
+    @property
+    def display_name(self) -> str:
+        """Its name on the portal's pages: the ILO's in the reader's language."""
+        if self.kind == self.Kind.ILO:
+            return str(_("International Labour Organization"))
+        return self.name
+
 
 class Membership(models.Model):
     """A person's role in an organisation."""
@@ -108,6 +116,84 @@ class Membership(models.Model):
             raise ValidationError(
                 {"role": _("Only service providers have trainers.")}, code="trainer_role"
             )
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def pending(self) -> InvitationQuerySet:
+        """Neither accepted nor revoked (an expired one stays pending until resent)."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """An invitation to join an organisation with a role, sent by email as a link.
+
+    The link carries a random token; only its SHA-256 is stored (``token_hash``), so the
+    table leaks no usable link. Resending draws a new token (the old link stops working),
+    revoking or accepting closes it, and it expires after ``INVITATION_DAYS``. A token in a
+    table rather than a signed value (``django.core.signing``): a signed link cannot be
+    revoked or used once without a table anyway, and the table is the page's list of
+    pending invitations.
+    """
+
+    Role = MemberRole
+
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("partner")
+    )
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    created_at = models.DateTimeField(_("invited at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("accepted by"),
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-sent_at"]
+        constraints = [
+            # One open invitation per address and organisation: inviting again resends it.
+            models.UniqueConstraint(
+                fields=["partner", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["admin", "staff", "viewer", "trainer"]),
+                name="invitation_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.partner} ({self.get_role_display()})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and not self.is_expired
 
 
 class PartnershipQuerySet(models.QuerySet["Partnership"]):

@@ -20,3 +20,13 @@ register_kind(
     audience=lambda scope: bool(scope.partner_ids),
     order=11,
 )
+# An invitation to join an organisation goes to an address, perhaps without an account yet.
+register_kind(
+    "organisation_invitation",
+    label=_("Invitations to join an organisation"),
+    templates=["organisation_invitation"],
+    email_optional=False,
+    why_always=_("An invitation goes to an address, not to an account: it is always emailed."),
+    notice=False,
+    listed=False,
+)

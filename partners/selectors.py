@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 from django.http import Http404
 
-from partners.models import Membership, Partner, Partnership, PartnershipEvent
+from partners.models import Invitation, Membership, Partner, Partnership, PartnershipEvent
 from score_portal import access
 from score_portal.history import HistoryEntry, change_rows
 from score_portal.scope import Scope
@@ -138,3 +138,39 @@ def membership_history(partner: Partner) -> list[HistoryEntry]:
 
 def _membership_label() -> str:
     return str(Membership._meta.verbose_name).capitalize()
+
+
+def managed_organisations(scope: Scope) -> QuerySet[Partner]:
+    """Organisations whose people the person manages, with their member counts."""
+    return (
+        Partner.objects.visible_to(scope)
+        .filter(access.people_managed_reach(scope))
+        .annotate(
+            member_count=Count("memberships", distinct=True),
+            pending_count=Count(
+                "invitations",
+                filter=Q(
+                    invitations__accepted_at__isnull=True, invitations__revoked_at__isnull=True
+                ),
+                distinct=True,
+            ),
+        )
+        .order_by("kind", "name")
+    )
+
+
+def members_of(partner: Partner) -> QuerySet[Membership]:
+    """An organisation's people, administrators first."""
+    return (
+        Membership.objects.filter(partner=partner)
+        .select_related("user")
+        .annotate(
+            admin_first=Case(When(role=Membership.Role.ADMIN, then=0), default=1),
+        )
+        .order_by("admin_first", "user__email")
+    )
+
+
+def pending_invitations(partner: Partner) -> QuerySet[Invitation]:
+    """Invitations neither accepted nor revoked (expired ones too: they may be resent)."""
+    return partner.invitations.pending().select_related("invited_by").order_by("-sent_at")

@@ -361,6 +361,91 @@ def can_see_operations(scope: Scope) -> bool:
     return scope.is_ilo_decider
 
 
+def can_manage_people(scope: Scope, partner_id: int, *, is_ilo_organisation: bool = False) -> bool:
+    """An organisation's administrators manage its people (invite, change roles, remove); ILO
+    admins and staff do it for every partner organisation (they onboard them), and only
+    the ILO's own administrators for the ILO."""
+    if scope.is_superuser:
+        return True
+    if is_ilo_organisation:
+        return MemberRole.ADMIN in scope.ilo_roles
+    return scope.is_ilo_decider or scope.role_in(partner_id) == MemberRole.ADMIN
+
+
+def people_managed_reach(scope: Scope) -> Q:
+    """Organisations whose people one manages (``can_manage_people``), as a ``Partner`` filter."""
+    if scope.is_superuser or MemberRole.ADMIN in scope.ilo_roles:
+        return EVERYTHING
+    if scope.is_ilo_decider:
+        return ~Q(kind="ilo")
+    admin_of = [p for p in scope.partner_ids if scope.role_in(p) == MemberRole.ADMIN]
+    return Q(pk__in=admin_of) if admin_of else NOTHING
+
+
+def can_onboard_partners(scope: Scope) -> bool:
+    """ILO admins and staff create partner organisations and invite their first admin."""
+    return scope.is_ilo_decider
+
+
+def can_certify_trainers(scope: Scope) -> bool:
+    """ILO admins and staff certify trainers for modules, and revoke certifications."""
+    return scope.is_ilo_decider
+
+
+def trainer_reach(scope: Scope) -> Q:
+    """Trainers (people) whose page one sees: oneself, the trainers of the providers one
+    works for (not as a trainer), and every trainer for the ILO. A ``User`` filter, applied
+    to people holding a trainer membership."""
+    if scope.sees_everything:
+        return EVERYTHING
+    reach = Q(pk=scope.user_id) if scope.user_id is not None else NOTHING
+    if scope.provider_staff_ids:
+        reach |= Q(
+            memberships__partner_id__in=scope.provider_staff_ids,
+            memberships__role=MemberRole.TRAINER,
+        )
+    return reach
+
+
+def factory_inviter_reach(scope: Scope, model: type[Model]) -> Q:
+    """Factories whose manager one may invite: those on the supplier list of a brand one acts
+    for, those in the enrolments of the providers one acts for, and all for ILO admins and
+    staff. A ``Factory`` filter."""
+    if scope.is_ilo_decider:
+        return EVERYTHING
+    branches = []
+    if scope.funding_acting_ids:
+        listed = _related(model, "brand_links")._default_manager.filter(
+            brand_id__in=scope.funding_acting_ids
+        )
+        branches.append(Q(pk__in=listed.values("factory_id")))
+    organising = organising_provider_ids(scope)
+    if organising:
+        enrolment = _related(model, "enrolments")
+        cohort = _related(enrolment, "cohort")
+        organised = cohort._default_manager.filter(provider_id__in=organising)
+        seen = enrolment._default_manager.filter(cohort_id__in=organised.values("pk"))
+        branches.append(Q(pk__in=seen.values("factory_id")))
+    return _any(branches)
+
+
+def tools(scope: Scope) -> list[str]:
+    """The person's menu's tools beside their profile: the organisations whose people they
+    manage, and the trainers' pages (the ILO's, and a provider's own)."""
+    if not scope.is_authenticated:
+        return []
+    shown = {
+        "organisations": scope.is_superuser
+        or scope.is_ilo_decider
+        or any(scope.role_in(p) == MemberRole.ADMIN for p in scope.partner_ids),
+        "trainers": scope.sees_everything or bool(scope.provider_staff_ids),
+        # A trainer's own page: their certifications.
+        "certifications": scope.is_trainer
+        and not (scope.sees_everything or scope.provider_staff_ids),
+    }
+    return [tool for tool, show in shown.items() if show]
+
+
 # --- The menu ------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from score_portal import notices
-from score_portal.access import menu
+from score_portal.access import menu, tools
 from score_portal.scope import ANONYMOUS
 
 # The menu's sections (score_portal.access.menu says who sees which): label and URL name.
@@ -26,13 +26,19 @@ SECTIONS = {
     "modules": (_("Modules"), "training:module_list"),
     "administration": (_("Administration"), "admin:index"),
 }
+# The tools in the person's menu beside their profile (score_portal.access.tools).
+TOOLS = {
+    "organisations": (_("Organisations and people"), "partners:organisation_list"),
+    "trainers": (_("Trainers"), "training:trainer_list"),
+    "certifications": (_("Your certifications"), "training:trainer_detail"),
+}
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """The navigation a person sees follows what they can reach."""
     scope = getattr(request, "scope", ANONYMOUS)
     if not scope.is_authenticated:
-        return {"nav_items": [], "admin_url": None, "portal_role": None}
+        return {"nav_items": [], "admin_url": None, "portal_role": None, "tool_items": []}
     current = request.path
     sections = menu(scope)
     # The Django admin is a tool for repairs, not a section: it sits in the person's menu, so
@@ -56,7 +62,21 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         }
         for label, url in links
     ]
-    return {"nav_items": nav, "admin_url": admin_url, "portal_role": scope.primary_role.value}
+    tool_items = [
+        {
+            "label": TOOLS[tool][0],
+            "url": reverse(
+                TOOLS[tool][1], args=[scope.user_id] if tool == "certifications" else []
+            ),
+        }
+        for tool in tools(scope)
+    ]
+    return {
+        "nav_items": nav,
+        "admin_url": admin_url,
+        "portal_role": scope.primary_role.value,
+        "tool_items": tool_items,
+    }
 
 
 class UnreadNotices:

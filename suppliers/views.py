@@ -26,6 +26,7 @@ from score_portal.access import (
     can_manage_factory,
     can_manage_supplier_list,
     can_merge_factories,
+    factory_inviter_reach,
     get_visible_or_404,
     parse_id,
 )
@@ -191,6 +192,10 @@ def factory_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "aliases": visible_aliases(request.scope, factory),
             "merges": factory.merges.select_related("merged_by") if keeper else (),
             "can_merge": keeper,
+            # Its managers are invited on training's page (the factory invitations).
+            "may_invite_manager": Factory.objects.filter(pk=factory.pk)
+            .filter(factory_inviter_reach(request.scope, Factory))
+            .exists(),
             # Training's enrolments of this factory, by the relation (suppliers sit below
             # training and do not import it).
             "enrolments": factory.enrolments.visible_to(request.scope)

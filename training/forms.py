@@ -396,3 +396,29 @@ class ActionStatusForm(forms.Form):
     def __init__(self, *args: Any, enrolment: Enrolment, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["action"].queryset = enrolment.improvement_actions.all()
+
+
+class CertificationForm(ServiceErrorsForm):
+    """The ILO certifies a trainer for a module (again: renews it with new dates)."""
+
+    module = forms.ModelChoiceField(label=_("Module"), queryset=Module.objects.none())
+    certified_on = forms.DateField(label=_("Certified on"), widget=DateInput())
+    valid_until = forms.DateField(
+        label=_("Valid until"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("Leave empty if the certification does not expire."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        module_field = self.fields["module"]
+        assert isinstance(module_field, forms.ModelChoiceField)
+        module_field.queryset = Module.objects.filter(is_active=True).order_by("sort_order")
+        self.fields["certified_on"].initial = timezone.localdate()
+
+
+class FactoryManagerInvitationForm(ServiceErrorsForm):
+    """Invite a factory's manager by email."""
+
+    email = forms.EmailField(label=_("Email address of the factory's manager"), max_length=254)

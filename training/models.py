@@ -178,6 +178,8 @@ class TrainerCertification(models.Model):
     certified_on = models.DateField(_("certified on"))
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
 
+    history = tracked()
+
     class Meta:
         verbose_name = _("trainer certification")
         verbose_name_plural = _("trainer certifications")

@@ -69,7 +69,8 @@ register_kind(
 register_kind(
     "factory_invitation",
     label=_("Invitations to manage a factory"),
-    templates=["factory_invitation"],
+    # At enrolment (factory_invitation), or by a brand or provider from the factory's page.
+    templates=["factory_invitation", "factory_manager_invitation"],
     email_optional=False,
     why_always=_("An invitation goes to an address, not to an account: it is always emailed."),
     notice=False,

@@ -6,15 +6,17 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from partners.models import Partnership
+from partners.models import Membership, Partnership
+from score_portal import access
 from score_portal.history import HistoryEntry, change_rows, merged
+from score_portal.models import User
 from score_portal.scope import Scope
 from training.models import (
     Cohort,
@@ -27,9 +29,6 @@ from training.models import (
     Participant,
     TrainerCertification,
 )
-
-if TYPE_CHECKING:
-    from score_portal.models import User
 
 
 def active_modules() -> QuerySet[Module]:
@@ -538,3 +537,37 @@ def awaiting_placement(scope: Scope) -> QuerySet[Enrolment]:
         .select_related("factory", "module", "partnership__partner")
         .order_by("created_at", "pk")
     )
+
+
+def trainers_for(scope: Scope) -> QuerySet[User]:
+    """Trainers (people with a trainer membership) whose page the person sees, with their
+    providers and certifications."""
+    trainer_ids = Membership.objects.filter(role=Membership.Role.TRAINER).values("user_id")
+    return (
+        User.objects.filter(pk__in=trainer_ids)
+        .filter(access.trainer_reach(scope))
+        .distinct()
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.filter(role=Membership.Role.TRAINER).select_related(
+                    "partner"
+                ),
+                to_attr="trainer_memberships",
+            ),
+            Prefetch(
+                "certifications",
+                queryset=TrainerCertification.objects.select_related("module"),
+            ),
+        )
+        .order_by("email")
+    )
+
+
+def certification_history(trainer: User) -> list[HistoryEntry]:
+    """Who certified the trainer for which module, renewed or revoked it, newest first."""
+    return change_rows(
+        TrainerCertification.history.filter(trainer_id=trainer.pk).select_related("module"),
+        subject=lambda row: str(row.module) if row.module_id else "",
+        hide=["trainer"],
+    )[:200]

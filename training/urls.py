@@ -1,6 +1,15 @@
 from django.urls import path
 
-from training.views import catalogue, certificates, cohorts, enrolments, kpis, placing
+from training.views import (
+    catalogue,
+    certificates,
+    cohorts,
+    enrolments,
+    factory_managers,
+    kpis,
+    placing,
+    trainers,
+)
 
 app_name = "training"
 urlpatterns = [
@@ -11,6 +20,23 @@ urlpatterns = [
     path("cohorts/<int:pk>/edit/", cohorts.cohort_edit, name="cohort_edit"),
     path("cohorts/<int:pk>/attendance/", cohorts.cohort_attendance, name="cohort_attendance"),
     path("placing/", placing.placing_queue, name="placing_queue"),
+    path(
+        "factories/<int:pk>/managers/",
+        factory_managers.factory_managers,
+        name="factory_managers",
+    ),
+    path("trainers/", trainers.trainer_list, name="trainer_list"),
+    path("trainers/<int:pk>/", trainers.trainer_detail, name="trainer_detail"),
+    path(
+        "trainers/<int:pk>/certifications/",
+        trainers.certification_add,
+        name="certification_add",
+    ),
+    path(
+        "trainers/<int:pk>/certifications/<int:certification_pk>/revoke/",
+        trainers.certification_revoke,
+        name="certification_revoke",
+    ),
     path("enrol/", enrolments.enrol, name="enrol"),
     path("enrol/cohorts/", enrolments.enrol_cohorts, name="enrol_cohorts"),
     path("matrix/", enrolments.matrix, name="matrix"),

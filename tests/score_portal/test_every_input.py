@@ -30,9 +30,11 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
-from score_portal.models import Notice
+from partners.models import Invitation, Membership
+from partners.services import invite
+from score_portal.models import Notice, OutboundEmail
 from suppliers.models import SupplierImportRow
-from training.models import Certificate
+from training.models import Certificate, TrainerCertification
 
 pytestmark = pytest.mark.django_db
 
@@ -154,9 +156,25 @@ class World:
     """Real ids for path parameters, from the ``world`` fixture and a few more objects."""
 
     def __init__(
-        self, world, certificate: Certificate, row: SupplierImportRow, notice: Notice
+        self,
+        world,
+        certificate: Certificate,
+        row: SupplierImportRow,
+        notice: Notice,
+        invitation: Invitation | None = None,
+        token: str = "x",
     ) -> None:
+        brand_id = world.partnership.partner_id
+        trainer_id = world.cohort.trainer_id
         self.by_prefix = {
+            # An organisation's people, a trainer's page, a factory's managers.
+            "partners:organisation_": brand_id,
+            "partners:people_": brand_id,
+            "partners:member_": brand_id,
+            "partners:invitation_re": brand_id,
+            "training:trainer_": trainer_id,
+            "training:certification_": trainer_id,
+            "training:factory_managers": world.factory.pk,
             "partners:": world.partnership.pk,
             "reporting:partnership": world.partnership.pk,
             "suppliers:factory": world.factory.pk,
@@ -168,10 +186,30 @@ class World:
         }
         self.row = row
         self.certificate = certificate
+        self.invitation = invitation
+        self.token = token
+        self.member_id = (
+            Membership.objects.filter(partner_id=brand_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ).first()
+        self.certification_id = (
+            TrainerCertification.objects.filter(trainer_id=trainer_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
 
     def value(self, route: Route, name: str, converter: str) -> str:
         if name == "row_pk":
             return str(self.row.pk)
+        if name == "member_pk":
+            return str(self.member_id)
+        if name == "invitation_pk" and self.invitation is not None:
+            return str(self.invitation.pk)
+        if name == "certification_pk":
+            return str(self.certification_id)
+        if name == "token":
+            return self.token
         if name == "action":
             return "confirm"
         if name == "code":
@@ -296,7 +334,13 @@ def test_no_input_answers_500_or_reaches_a_header(persona, world, settings, tmp_
         language="en",
         link=world.enrolment.get_absolute_url(),
     )
-    ids = World(world, certificate, row, notice)
+    invitation = invite(
+        partner=world.partnership.partner, email="invited@example.org", role="viewer", actor=None
+    )
+    sent = OutboundEmail.objects.filter(to="invited@example.org").latest("pk").body_text
+    token = re.search(r"/partners/invitations/([\w-]+)/", sent)
+    assert token
+    ids = World(world, certificate, row, notice, invitation, token.group(1))
     client = Client(raise_request_exception=False)
     if persona is not None:
         client.force_login(persona)

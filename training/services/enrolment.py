@@ -22,10 +22,12 @@ from partners.models import Membership, Partner, Partnership
 from partners.selectors import ledger_of
 from score_portal.access import (
     can_act_for_partner,
+    can_certify_trainers,
     can_deliver,
     can_manage_factory,
     can_organise_cohorts,
     can_withdraw_enrolment,
+    factory_inviter_reach,
 )
 from score_portal.emails import queue_email
 from score_portal.history import records_actor
@@ -94,14 +96,51 @@ def _may(user: User, enrolment: Enrolment, who: str) -> bool:
 # --- Certifications and cohorts -----------------------------------------------------------
 
 
+@records_actor()
+@transaction.atomic
 def certify_trainer(
-    *, trainer: User, module: Module, certified_on: datetime.date
+    *,
+    trainer: User,
+    module: Module,
+    certified_on: datetime.date,
+    valid_until: datetime.date | None = None,
+    actor: User | None = None,
 ) -> TrainerCertification:
-    """Record the ILO's certification of ``trainer`` for ``module``."""
+    """Record the ILO's certification of ``trainer`` for ``module`` (or renew it, with new
+    dates). From the portal (``actor`` given): only ILO admins and staff certify, only a
+    trainer of a service provider, never dated in the future, and an expiry on or after
+    the certification's date."""
+    if actor is not None:
+        if not can_certify_trainers(scope_of(actor)):
+            raise TrainingError(_("Only ILO administrators and staff certify trainers."))
+        if not Membership.objects.filter(user=trainer, role=Membership.Role.TRAINER).exists():
+            raise TrainingError(
+                _("%(person)s is not a trainer of a service provider.") % {"person": trainer}
+            )
+    if actor is not None and certified_on > timezone.localdate():
+        raise TrainingError(
+            _("A certification cannot be dated in the future."), field="certified_on"
+        )
+    if valid_until is not None and valid_until < certified_on:
+        raise TrainingError(
+            _("The expiry must be on or after the date of certification."), field="valid_until"
+        )
     certification, _created = TrainerCertification.objects.update_or_create(
-        trainer=trainer, module=module, defaults={"certified_on": certified_on}
+        trainer=trainer,
+        module=module,
+        defaults={"certified_on": certified_on, "valid_until": valid_until},
     )
     return certification
+
+
+@records_actor()
+@transaction.atomic
+def revoke_certification(*, certification: TrainerCertification, actor: User | None) -> None:
+    """Withdraw a certification: the trainer may no longer be given cohorts of the module.
+    Its history keeps who certified and who revoked, and when."""
+    if actor is not None and not can_certify_trainers(scope_of(actor)):
+        raise TrainingError(_("Only ILO administrators and staff revoke certifications."))
+    certification.delete()
 
 
 def _require_certified_trainer(trainer: User, provider: Partner, module: Module) -> None:
@@ -400,6 +439,48 @@ def _notify_enrolled(enrolment: Enrolment, actor: User | None) -> None:
     if enrolment.cohort is not None:
         for person in _people_of(enrolment.cohort.provider, Membership.ACTING_ROLES):
             _email(person, "enrolment_notice", enrolment)
+
+
+@transaction.atomic
+def invite_factory_manager(*, factory: Factory, email: str, actor: User) -> FactoryInvitation:
+    """Invite ``email`` to answer for ``factory`` (the brand or provider working with it, or
+    the ILO). One open invitation per factory and address: inviting again resends it. The
+    person becomes the factory's manager when they sign up and verify that address, or sign
+    in with it verified (``accept_invitation``)."""
+    if (
+        not Factory.objects.filter(pk=factory.pk)
+        .filter(factory_inviter_reach(scope_of(actor), Factory))
+        .exists()
+    ):
+        raise TrainingError(
+            _("Only a brand or provider working with this factory invites its managers.")
+        )
+    email = email.strip().lower()
+    if factory.managers.filter(user__email__iexact=email).exists():
+        raise TrainingError(
+            _("%(email)s already answers for this factory.") % {"email": email}, field="email"
+        )
+    invitation, created = FactoryInvitation.objects.get_or_create(
+        factory=factory, email=email, accepted_at=None, defaults={"invited_by": actor}
+    )
+    if not created and invitation.invited_by_id != actor.pk:
+        invitation.invited_by = actor
+        invitation.save(update_fields=["invited_by"])
+    invitee_language = (
+        User.objects.filter(email__iexact=email).values_list("language", flat=True).first()
+    )
+    queue_email(
+        to=email,
+        template="factory_manager_invitation",
+        context={
+            "factory": factory,
+            "invitation": invitation,
+            "inviter": actor.display_name,
+            "has_account": invitee_language is not None,
+        },
+        language=invitee_language or factory.language or actor.language or None,
+    )
+    return invitation
 
 
 @transaction.atomic

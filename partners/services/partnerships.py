@@ -1,11 +1,10 @@
-"""Writes about partners: organisations, their people and partnerships."""
+"""Writes about partnerships: drafts, the lifecycle, decisions and their emails."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -14,54 +13,8 @@ from score_portal.access import can_act_for_partner, can_decide_partnerships
 from score_portal.emails import queue_email
 from score_portal.history import records_actor
 from score_portal.models import User
-from score_portal.scope import forget_scope, scope_of
+from score_portal.scope import scope_of
 from score_portal.transitions import Transitions
-
-# The Django admin group of the ILO's acting people: the portal's own models, nothing else
-# (not users' passwords, not Django's internals). Kept in step with the apps on each grant.
-ILO_ADMIN_GROUP = "ILO programme team"
-ILO_ADMIN_APPS = ("partners", "suppliers", "training", "reporting", "score_portal")
-
-
-class PartnerError(Exception):
-    """A rule about partners was broken; the message is for the person who tried."""
-
-
-@records_actor()
-@transaction.atomic
-def add_member(*, partner: Partner, user: User, role: str, actor: User | None = None) -> Membership:
-    """Give ``user`` a role in ``partner`` (or change it). Trainers belong to providers only.
-
-    ``actor`` (who grants it) is named in the membership's history."""
-    if role not in Membership.Role.values:
-        raise PartnerError(f"Unknown role: {role}.")
-    if role == Membership.Role.TRAINER and partner.kind != Partner.Kind.SERVICE_PROVIDER:
-        raise PartnerError(f"{partner} is not a service provider, so it has no trainers.")
-    membership = Membership.objects.filter(user=user, partner=partner).first()
-    if membership is None:
-        membership = Membership.objects.create(user=user, partner=partner, role=role)
-    elif membership.role != role:  # an unchanged role writes no history row
-        membership.role = role
-        membership.save(update_fields=["role"])
-    if partner.kind == Partner.Kind.ILO and role in Membership.ACTING_ROLES:
-        _open_admin_site(user)
-    forget_scope(user)
-    return membership
-
-
-def _open_admin_site(user: User) -> None:
-    """ILO admins keep the catalogue and the programme's data in the Django admin."""
-    group, _ = Group.objects.get_or_create(name=ILO_ADMIN_GROUP)
-    group.permissions.add(
-        *Permission.objects.filter(content_type__app_label__in=ILO_ADMIN_APPS).exclude(
-            content_type__model="user"
-        )
-    )
-    user.groups.add(group)
-    if not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
-
 
 # --- Partnerships: drafts, the lifecycle, and what an approved one may fund ---------------
 
