@@ -100,6 +100,8 @@ class _Query:
     terms: tuple[str, ...]  # normalised name forms (search_terms), longest first
     ident: str  # upper case, without spaces: an OS ID, a code
     words: tuple[tuple[str, ...], ...]  # each word's search_terms, for words in any order
+    # The ids of the factories it names, by the asking person (``_factory_ids``).
+    ids: dict[int | None, list[int]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, text: str) -> _Query:
@@ -118,8 +120,7 @@ class _Query:
 
 def _name_match(query: _Query) -> Q:
     """A factory's names contain the query: whole (any of its forms), or word by word in any
-    order ("Garment Huamei"); on PostgreSQL also near spellings (typos: pg_trgm's word
-    similarity above its threshold, 0.6). Every branch is one the trigram index answers."""
+    order ("Garment Huamei"). Every branch is one the trigram index answers."""
     found = Q(pk__in=[])  # nothing, for a query of punctuation only
     for term in query.terms:
         found |= Q(search_key__contains=term)
@@ -131,9 +132,14 @@ def _name_match(query: _Query) -> Q:
                 one |= Q(search_key__contains=term)
             every_word &= one
         found |= every_word
-    if _on_postgresql() and query.terms:
-        found |= Q(TrigramWordSimilar(F("search_key"), Value(query.terms[0])))
     return found
+
+
+def _near_match(query: _Query) -> Q:
+    """Near spellings (typos: pg_trgm's word similarity above its threshold, 0.6), asked only
+    when no name contains the query: PostgreSQL's planner scans the table for this operator
+    rather than use the trigram index (50 ms at 10,000 factories, against 5 for the rest)."""
+    return Q(TrigramWordSimilar(F("search_key"), Value(query.terms[0])))
 
 
 def _identified(scope: Scope, query: _Query) -> Q:
@@ -168,12 +174,21 @@ def _alias_name(query: _Query) -> Q:
     return found
 
 
-def _factory_ids(scope: Scope, query: _Query) -> QuerySet[Factory, Any]:
+def _factory_ids(scope: Scope, query: _Query) -> list[int]:
     """The ids of the factories the query names (not yet narrowed to the scope: each kind's
-    ``visible_to`` does that). The names are matched in a query of their own, which
-    PostgreSQL answers from the trigram index once, rather than row by row of the scope."""
-    named = Factory.objects.filter(_name_match(query)).values("pk")
-    return Factory.objects.filter(Q(pk__in=named) | _identified(scope, query)).values("pk")
+    ``visible_to`` does that), read once per search: the names in a query of their own,
+    which PostgreSQL answers from the trigram index, the identifiers in another. Each kind
+    then filters on the ids (one array parameter, ``any_of``) instead of repeating both as
+    subqueries (about 65 ms each at 10,000 factories)."""
+    key = scope.user_id
+    if key not in query.ids:
+        names = Factory.objects.order_by()
+        named = set(names.filter(_name_match(query)).values_list("pk", flat=True))
+        named.update(names.filter(_identified(scope, query)).values_list("pk", flat=True))
+        if not named and query.terms and _on_postgresql():
+            named.update(names.filter(_near_match(query)).values_list("pk", flat=True))
+        query.ids[key] = sorted(named)
+    return query.ids[key]
 
 
 def _exact_identifier(scope: Scope, query: _Query) -> Q:
@@ -188,7 +203,7 @@ def factories(scope: Scope, query: _Query) -> QuerySet[Factory]:
     """Factories one may see that the query names, best first (``rank``): an identifier,
     then on PostgreSQL the greater of trigram word similarity and full-text rank (whole
     words of the names and city), on SQLite a name that starts with the query."""
-    found = Factory.objects.visible_to(scope).filter(pk__in=_factory_ids(scope, query))
+    found = Factory.objects.visible_to(scope).filter(pk__any_of=_factory_ids(scope, query))
     rank: Expression
     if _on_postgresql():
         similarity: Expression = (
@@ -215,7 +230,7 @@ def enrolments(scope: Scope, query: _Query) -> QuerySet[Enrolment]:
     """Enrolments one may see of the factories the query names, newest first."""
     return (
         Enrolment.objects.visible_to(scope)
-        .filter(factory_id__in=_factory_ids(scope, query))
+        .filter(factory_id__any_of=_factory_ids(scope, query))
         .select_related("factory", "module", "partnership")
         .order_by("-created_at", "pk")
     )
@@ -226,7 +241,7 @@ def cohorts(scope: Scope, query: _Query) -> QuerySet[Cohort]:
     the query names among their enrolments; the latest classroom first."""
     text = query.text
     enrolled = Enrolment.objects.filter(
-        cohort_id=OuterRef("pk"), factory_id__in=_factory_ids(scope, query)
+        cohort_id=OuterRef("pk"), factory_id__any_of=_factory_ids(scope, query)
     )
     return (
         Cohort.objects.visible_to(scope)
@@ -271,7 +286,7 @@ def certificates(scope: Scope, query: _Query) -> QuerySet[Certificate]:
         by_code |= Q(code__icontains=query.ident)
     return (
         Certificate.objects.visible_to(scope)
-        .filter(by_code | Q(enrolment__factory_id__in=_factory_ids(scope, query)))
+        .filter(by_code | Q(enrolment__factory_id__any_of=_factory_ids(scope, query)))
         .select_related("enrolment__factory", "enrolment__module")
         .order_by("-created_at", "pk")
     )
