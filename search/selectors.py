@@ -24,7 +24,7 @@ from django.contrib.postgres.search import (
     SearchVector,
     TrigramWordSimilarity,
 )
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Exists,
@@ -137,8 +137,7 @@ def _name_match(query: _Query) -> Q:
 
 def _near_match(query: _Query) -> Q:
     """Near spellings (typos: pg_trgm's word similarity above its threshold, 0.6), asked only
-    when no name contains the query: PostgreSQL's planner scans the table for this operator
-    rather than use the trigram index (50 ms at 10,000 factories, against 5 for the rest)."""
+    when no name or identifier finds a factory."""
     return Q(TrigramWordSimilar(F("search_key"), Value(query.terms[0])))
 
 
@@ -186,7 +185,12 @@ def _factory_ids(scope: Scope, query: _Query) -> list[int]:
         named = set(names.filter(_name_match(query)).values_list("pk", flat=True))
         named.update(names.filter(_identified(scope, query)).values_list("pk", flat=True))
         if not named and query.terms and _on_postgresql():
-            named.update(names.filter(_near_match(query)).values_list("pk", flat=True))
+            near = names.filter(_near_match(query)).values_list("pk", flat=True)
+            with transaction.atomic(), connection.cursor() as cursor:
+                # The planner prices pg_trgm's word-similarity operator so that it scans
+                # the table (50 ms at 10,000 factories) instead of the trigram index (4 ms).
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                named.update(near)
         query.ids[key] = sorted(named)
     return query.ids[key]
 
