@@ -19,7 +19,8 @@ SECTIONS = {
     "imports": (_("Imports"), "suppliers:import_list"),
     "progress": (_("Progress"), "training:matrix"),
     "results": (_("Results"), "reporting:portfolio"),
-    "programme_results": (_("Programme results"), "reporting:programme"),
+    # "Results" (the page says "Programme results"): the header keeps to one row at 1280 px.
+    "programme_results": (_("Results"), "reporting:programme"),
     "cohorts": (_("Cohorts"), "training:cohort_list"),
     "enrolments": (_("Enrolments"), "training:enrolment_list"),
     "certificates": (_("Certificates"), "training:certificate_list"),

@@ -51,7 +51,7 @@ def _sign_up_from_invitation(browser, live_server, email: str):
 def test_ilo_onboards_a_brand_whose_admin_invites_a_viewer(browser, live_server, page, ilo_admin):
     sign_in(page, live_server, ilo_admin)
     page.goto("/")
-    page.locator(".user-menu summary").click()
+    page.locator(".account-menu summary").click()
     page.get_by_role("link", name="Organisations and people").click()
     page.get_by_role("link", name="New organisation").click()
     page.get_by_label("Name", exact=True).fill("Nova Apparel")
@@ -69,7 +69,7 @@ def test_ilo_onboards_a_brand_whose_admin_invites_a_viewer(browser, live_server,
     # The brand's admin signs up from the emailed link and manages their people.
     admin_page = _sign_up_from_invitation(browser, live_server, "boss@nova.example.org")
     assert Membership.objects.get(user__email="boss@nova.example.org").role == "admin"
-    admin_page.locator(".user-menu summary").click()
+    admin_page.locator(".account-menu summary").click()
     admin_page.get_by_role("link", name="Organisations and people").click()
     expect(admin_page.get_by_role("heading", level=1)).to_have_text("People of Nova Apparel")
     admin_page.get_by_label("Email address").fill("reader@nova.example.org")

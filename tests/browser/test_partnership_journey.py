@@ -15,7 +15,7 @@ def sign_in(page, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
-    expect(page.locator(".user-menu summary")).to_be_visible()
+    expect(page.locator(".account-menu summary")).to_be_visible()
 
 
 def test_brand_applies_ilo_approves_brand_sees_timeline_and_ledger(
