@@ -327,7 +327,7 @@ def test_os_id_lookups_use_the_os_id_index(upload, brand_staff):
     plans: list[str] = []
 
     def explain(execute, sql, params, many, context):
-        if re.search(r'"os_id" IN \(|g\.os_id =', sql):
+        if re.search(r'"os_id" (IN \(|= ANY\()|g\.os_id =', sql):
             with connection.connection.cursor() as cursor:
                 # Without a usable index, the planner still scans, whatever this says.
                 cursor.execute("SET enable_seqscan = off")
