@@ -37,7 +37,7 @@
       aria: { enabled: true, label: { enabled: false }, decal: { show: several } },
       textStyle: { fontFamily: "inherit", fontSize: 12 },
       legend: several ? { top: 0, itemWidth: 24, itemHeight: 14 } : undefined,
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, confine: true,
                  valueFormatter: function (v) { return format(v, data.percent); } },
       grid: { left: 4, right: 36, top: several ? 34 : 10, bottom: 4, containLabel: true },
       xAxis: data.horizontal ? valueAxis : categoryAxis,
