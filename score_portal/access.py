@@ -246,6 +246,25 @@ def can_manage_factory(scope: Scope, factory_id: int) -> bool:
     return factory_id in scope.factory_ids
 
 
+def can_decide_factory_change(scope: Scope, factory_id: int) -> bool:
+    """A change a brand proposed to a factory's shared data: its managers and ILO admins and
+    staff accept or decline it."""
+    return scope.is_ilo_decider or can_manage_factory(scope, factory_id)
+
+
+def factory_change_decider_reach(scope: Scope) -> Q:
+    """Proposed factory changes waiting for this person's decision (a ``FactoryChange``
+    filter): every one for the ILO, a manager's own factories' otherwise."""
+    if scope.is_ilo_decider:
+        return EVERYTHING
+    return Q(factory_id__in=scope.factory_ids) if scope.factory_ids else NOTHING
+
+
+def can_read_supplier_list(scope: Scope, brand_id: int) -> bool:
+    """A brand's supplier list: its own people (viewers too), and the ILO."""
+    return scope.sees_everything or brand_id in scope.funding_ids
+
+
 def can_deliver(scope: Scope, trainer_id: int | None) -> bool:
     """The cohort's trainer (``cohort.trainer_id``) logs attendance and visits."""
     return scope.user_id is not None and trainer_id == scope.user_id
@@ -270,6 +289,17 @@ def can_place(scope: Scope, provider_id: int) -> bool:
     """Place waiting enrolments into one of this provider's cohorts: the provider's
     acting staff, and ILO admins and staff."""
     return scope.is_ilo_decider or provider_id in placing_provider_ids(scope)
+
+
+def can_see_placing_queue(scope: Scope) -> bool:
+    """The queue of enrolments waiting for a cohort: the ILO, and providers' staff (viewers
+    included: they see it, they do not place)."""
+    return scope.sees_everything or bool(scope.provider_staff_ids)
+
+
+def places_anywhere(scope: Scope) -> bool:
+    """Whether one places waiting enrolments at all (for some provider, or as the ILO)."""
+    return scope.is_ilo_decider or bool(placing_provider_ids(scope))
 
 
 def can_record_attendance(scope: Scope, trainer_id: int | None) -> bool:
@@ -392,6 +422,12 @@ def can_certify_trainers(scope: Scope) -> bool:
     return scope.is_ilo_decider
 
 
+def can_list_trainers(scope: Scope) -> bool:
+    """The trainers' list: the ILO sees every trainer, a provider's staff their own trainers;
+    a trainer alone reaches only their own page."""
+    return scope.sees_everything or bool(scope.provider_staff_ids)
+
+
 def trainer_reach(scope: Scope) -> Q:
     """Trainers (people) whose page one sees: oneself, the trainers of the providers one
     works for (not as a trainer), and every trainer for the ILO. A ``User`` filter, applied
@@ -438,7 +474,7 @@ def tools(scope: Scope) -> list[str]:
         "organisations": scope.is_superuser
         or scope.is_ilo_decider
         or any(scope.role_in(p) == MemberRole.ADMIN for p in scope.partner_ids),
-        "trainers": scope.sees_everything or bool(scope.provider_staff_ids),
+        "trainers": can_list_trainers(scope),
         # A trainer's own page: their certifications.
         "certifications": scope.is_trainer
         and not (scope.sees_everything or scope.provider_staff_ids),

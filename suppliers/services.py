@@ -18,7 +18,10 @@ from django.utils.translation import ngettext
 
 from partners.models import Partner
 from score_portal import jobs
-from score_portal.access import can_manage_factory, can_manage_supplier_list
+from score_portal.access import (
+    can_decide_factory_change,
+    can_manage_supplier_list,
+)
 from score_portal.emails import queue_email
 from score_portal.scope import forget_scope, scope_of
 from score_portal.transitions import Transitions
@@ -634,8 +637,7 @@ def restore_link(*, link: BrandSupplier, user: User | None) -> BrandSupplier:
 
 def can_decide_change(user: User, change: FactoryChange) -> bool:
     """The factory's managers and ILO admins and staff decide on proposed changes."""
-    scope = scope_of(user)
-    return scope.is_ilo_decider or can_manage_factory(scope, change.factory_id)
+    return can_decide_factory_change(scope_of(user), change.factory_id)
 
 
 def decide_change(*, change: FactoryChange, accept: bool, user: User) -> FactoryChange:

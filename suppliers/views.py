@@ -22,10 +22,12 @@ from partners.selectors import brands_of
 from score_portal.access import (
     acts_for_a_brand,
     brand_ids,
+    can_decide_factory_change,
     can_export_supplier_lists,
-    can_manage_factory,
     can_manage_supplier_list,
     can_merge_factories,
+    can_read_supplier_list,
+    factory_change_decider_reach,
     factory_inviter_reach,
     get_visible_or_404,
     parse_id,
@@ -86,12 +88,9 @@ def factory_list(request: HttpRequest) -> HttpResponse:
 
 
 def _changes_waiting(request: HttpRequest) -> int:
-    changes = FactoryChange.objects.pending()
-    if request.scope.is_ilo_decider:
-        return changes.count()
-    if request.scope.factory_ids:
-        return changes.filter(factory_id__in=request.scope.factory_ids).count()
-    return 0
+    return (
+        FactoryChange.objects.pending().filter(factory_change_decider_reach(request.scope)).count()
+    )
 
 
 @login_required
@@ -117,9 +116,11 @@ def link_restore(request: HttpRequest, pk: int) -> HttpResponse:
 def change_list(request: HttpRequest) -> HttpResponse:
     """Changes brands proposed to factories' shared data, waiting for the person's decision:
     a factory manager's factories, or every factory for ILO admins and staff."""
-    changes = FactoryChange.objects.pending().select_related("factory", "brand")
-    if not request.scope.is_ilo_decider:
-        changes = changes.filter(factory_id__in=request.scope.factory_ids)
+    changes = (
+        FactoryChange.objects.pending()
+        .filter(factory_change_decider_reach(request.scope))
+        .select_related("factory", "brand")
+    )
     page = Paginator(changes.order_by("factory__name", "field", "pk"), 50).get_page(
         request.GET.get("page")
     )
@@ -163,7 +164,7 @@ def factory_detail(request: HttpRequest, pk: int) -> HttpResponse:
         survivor = get_visible_or_404(Factory.objects.all(), request.scope, pk=merge.survivor_id)
         return redirect(survivor)
     brand_links = list(brand_codes_for(request.scope, factory))
-    decides = request.scope.is_ilo_decider or can_manage_factory(request.scope, factory.pk)
+    decides = can_decide_factory_change(request.scope, factory.pk)
     for link in brand_links:
         # Each code's history, to the brand (and the ILO): created, changed, ended,
         # restored, by whom and which import.
@@ -540,9 +541,7 @@ def supplier_export_osh(request: HttpRequest, fmt: str) -> HttpResponse | Stream
     links = BrandSupplier.objects.visible_to(request.scope)
     if "brand" in request.GET:
         brand_id = parse_id(request.GET["brand"])
-        if brand_id is None or not (
-            request.scope.sees_everything or brand_id in request.scope.funding_ids
-        ):
+        if brand_id is None or not can_read_supplier_list(request.scope, brand_id):
             raise Http404
         links = links.filter(brand_id=brand_id)
     return _export(

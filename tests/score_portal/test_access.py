@@ -128,3 +128,51 @@ def test_every_status_says_whether_it_holds_a_place(world):
             status=status, completed_at=enrolment.created_at, withdrawal_reason="Test"
         )
         assert Enrolment.objects.get(pk=enrolment.pk).holds_place is holds, status
+
+
+def test_who_sees_trainers_the_placing_queue_and_decides_factory_changes(
+    world, ilo_admin, brand_staff, brand_viewer, trainer, provider_staff, factory_manager, brand
+):
+    from score_portal.access import (
+        can_decide_factory_change,
+        can_list_trainers,
+        can_read_supplier_list,
+        can_see_placing_queue,
+        places_anywhere,
+    )
+
+    ilo, staff, viewer = scope_of(ilo_admin), scope_of(brand_staff), scope_of(brand_viewer)
+    teacher, coordinator = scope_of(trainer), scope_of(provider_staff)
+    manager = scope_of(factory_manager)
+    assert [can_list_trainers(s) for s in (ilo, staff, teacher, coordinator, manager)] == [
+        True,
+        False,
+        False,
+        True,
+        False,
+    ]
+    assert [can_see_placing_queue(s) for s in (ilo, staff, teacher, coordinator)] == [
+        True,
+        False,
+        False,
+        True,
+    ]
+    assert [places_anywhere(s) for s in (ilo, staff, teacher, coordinator)] == [
+        True,
+        False,
+        False,
+        True,
+    ]
+    factory_id = world.factory.pk
+    assert [can_decide_factory_change(s, factory_id) for s in (ilo, staff, manager)] == [
+        True,
+        False,
+        True,
+    ]
+    assert not can_decide_factory_change(manager, world.other_factory.pk)
+    assert [can_read_supplier_list(s, brand.pk) for s in (ilo, staff, viewer, manager)] == [
+        True,
+        True,
+        True,
+        False,
+    ]

@@ -29,7 +29,7 @@ from score_portal.access import (
     can_see_kpi_detail,
     can_see_kpi_readings,
     get_visible_or_404,
-    placing_provider_ids,
+    places_anywhere,
 )
 from suppliers.exports import csv_lines, neutralise
 from suppliers.filters import FactoryFilter
@@ -180,9 +180,7 @@ def _render_detail(
                 messages.error(request, error)
     # How long a factory waited for its cohort (or has waited so far).
     context["waited"] = waiting_time(enrolment) is not None
-    context["may_place"] = enrolment.waiting_for_cohort and bool(
-        placing_provider_ids(scope) or scope.is_ilo_decider
-    )
+    context["may_place"] = enrolment.waiting_for_cohort and places_anywhere(scope)
     return render(request, "training/enrolment_detail.html", context, status=status)
 
 

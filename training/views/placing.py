@@ -13,16 +13,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from score_portal.access import placing_provider_ids
+from score_portal.access import can_see_placing_queue, places_anywhere, placing_provider_ids
 from training.forms import PlaceForm
 from training.selectors import awaiting_placement, cohorts_open_for_enrolment
 from training.services.enrolment import TrainingError
 from training.services.placing import place_enrolments
-
-
-def may_see_queue(request: HttpRequest) -> bool:
-    scope = request.scope  # type: ignore[attr-defined]
-    return bool(scope.sees_everything or scope.provider_staff_ids)
 
 
 @login_required
@@ -31,10 +26,10 @@ def placing_queue(request: HttpRequest) -> HttpResponse:
     """Every waiting enrolment the person may place, the longest waiting first; tick some,
     choose a cohort, place them."""
     scope = request.scope  # type: ignore[attr-defined]
-    if not may_see_queue(request):
+    if not can_see_placing_queue(scope):
         raise Http404
     acting = placing_provider_ids(scope)
-    may_place = scope.is_ilo_decider or bool(acting)
+    may_place = places_anywhere(scope)
     waiting = awaiting_placement(scope)
     cohorts = cohorts_open_for_enrolment(provider_ids=None if scope.is_ilo_decider else acting)
     form = PlaceForm(request.POST or None, waiting=waiting, cohorts=cohorts)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from score_portal.access import can_certify_trainers, parse_id
+from score_portal.access import can_certify_trainers, can_list_trainers, parse_id
 from score_portal.models import User
 from training.forms import CertificationForm
 from training.selectors import certification_history, trainers_for
@@ -35,15 +35,10 @@ def _trainer_or_404(request: HttpRequest, pk: object) -> User:
     return trainer
 
 
-def _may_list(request: HttpRequest) -> bool:
-    scope = request.scope  # type: ignore[attr-defined]
-    return bool(scope.sees_everything or scope.provider_staff_ids)
-
-
 @login_required
 @require_GET
 def trainer_list(request: HttpRequest) -> HttpResponse:
-    if not _may_list(request):
+    if not can_list_trainers(request.scope):  # type: ignore[attr-defined]
         raise Http404
     trainers = trainers_for(request.scope)  # type: ignore[attr-defined]
     page = Paginator(trainers, 50).get_page(request.GET.get("page"))
@@ -63,7 +58,7 @@ def _trainer_page(
             "trainer": trainer,
             "today": timezone.localdate(),
             "may_certify": may_certify,
-            "may_list": _may_list(request),
+            "may_list": can_list_trainers(request.scope),  # type: ignore[attr-defined]
             "form": form or (CertificationForm() if may_certify else None),
             "history": certification_history(trainer),
         },
