@@ -106,15 +106,17 @@ def enrolment_reach(scope: Scope, model: type[Model]) -> Q:
 
     Each branch is a condition on the enrolment's own columns, never a join: an OR across
     joined tables makes PostgreSQL hash every cohort and plan the joins on every list.
-    Literal id lists (factories, trained cohorts) keep their indexes (a BitmapOr).
+    Literal id lists (factories, trained cohorts) keep their indexes (a BitmapOr); they go
+    as one array (``any_of``): a trainer of 2,700 cohorts would otherwise send 2,700
+    placeholders, each bound in Python, on every list and search (about 20 ms a query).
     """
     if scope.sees_everything:
         return EVERYTHING
     branches = []
     if scope.factory_ids:
-        branches.append(Q(factory_id__in=scope.factory_ids))
+        branches.append(Q(factory_id__any_of=scope.factory_ids))
     if scope.trained_cohort_ids:
-        branches.append(Q(cohort_id__in=scope.trained_cohort_ids))
+        branches.append(Q(cohort_id__any_of=scope.trained_cohort_ids))
     if scope.funding_ids:
         funded = _related(model, "partnership")._default_manager.filter(
             partner_id__in=scope.funding_ids
@@ -179,7 +181,7 @@ def factory_reach(scope: Scope, model: type[Model]) -> Q:
         return EVERYTHING
     branches = []
     if scope.factory_ids:
-        branches.append(Q(pk__in=scope.factory_ids))
+        branches.append(Q(pk__any_of=scope.factory_ids))
     if scope.funding_ids:
         listed = _related(model, "brand_links")._default_manager.filter(
             brand_id__in=scope.funding_ids
