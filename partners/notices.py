@@ -30,3 +30,13 @@ register_kind(
     notice=False,
     listed=False,
 )
+# A change to one's own access is news one must not be able to turn off.
+register_kind(
+    "membership_changed",
+    label=_("Changes to your role in an organisation"),
+    templates=["membership_changed"],
+    email_optional=False,
+    why_always=_("A change to what you can reach is always emailed."),
+    audience=lambda scope: bool(scope.partner_ids),
+    order=12,
+)

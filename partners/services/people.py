@@ -134,6 +134,7 @@ def change_role(*, membership: Membership, role: str, actor: User | None) -> Mem
     membership.save(update_fields=["role"])
     _sync_admin_site(membership.user)
     forget_scope(membership.user)
+    _tell_member(membership.user, partner, actor, role=role)
     return membership
 
 
@@ -149,6 +150,27 @@ def remove_member(*, membership: Membership, actor: User | None) -> None:
     membership.delete()
     _sync_admin_site(user)
     forget_scope(user)
+    _tell_member(user, partner, actor, role=None)
+
+
+def _tell_member(user: User, partner: Partner, actor: User | None, *, role: str | None) -> None:
+    """A person's access changed: they hear it (always emailed, and in their inbox), in their
+    language, with who changed it. ``role`` None: they were removed."""
+    if actor is not None and actor.pk == user.pk:
+        return  # one's own change needs no news
+    queue_email(
+        to=user.email,
+        template="membership_changed",
+        context={
+            "recipient": user,
+            "partner_name": partner.name,
+            "role": role,
+            "role_label": Membership.Role(role).label if role else "",
+            "actor": actor.display_name if actor is not None else "",
+        },
+        language=user.language or settings.LANGUAGE_CODE,
+        link=reverse("home"),
+    )
 
 
 def _sync_admin_site(user: User) -> None:

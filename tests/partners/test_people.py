@@ -371,3 +371,28 @@ def test_people_page_costs_the_same_queries_whatever_its_length(
     assert other.pk
     with django_assert_max_num_queries(25):
         assert client.get(_people(brand)).status_code == 200
+
+
+def test_a_member_hears_of_a_role_change_and_a_removal_in_their_language(
+    brand, brand_admin, brand_staff
+):
+    from score_portal.models import Notice
+
+    brand_staff.language = "es"
+    brand_staff.save(update_fields=["language"])
+    staff = Membership.objects.get(user=brand_staff)
+    change_role(membership=staff, role="viewer", actor=brand_admin)
+    changed = OutboundEmail.objects.filter(to=brand_staff.email).latest("pk")
+    assert changed.language == "es"
+    assert brand.name in changed.subject and "rol" in changed.subject.lower()
+    assert "Lector" in changed.body_text or "viewer" not in changed.body_text.lower()
+    assert brand_admin.display_name in changed.body_text
+    remove_member(membership=Membership.objects.get(pk=staff.pk), actor=brand_admin)
+    removed = OutboundEmail.objects.filter(to=brand_staff.email).latest("pk")
+    assert removed.pk != changed.pk and brand.name in removed.subject
+    # Both in the inbox too; an unchanged role, or one's own change, sends nothing.
+    assert Notice.objects.filter(recipient=brand_staff).count() == 2
+    before = OutboundEmail.objects.count()
+    admin = Membership.objects.get(user=brand_admin)
+    change_role(membership=admin, role="admin", actor=brand_admin)
+    assert OutboundEmail.objects.count() == before
