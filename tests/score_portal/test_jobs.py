@@ -199,6 +199,7 @@ def test_every_job_task_stops_itself_before_its_claim_goes_stale():
         "suppliers.tasks.analyse_supplier_import",
         "suppliers.tasks.write_supplier_import",
         "reporting.tasks.render_results_report",
+        "webhooks.tasks.deliver_webhook",
     }
     tasks = [(celery_app.tasks[step.task], kind) for step, kind in steps.items()]
     tasks.append((deliver_email, jobs.kind_of(OutboundEmail)))
