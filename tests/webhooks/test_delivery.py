@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import textwrap
 
 import pytest
 import time_machine
@@ -236,3 +237,25 @@ def test_the_body_is_small_json(brand, brand_admin, receiver):
         "object",
         "data",
     }
+
+
+def test_the_readme_s_receiver_snippet_verifies_a_real_delivery(
+    brand, brand_admin, receiver, django_capture_on_commit_callbacks
+):
+    """The signature check the README shows receivers works on what the portal sends."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("def verify(secret: str, header: str, body: bytes")
+    block = readme[
+        readme.rindex("```python", 0, start) + len("```python") : readme.index("```", start)
+    ]
+    namespace: dict = {}
+    exec(textwrap.dedent(block), namespace)  # the README's own code, as a receiver would paste it
+    subscription = subscribe(brand, brand_admin, receiver.url)
+    _test_event(subscription, brand_admin, django_capture_on_commit_callbacks)
+    [request] = receiver.received
+    header = request.headers["X-Score-Signature"]
+    assert namespace["verify"](subscription.secret, header, request.body)
+    assert not namespace["verify"](subscription.secret, header, request.body[:-1])
+    assert not namespace["verify"]("whsec_other", header, request.body)
