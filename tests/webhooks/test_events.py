@@ -185,25 +185,24 @@ def test_only_the_chosen_events_and_active_subscriptions(
 
 
 def test_a_rolled_back_change_announces_nothing(world, hooks, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    events.emit(
-                        "enrolment.withdrawn",
-                        organisation_ids=[world.partnership.partner_id],
-                        object_type="enrolment",
-                        object_id=world.enrolment.pk,
-                    )
-                    raise RuntimeError("rolled back")
-            except RuntimeError:
-                pass
-            events.emit(
-                "enrolment.confirmed",
-                organisation_ids=[world.partnership.partner_id],
-                object_type="enrolment",
-                object_id=world.enrolment.pk,
-            )
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        try:
+            with transaction.atomic():
+                events.emit(
+                    "enrolment.withdrawn",
+                    organisation_ids=[world.partnership.partner_id],
+                    object_type="enrolment",
+                    object_id=world.enrolment.pk,
+                )
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        events.emit(
+            "enrolment.confirmed",
+            organisation_ids=[world.partnership.partner_id],
+            object_type="enrolment",
+            object_id=world.enrolment.pk,
+        )
     assert list(Delivery.objects.values_list("event", flat=True)) == ["enrolment.confirmed"]
 
 

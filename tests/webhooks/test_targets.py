@@ -60,7 +60,7 @@ def test_a_private_address_is_refused_when_subscribing(url, brand, brand_admin):
 
 def test_a_name_resolving_to_loopback_is_refused(brand, brand_admin, dns):
     dns["hooks.evil.example"] = "127.0.0.1"
-    with pytest.raises(services.WebhookError, match="resolves to 127.0.0.1"):
+    with pytest.raises(services.WebhookError, match=r"resolves to 127\.0\.0\.1"):
         subscribe(brand, brand_admin, "https://hooks.evil.example/in")
 
 
