@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -175,6 +176,13 @@ jobs.register(
     ),
     failed=Delivery.Status.FAILED,
     max_attempts=MAX_ATTEMPTS,
+    # A failed delivery retried (from its log, or the admin's Background jobs page) gets a
+    # fresh three days of attempts.
+    retry_changes={
+        "retry_until": models.ExpressionWrapper(
+            Now() + RETRY_FOR, output_field=models.DateTimeField()
+        )
+    },
     # An attempt lasts the connect and read timeouts (5 s each): a worker holding one for two
     # minutes has died.
     stale=datetime.timedelta(minutes=2),

@@ -259,3 +259,20 @@ def test_the_readme_s_receiver_snippet_verifies_a_real_delivery(
     assert namespace["verify"](subscription.secret, header, request.body)
     assert not namespace["verify"](subscription.secret, header, request.body[:-1])
     assert not namespace["verify"]("whsec_other", header, request.body)
+
+
+def test_the_admin_s_retry_gives_a_given_up_delivery_three_more_days(
+    brand, brand_admin, receiver, django_capture_on_commit_callbacks
+):
+    subscription = subscribe(brand, brand_admin, receiver.url)
+    delivery = _test_event(subscription, brand_admin, django_capture_on_commit_callbacks)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=S.FAILED, attempts=20, retry_until=timezone.now() - datetime.timedelta(days=1)
+    )
+    receiver.answers = [500]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.retry(Delivery, [delivery.pk]) == 1
+    delivery.refresh_from_db()
+    # Failed once more, and waits for its next attempt rather than being given up.
+    assert delivery.status == S.PENDING and delivery.attempts == 1
+    assert delivery.retry_until > timezone.now() + datetime.timedelta(days=2)
