@@ -116,6 +116,11 @@ class Delivery(jobs.Job):
     retry_until = models.DateTimeField(_("retried until"))
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    # What the receiver answered, or why it could not be reached: the organisation's to see
+    # and fix, not the ILO's. ``last_error`` (score_portal.jobs) stays for the portal's own
+    # faults (a worker that died), which the admin's Background jobs page and the health
+    # page list; a customer's failing endpoint does not belong there.
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         verbose_name = _("webhook delivery")

@@ -309,7 +309,7 @@ def deliver(*, delivery_id: int) -> bool:
 def _end(
     delivery: Delivery, held: jobs.Claim, status: str, *, error: str = "", code: int | None = None
 ) -> bool:
-    changes: dict[str, Any] = {"last_error": error[:2000], "response_code": code}
+    changes: dict[str, Any] = {"error": error[:2000], "response_code": code}
     if status == S.DELIVERED:
         changes["delivered_at"] = timezone.now()
     try:
@@ -337,7 +337,7 @@ def _failed_attempt(delivery: Delivery, held: jobs.Claim, error: str, *, code: i
             status=S.PENDING,
             claimed_at=None,
             next_attempt_at=next_at,
-            last_error=error[:2000],
+            error=error[:2000],
             response_code=code,
         )
     except jobs.ClaimLost:

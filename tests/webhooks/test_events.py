@@ -50,7 +50,7 @@ def _heard(hooks, kind):
     """Which subscriptions got a delivery of ``kind`` (delivered to the receiver)."""
     found = Delivery.objects.filter(event=kind)
     assert all(d.status == Delivery.Status.DELIVERED for d in found), [
-        (d.status, d.last_error) for d in found
+        (d.status, d.error) for d in found
     ]
     names = {s.pk: name for name, s in hooks.items()}
     return sorted(names[d.subscription_id] for d in found)

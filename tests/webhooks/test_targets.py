@@ -124,7 +124,7 @@ def test_a_name_that_now_resolves_to_loopback_is_refused_at_delivery(
         delivery = services.send_test_event(subscription=subscription, actor=brand_admin)
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.FAILED
-    assert "resolves to 127.0.0.1" in delivery.last_error
+    assert "resolves to 127.0.0.1" in delivery.error
     assert receiver.received == []
 
 
@@ -141,7 +141,7 @@ def test_a_subscription_stored_with_a_private_target_is_refused_at_delivery(
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.FAILED
     assert delivery.attempts == 1 and delivery.response_code is None
-    assert "must start with https://" in delivery.last_error
+    assert "must start with https://" in delivery.error
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "::1"])
@@ -156,7 +156,7 @@ def test_an_https_private_target_is_refused_at_delivery(
         delivery = services.send_test_event(subscription=subscription, actor=brand_admin)
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.FAILED
-    assert "private network" in delivery.last_error
+    assert "private network" in delivery.error
 
 
 def test_ip_rules():

@@ -29,7 +29,7 @@ def failed_delivery(subscription):
     )
     delivery.status = Delivery.Status.FAILED
     delivery.attempts = 20
-    delivery.last_error = "Given up after 20 attempts: HTTP 503"
+    delivery.error = "Given up after 20 attempts: HTTP 503"
     delivery.save()
     return delivery
 

@@ -39,7 +39,7 @@ def test_the_live_worker_delivers_a_signed_event_and_retries_after_a_500(
     # The sweep (beat, every minute) queues it once due: here, asked as if a minute later.
     assert jobs.sweep(Delivery, now=first.next_attempt_at) == 1
     assert wait_for(lambda: delivery().status == Delivery.Status.DELIVERED, timeout=60), (
-        delivery().last_error
+        delivery().error
     )
     done = delivery()
     assert done.attempts == 2 and done.response_code == 200
