@@ -3,6 +3,8 @@ delivery log, a test event and a retry. Anyone else gets 404, as for a missing p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -111,7 +113,9 @@ def subscription_detail(request: HttpRequest, org: int, pk: int) -> HttpResponse
     )
 
 
-def _act(request: HttpRequest, subscription: Subscription, action, done: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _act(
+    request: HttpRequest, subscription: Subscription, action: Callable[[], object], done: str
+) -> HttpResponse:
     try:
         action()
     except services.WebhookError as error:
