@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from webhooks.models import Delivery, Subscription
 
@@ -11,6 +12,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     raw_id_fields = ["organisation", "created_by"]
     exclude = ["secret"]  # never shown again after its creation
     readonly_fields = ["created_at", "secret_rotated_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Delivery)
