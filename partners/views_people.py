@@ -116,6 +116,7 @@ def _people_page(
             "invitations": pending_invitations(partner),
             "invite_form": invite_form or InvitationForm(roles=roles),
             "history": membership_history(partner),
+            "manages_webhooks": access.can_manage_webhooks(request.scope, partner.pk),
         },
         status=400 if invite_form is not None else 200,
     )

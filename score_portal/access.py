@@ -404,6 +404,18 @@ def can_manage_people(scope: Scope, partner_id: int, *, is_ilo_organisation: boo
     return scope.is_ilo_decider or scope.role_in(partner_id) == MemberRole.ADMIN
 
 
+def can_manage_webhooks(scope: Scope, partner_id: int) -> bool:
+    """An organisation's own administrators subscribe its systems to webhooks and read their
+    delivery log. Not the ILO's staff: a webhook sends what the organisation's scope reaches
+    to a URL of its choosing, which is the organisation's decision alone."""
+    return scope.role_in(partner_id) == MemberRole.ADMIN
+
+
+def webhook_partner_ids(scope: Scope) -> frozenset[int]:
+    """The organisations whose webhooks the person manages (``can_manage_webhooks``)."""
+    return frozenset(p for p in scope.partner_ids if can_manage_webhooks(scope, p))
+
+
 def people_managed_reach(scope: Scope) -> Q:
     """Organisations whose people one manages (``can_manage_people``), as a ``Partner`` filter."""
     if scope.is_superuser or MemberRole.ADMIN in scope.ilo_roles:

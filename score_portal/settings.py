@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "training",
     "reporting",
     "search",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,7 @@ TASK_QUEUES = {
     "emails": f"{CELERY_QUEUE}.emails",
     "certificates": f"{CELERY_QUEUE}.certificates",
     "imports": f"{CELERY_QUEUE}.imports",
+    "webhooks": f"{CELERY_QUEUE}.webhooks",
 }
 CELERY_TASK_DEFAULT_QUEUE = TASK_QUEUES["default"]
 CELERY_TASK_ROUTES = {
@@ -223,6 +225,7 @@ CELERY_TASK_ROUTES = {
     "score_portal.tasks.*": {"queue": TASK_QUEUES["emails"]},
     "training.tasks.*": {"queue": TASK_QUEUES["certificates"]},
     "suppliers.tasks.*": {"queue": TASK_QUEUES["imports"]},
+    "webhooks.tasks.*": {"queue": TASK_QUEUES["webhooks"]},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -293,6 +296,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # jobs" page for a person to retry it.
 JOB_STALE_MINUTES = env.integer("JOB_STALE_MINUTES", 15, minimum=5)
 JOB_MAX_ATTEMPTS = env.integer("JOB_MAX_ATTEMPTS", 8, minimum=1)
+
+# --- Webhooks ---------------------------------------------------------------------------------
+# Webhook targets must be public https addresses (no loopback, private or link-local address,
+# checked when subscribing and again after DNS resolution at each delivery). On only for tests
+# and local receivers: then http and any address are accepted.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.boolean("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+if PRODUCTION and WEBHOOKS_ALLOW_PRIVATE_TARGETS:
+    raise SettingsError(
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS lets webhooks reach the portal's own network: "
+        "never in production."
+    )
 
 # --- KPI privacy ----------------------------------------------------------------------------
 # A KPI figure a brand sees over factories that did not share their readings with it covers

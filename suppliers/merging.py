@@ -21,6 +21,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from partners.models import Membership, Partner
+from score_portal import events
 from score_portal.emails import queue_email
 from score_portal.scope import forget_scope
 from suppliers.importing.normalise import match_keys
@@ -398,6 +399,19 @@ def merge_factories(
         record.notes = notes
         record.save(update_fields=["moved", "notes"])
         _notify_brands(record, plan.brands)
+        # The brands that list either record hear of it, as they are emailed.
+        events.emit(
+            "factory.merged",
+            organisation_ids=[brand.pk for brand in plan.brands],
+            object_type="factory",
+            object_id=survivor.pk,
+            data={
+                "merge_id": record.pk,
+                "survivor_id": survivor.pk,
+                "merged_id": merged_id,
+                "os_id": survivor.os_id,
+            },
+        )
     for manager in moving:
         forget_scope(manager.user)
     return record

@@ -17,11 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from partners.models import Partner
-from score_portal import jobs
-from score_portal.access import (
-    can_decide_factory_change,
-    can_manage_supplier_list,
-)
+from score_portal import events, jobs
+from score_portal.access import can_decide_factory_change, can_manage_supplier_list
 from score_portal.emails import queue_email
 from score_portal.scope import forget_scope, scope_of
 from score_portal.transitions import Transitions
@@ -294,6 +291,24 @@ def _finish(
     jobs.finish(SupplierImport, supplier_import.pk, held, status=status, **changes)
     changes["status"] = status
     _tell(supplier_import, changes, notify=notify)
+    if status in (Status.DONE, Status.FAILED):
+        _announce_finished(supplier_import)
+
+
+def _announce_finished(supplier_import: SupplierImport) -> None:
+    """``import.finished`` for the brand whose list it is (score_portal.events)."""
+    events.emit(
+        "import.finished",
+        organisation_ids=[supplier_import.brand_id],
+        object_type="supplier_import",
+        object_id=supplier_import.pk,
+        data={
+            "status": supplier_import.status,
+            "rows_total": supplier_import.rows_total,
+            "rows_valid": supplier_import.rows_valid,
+            "original_filename": supplier_import.original_filename,
+        },
+    )
 
 
 def _tell(supplier_import: SupplierImport, changes: dict[str, object], *, notify: bool) -> None:
@@ -602,6 +617,7 @@ def import_given_up(*, import_id: int) -> bool:
         return False
     SupplierImportRow.objects.filter(supplier_import=supplier_import).delete()
     _tell(supplier_import, changes, notify=True)
+    _announce_finished(supplier_import)
     return True
 
 

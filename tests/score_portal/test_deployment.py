@@ -15,7 +15,7 @@ from django.db import models
 from score_portal.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("score_portal", "partners", "suppliers", "training", "reporting")
+APPS = ("score_portal", "partners", "suppliers", "training", "reporting", "webhooks")
 
 
 def _queue_of(task_name: str) -> str:
@@ -31,6 +31,7 @@ def _queue_of(task_name: str) -> str:
         ("reporting.tasks.render_results_report", "certificates"),
         ("suppliers.tasks.analyse_supplier_import", "imports"),
         ("suppliers.tasks.write_supplier_import", "imports"),
+        ("webhooks.tasks.deliver_webhook", "webhooks"),
         ("score_portal.tasks.sweep_outbox", "default"),
         ("score_portal.tasks.sweep_jobs", "default"),
         ("training.tasks.sweep_certificates", "default"),

@@ -183,6 +183,8 @@ class World:
             "training:enrolment": world.enrolment.pk,
             "training:certificate": certificate.pk,
             "notices:": notice.pk,
+            # An organisation's webhooks (tests/webhooks crawls them as its administrator).
+            "webhooks:": brand_id,
         }
         self.row = row
         self.certificate = certificate

@@ -13,7 +13,7 @@ from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
-APPS = ("partners", "suppliers", "training", "reporting", "search", "notices")
+APPS = ("partners", "suppliers", "training", "reporting", "search", "notices", "webhooks")
 PUBLIC: set[str] = set()  # e.g. the certificate verification page lives outside these apps
 SAMPLE = {
     "int": "1",

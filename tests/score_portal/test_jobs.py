@@ -25,6 +25,7 @@ from suppliers.models import SupplierImport
 from suppliers.tasks import analyse_supplier_import, write_supplier_import
 from tests.conftest import client_for
 from training.tasks import render_certificate
+from webhooks.tasks import deliver_webhook
 
 pytestmark = pytest.mark.django_db
 S = OutboundEmail.Status
@@ -199,6 +200,7 @@ def test_every_job_task_stops_itself_before_its_claim_goes_stale():
         "suppliers.tasks.analyse_supplier_import",
         "suppliers.tasks.write_supplier_import",
         "reporting.tasks.render_results_report",
+        "webhooks.tasks.deliver_webhook",
     }
     tasks = [(celery_app.tasks[step.task], kind) for step, kind in steps.items()]
     tasks.append((deliver_email, jobs.kind_of(OutboundEmail)))
@@ -211,6 +213,7 @@ def test_every_job_task_stops_itself_before_its_claim_goes_stale():
     assert {deliver_emails, render_certificate, analyse_supplier_import} <= {t for t, _ in tasks}
     assert write_supplier_import in {t for t, _ in tasks}
     assert render_results_report in {t for t, _ in tasks}
+    assert deliver_webhook in {t for t, _ in tasks}
     schedule = {
         entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
     }

@@ -23,7 +23,7 @@ from score_portal.emails import queue_email
 from score_portal.models import User
 from score_portal.scope import scope_of
 from score_portal.transitions import Transitions
-from training import chronology, pdf
+from training import chronology, events, pdf
 from training.models import Certificate, Cohort, Enrolment
 
 C = Certificate.Status
@@ -144,6 +144,7 @@ def render_certificate(*, certificate_id: int) -> bool:
         certificate.status = C.ISSUED
         certificate.pdf.name = name
         _notify_issued(certificate)
+        events.certificate_event("certificate.issued", certificate)
     return True
 
 
@@ -161,6 +162,7 @@ def revoke_certificate(*, certificate: Certificate, actor: User, reason: str) ->
     locked.revoked_by = actor
     locked.revocation_reason = reason.strip()
     locked.save(update_fields=["status", "revoked_at", "revoked_by", "revocation_reason"])
+    events.certificate_event("certificate.revoked", locked)
     return locked
 
 

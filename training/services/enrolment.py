@@ -36,7 +36,7 @@ from score_portal.scope import forget_scope, scope_of
 from score_portal.transitions import Transitions, from_each
 from suppliers.models import BrandSupplier, Factory
 from suppliers.services import add_factory_manager
-from training import chronology
+from training import chronology, events
 from training.models import (
     Cohort,
     ConsultingVisit,
@@ -54,6 +54,12 @@ from training.services.certificates import request_certificate
 
 E = Enrolment.Status
 REMINDER_DAYS_BEFORE = 3
+# The moves announced to other systems (score_portal.events; created: ``enrol_factory``).
+ANNOUNCED_MOVES: dict[str, str] = {
+    E.CONFIRMED: "enrolment.confirmed",
+    E.COMPLETED: "enrolment.completed",
+    E.WITHDRAWN: "enrolment.withdrawn",
+}
 
 
 class TrainingError(Exception):
@@ -324,6 +330,7 @@ def enrol_factory(
                 enrolment=enrolment, actor=enrolled_by, from_status="", to_status=E.PENDING
             )
             _notify_enrolled(enrolment, enrolled_by)
+            events.enrolment_event("enrolment.created", enrolment)
             return enrolment
     except IntegrityError:
         raise TrainingError(
@@ -656,6 +663,7 @@ def record_visit(
     visit.actions_reviewed.set(reviewed)
     for manager in _factory_managers(enrolment.factory):
         _email(manager, "visit_logged", enrolment, visit=visit)
+    events.visit_logged(visit, enrolment)
     _start(enrolment, actor)
     return visit
 
@@ -777,6 +785,8 @@ def _move(
             enrolment=locked, actor=actor, from_status=from_status, to_status=to_status, note=note
         )
         _notify_moved(locked, to_status)
+        if to_status in ANNOUNCED_MOVES:
+            events.enrolment_event(ANNOUNCED_MOVES[to_status], locked)
     enrolment.refresh_from_db()
     return locked
 
