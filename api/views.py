@@ -7,10 +7,12 @@ service the portal's page uses, with the same refusals (as field errors).
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -56,6 +58,17 @@ NON_FIELD = "non_field_errors"
 
 class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     lookup_value_regex = ID
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Times are UTC whatever the portal's or a person's time zone (ISO 8601, "Z").
+        timezone.activate(datetime.UTC)
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        timezone.deactivate()
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @property
     def scope(self) -> Scope:
