@@ -18,6 +18,9 @@ from api.selectors import key_managed_organisation, keys_of
 from partners.models import Partner
 
 
+SHOW_ONCE = "api_key_created"
+
+
 def _organisation(request: HttpRequest, pk: int) -> Partner:
     organisation = key_managed_organisation(request.scope, pk)
     if organisation is None:
@@ -31,7 +34,6 @@ def _organisation(request: HttpRequest, pk: int) -> Partner:
 def key_list(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = _organisation(request, pk)
     form = APIKeyForm(request.POST or None)
-    created = secret = None
     if request.method == "POST" and form.is_valid():
         try:
             created, secret = services.create_key(
@@ -43,19 +45,26 @@ def key_list(request: HttpRequest, pk: int) -> HttpResponse:
         except services.APIKeyError as error:
             form.add_error(None, str(error))
         else:
-            form = APIKeyForm()
+            # Shown once, on the page the redirect opens (a reload then neither creates a
+            # second key nor shows this one again): kept in the session until then only.
+            request.session[SHOW_ONCE] = {"prefix": created.prefix, "secret": secret}
+            return redirect(reverse("api_keys:list", args=[organisation.pk]))
+    shown = request.session.pop(SHOW_ONCE, None) if request.method == "GET" else None
+    keys = list(keys_of(organisation))
+    created = next((k for k in keys if shown and k.prefix == shown["prefix"]), None)
+    secret = shown["secret"] if created is not None else None
     return render(
         request,
         "api/key_list.html",
         {
             "partner": organisation,
-            "keys": keys_of(organisation),
+            "keys": keys,
             "form": form,
             "created": created,
             "secret": secret,
             "docs_url": reverse("api:docs"),
         },
-        status=400 if request.method == "POST" and created is None else 200,
+        status=400 if request.method == "POST" else 200,
     )
 
 

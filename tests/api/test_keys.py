@@ -54,8 +54,9 @@ def test_the_people_page_links_to_the_keys_page(brand, brand_admin, ilo_admin):
 def test_page_shows_the_secret_once(brand, brand_admin):
     client = client_for(brand_admin)
     url = reverse("api_keys:list", args=[brand.pk])
-    response = client.post(url, {"name": "Sourcing sync", "access": "read_only"})
-    assert response.status_code == 200
+    created = client.post(url, {"name": "Sourcing sync", "access": "read_only"})
+    assert created.status_code == 302 and created["Location"] == url
+    response = client.get(url)
     secret = response.context["secret"]
     assert secret and secret in response.content.decode()
     assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
