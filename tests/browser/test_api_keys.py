@@ -46,9 +46,7 @@ def test_admin_creates_uses_and_revokes_a_key(live_server, page):
 
     row.get_by_role("button", name="Revoke the key ERP supplier sync").click()
     expect(page.get_by_text("is revoked: requests made with it are refused")).to_be_visible()
-    expect(page.get_by_role("row", name=re.compile("ERP supplier sync"))).to_contain_text(
-        "Revoked"
-    )
+    expect(page.get_by_role("row", name=re.compile("ERP supplier sync"))).to_contain_text("Revoked")
     assert key_client(secret).get("/api/v1/suppliers/").status_code == 401
     assert page.problems == []
 
