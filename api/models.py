@@ -60,9 +60,9 @@ class OrganisationAPIKey(AbstractAPIKey):
     )
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
-    objects = OrganisationAPIKeyManager()
+    objects = OrganisationAPIKeyManager()  # type: ignore[misc]
 
-    class Meta(AbstractAPIKey.Meta):
+    class Meta:
         verbose_name = _("API key")
         verbose_name_plural = _("API keys")
         ordering = ["-created"]

@@ -17,7 +17,6 @@ from api.forms import APIKeyForm
 from api.selectors import key_managed_organisation, keys_of
 from partners.models import Partner
 
-
 SHOW_ONCE = "api_key_created"
 
 
