@@ -11,7 +11,7 @@ from rest_framework import serializers
 from partners.models import Partnership
 from partners.selectors import ledger_of
 from score_portal.scope import Scope
-from suppliers.models import BrandSupplier, Factory
+from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
 from training.models import Certificate, Cohort, Enrolment, KPIReading, Module
 from training.selectors import cohorts_open_for_enrolment
 
@@ -206,3 +206,52 @@ class PartnershipSerializer(serializers.ModelSerializer[Partnership]):
     @extend_schema_field(LedgerSerializer)
     def get_ledger(self, partnership: Partnership) -> dict[str, Any]:
         return LedgerSerializer(ledger_of(partnership)).data  # type: ignore[return-value]
+
+
+class SupplierImportSerializer(serializers.ModelSerializer[SupplierImport]):
+    brand = serializers.IntegerField(source="brand_id")
+    rows_valid = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = SupplierImport
+        fields = [
+            "id", "brand", "status", "mode", "original_filename", "rows_total", "rows_valid",
+            "rows_new", "rows_matched", "rows_updated", "rows_unchanged", "rows_review",
+            "rows_error", "links_ending", "progress", "error_message", "created_at",
+            "confirmed_at", "finished_at",
+        ]  # fmt: skip
+
+
+class SupplierImportRowSerializer(serializers.ModelSerializer[SupplierImportRow]):
+    factory = serializers.IntegerField(source="factory_id", allow_null=True)
+    candidate = serializers.IntegerField(source="candidate_id", allow_null=True)
+
+    class Meta:
+        model = SupplierImportRow
+        fields = ["id", "line", "outcome", "data", "errors", "factory", "candidate", "score"]
+
+
+class SupplierImportCreateSerializer(serializers.Serializer[Any]):
+    """A supplier list: a file (multipart ``file``: CSV or XLSX, as on the upload page) or
+    JSON ``rows`` (objects keyed by column: name, address, country, supplier_code, os_id…)."""
+
+    file = serializers.FileField(required=False)
+    rows = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField(allow_blank=True)),
+        required=False,
+        max_length=100_000,
+    )
+    mode = serializers.ChoiceField(
+        choices=SupplierImport.Mode.choices, default=SupplierImport.Mode.ADDITIONS
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if bool(data.get("file")) == bool(data.get("rows")):
+            raise serializers.ValidationError(_("Send either a file or rows, one of the two."))
+        return data
+
+
+class DecisionSerializer(serializers.Serializer[Any]):
+    same = serializers.BooleanField(
+        help_text=_("True: the row is the possible match (candidate); false: a new factory.")
+    )

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from api import views
+from api import views, views_imports
 
 router = SimpleRouter()
 router.register("suppliers", views.SupplierViewSet, basename="supplier")
@@ -10,6 +10,7 @@ router.register("enrolments", views.EnrolmentViewSet, basename="enrolment")
 router.register("cohorts", views.CohortViewSet, basename="cohort")
 router.register("certificates", views.CertificateViewSet, basename="certificate")
 router.register("partnerships", views.PartnershipViewSet, basename="partnership")
+router.register("imports", views_imports.SupplierImportViewSet, basename="import")
 
 app_name = "api"
 urlpatterns = [

@@ -158,3 +158,21 @@ def test_idempotency_keys_are_per_api_key(world, api, other_key):
     assert (
         stored.status_code == 201 and stored.api_key.organisation_id == world.partnership.partner_id
     )
+
+
+def test_a_retry_while_the_first_runs_is_409_and_old_keys_are_forgotten(acting_key):
+    import datetime
+
+    from django.utils import timezone
+
+    from api import services
+
+    key, _secret = acting_key
+    assert services.reserve(key=key, idempotency_key="r", fingerprint="f") is None
+    with pytest.raises(services.IdempotencyConflict) as running:
+        services.reserve(key=key, idempotency_key="r", fingerprint="f")
+    assert running.value.status == 409
+    services.remember(key=key, idempotency_key="r", status=201, body={"id": 1})
+    assert services.reserve(key=key, idempotency_key="r", fingerprint="f") == (201, {"id": 1})
+    IdempotentRequest.objects.update(created_at=timezone.now() - datetime.timedelta(hours=25))
+    assert services.reserve(key=key, idempotency_key="r", fingerprint="f") is None

@@ -4,8 +4,11 @@ gets each of them."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from suppliers.models import SupplierImportRow
 from tests.api.conftest import key_client
 
 pytestmark = pytest.mark.django_db
@@ -19,16 +22,27 @@ DETAIL_ENDPOINTS = [
     ("post", "/api/v1/enrolments/{enrolment}/withdraw/"),
     ("get", "/api/v1/certificates/{certificate}/"),
     ("get", "/api/v1/partnerships/{partnership}/"),
+    ("get", "/api/v1/imports/{supplier_import}/"),
+    ("get", "/api/v1/imports/{supplier_import}/rows/"),
+    ("post", "/api/v1/imports/{supplier_import}/confirm/"),
+    ("post", "/api/v1/imports/{supplier_import}/rows/{row}/decide/"),
 ]
 # Cohorts belong to providers: another provider's key gets 404 (below).
 
 
 def _ids(world, certificate) -> dict[str, int]:
+    row = SupplierImportRow.objects.get_or_create(
+        supplier_import=world.supplier_import,
+        line=2,
+        defaults={"outcome": "review", "data": {"name": "A Mill"}, "candidate": world.factory},
+    )[0]
     return {
+        "row": row.pk,
         "link": world.link.pk,
         "enrolment": world.enrolment.pk,
         "certificate": certificate.pk,
         "partnership": world.partnership.pk,
+        "supplier_import": world.supplier_import.pk,
     }
 
 
@@ -41,7 +55,11 @@ def test_every_detail_endpoint_is_listed():
         for _method, url in DETAIL_ENDPOINTS
     } | {"cohorts/"}
     routes = {
-        route.lstrip("^").split("/", 1)[0] + "/" + "/".join(route.split("/")[2:-1])
+        re.sub(
+            r"\(\?P<(\w+)>[^)]*\)",
+            r"{\1}",
+            route.lstrip("^").split("/", 1)[0] + "/" + "/".join(route.split("/")[2:-1]),
+        )
         for route in (str(url.pattern) for url in router.urls)
         if "(?P<pk>" in route and "(?P<format>" not in route
     }
