@@ -23,7 +23,10 @@ API_QUERY_KEYS = [
     "starts_from",
     "enrolment",
 ]
-BODY_KEYS = ["factory", "module", "partnership", "cohort", "placement_reason", "reason"]
+BODY_KEYS = [
+    *["factory", "module", "partnership", "cohort", "placement_reason", "reason"],
+    *["rows", "mode", "file", "same", "outcome"],
+]
 
 
 def _routes():
@@ -50,11 +53,13 @@ def test_no_input_answers_500(world, api, certificate, module_1, settings):
         return response
 
     for name, detail in _routes():
-        ids = [str(world.enrolment.pk), *INTEGERS] if detail else [None]
+        real = world.supplier_import.pk if name.startswith("api:import") else world.enrolment.pk
+        ids = [str(real), *INTEGERS] if detail else [None]
         for pk in ids:
             # An id the route refuses (too long) is put in by hand: it must 404, not 500.
+            extra = {"row": "1"} if name == "api:import-decide" else {}
             url = (
-                reverse(name, kwargs={"pk": "1"}).replace("/1/", f"/{pk}/", 1)
+                reverse(name, kwargs={"pk": "1", **extra}).replace("/1/", f"/{pk}/", 1)
                 if pk
                 else reverse(name)
             )
@@ -67,6 +72,8 @@ def test_no_input_answers_500(world, api, certificate, module_1, settings):
             check("post", url, data="{broken", content_type="application/json")
     for code in [certificate.code, "x", "Z" * 40, "----"]:
         check("get", reverse("api:certificate-verify", kwargs={"code": code}))
+    check("post", reverse("api:import-list"), {"rows": [{"name": "\x00"}], "mode": "whole"})
+    check("post", reverse("api:import-list"), {"rows": [{"name": ["x"]}, "y"]})
     check("post", reverse("api:enrolment-list"), {"factory": world.factory.pk},
           HTTP_IDEMPOTENCY_KEY="k" * 300)  # fmt: skip
     assert not failures, "\n".join(failures)
