@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -24,11 +25,23 @@ HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
 
 
+def _plain(value: Any) -> Any:
+    """A sent file by its content (two files of one name are different requests)."""
+    if isinstance(value, UploadedFile):
+        digest = hashlib.sha256()
+        for chunk in value.chunks():
+            digest.update(chunk)
+        value.seek(0)
+        return f"file:{value.name}:{digest.hexdigest()}"
+    return value
+
+
 def _fingerprint(request: Request) -> str:
-    payload = json.dumps(
-        [request.method, request.path, request.data], sort_keys=True, default=str
-    ).encode()
-    return hashlib.sha256(payload).hexdigest()
+    data = request.data
+    if hasattr(data, "lists"):  # a form (multipart): every value of every field
+        data = {name: [_plain(v) for v in values] for name, values in data.lists()}
+    payload = json.dumps([request.method, request.path, data], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:

@@ -78,3 +78,19 @@ def test_read_only_and_other_brands(world, read_only_key, other_key):
     assert other.get(f"/api/v1/imports/{world.supplier_import.pk}/").status_code == 404
     assert other.post(f"/api/v1/imports/{world.supplier_import.pk}/confirm/").status_code == 404
     assert SupplierImport.objects.get(pk=world.supplier_import.pk).status != "done"
+
+
+def test_idempotency_tells_files_of_one_name_apart(brand, api):
+    def upload(body: bytes):
+        return api.post(
+            "/api/v1/imports/",
+            {"file": SimpleUploadedFile("list.csv", body, content_type="text/csv")},
+            format="multipart",
+            HTTP_IDEMPOTENCY_KEY="upload-1",
+        )
+
+    first = upload(b"Name,Address,Country\nOne Mill,1 Road,CN\n")
+    assert first.status_code == 201
+    assert upload(b"Name,Address,Country\nOne Mill,1 Road,CN\n").json() == first.json()
+    assert upload(b"Name,Address,Country\nOther Mill,2 Road,CN\n").status_code == 422
+    assert SupplierImport.objects.filter(brand=brand).count() == 1
