@@ -117,6 +117,11 @@ def _people_page(
             "invite_form": invite_form or InvitationForm(roles=roles),
             "history": membership_history(partner),
             "manages_webhooks": access.can_manage_webhooks(request.scope, partner.pk),
+            "may_manage_api_keys": access.can_manage_api_keys(
+                request.scope,
+                partner.pk,
+                is_ilo_organisation=partner.kind == Partner.Kind.ILO,
+            ),
         },
         status=400 if invite_form is not None else 200,
     )

@@ -97,7 +97,10 @@ def cohort_reach(scope: Scope) -> Q:
     """Cohorts one's provider organises, or that one delivers as their trainer."""
     if scope.sees_everything:
         return EVERYTHING
-    return Q(provider_id__in=scope.provider_staff_ids) | Q(trainer_id=scope.user_id)
+    reach = Q(provider_id__in=scope.provider_staff_ids)
+    if scope.user_id is not None:  # an API key's scope has no person
+        reach |= Q(trainer_id=scope.user_id)
+    return reach
 
 
 def enrolment_reach(scope: Scope, model: type[Model]) -> Q:
@@ -414,6 +417,16 @@ def can_manage_webhooks(scope: Scope, partner_id: int) -> bool:
 def webhook_partner_ids(scope: Scope) -> frozenset[int]:
     """The organisations whose webhooks the person manages (``can_manage_webhooks``)."""
     return frozenset(p for p in scope.partner_ids if can_manage_webhooks(scope, p))
+
+
+def can_manage_api_keys(
+    scope: Scope, partner_id: int, *, is_ilo_organisation: bool = False
+) -> bool:
+    """An organisation's own administrators create and revoke its API keys (a key acts for
+    the organisation, so not the ILO's deciders for a partner, as they may for people)."""
+    if is_ilo_organisation:
+        return MemberRole.ADMIN in scope.ilo_roles
+    return scope.role_in(partner_id) == MemberRole.ADMIN
 
 
 def people_managed_reach(scope: Scope) -> Q:

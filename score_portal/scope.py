@@ -235,6 +235,27 @@ def scope_of(user: Any) -> Scope:
     return scope
 
 
+def organisation_scope(*, partner_id: int, kind: str, acting: bool) -> Scope:
+    """The scope of an organisation's API key: that organisation alone, as its staff
+    (``acting``) or as a viewer; no person's own reach (no managed factory, no cohort one
+    trains, not a superuser), so ``user_id`` is None."""
+    role = MemberRole.STAFF if acting else MemberRole.VIEWER
+    if kind == PartnerKind.ILO:
+        return Scope(ilo_roles=frozenset({role}))
+    if kind in FUNDING_KINDS:
+        return Scope(funding_roles={partner_id: role})
+    if kind == PartnerKind.SERVICE_PROVIDER:
+        return Scope(provider_roles={partner_id: role})
+    return ANONYMOUS
+
+
+def assume_scope(user: Any, scope: Scope) -> None:
+    """Make ``scope`` the user's scope for the rest of the request: an API key acts in its
+    creator's name (the audit trail names them) with its organisation's scope alone, and
+    the services, which ask ``scope_of(actor)``, then decide with the key's scope."""
+    user._score_scope = scope
+
+
 def forget_scope(user: Any) -> None:
     """Drop the cached scope after the user's memberships changed in this request."""
     if hasattr(user, "_score_scope"):

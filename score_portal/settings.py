@@ -78,6 +78,11 @@ INSTALLED_APPS = [
     "training",
     "reporting",
     "search",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
     "webhooks",
 ]
 
@@ -519,6 +524,62 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'self'"],
         "object-src": ["'none'"],
     }
+}
+
+# --- The REST API (api/; README, "API") ------------------------------------------------------
+# Organisation-scoped keys; one error shape; pages of 50 (page_size up to 100); per-key
+# rates (API_RATE_*: requests per minute for a key's reads and writes).
+API_RATE_READ = env.integer("API_RATE_READ_PER_MINUTE", 600, minimum=1)
+API_RATE_WRITE = env.integer("API_RATE_WRITE_PER_MINUTE", 120, minimum=1)
+# A POST's Idempotency-Key is remembered this long: a retry gets the first answer.
+API_IDEMPOTENCY_HOURS = env.integer("API_IDEMPOTENCY_HOURS", 24, minimum=1)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.OrganisationKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasOrganisationKey"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.KeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "key-read": f"{API_RATE_READ}/min",
+        "key-write": f"{API_RATE_WRITE}/min",
+        "verify": f"{CERTIFICATE_VERIFY_RATE_PER_MINUTE}/min",
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DATETIME_FORMAT": "iso-8601",
+    "UNAUTHENTICATED_USER": None,
+    # The client's address (unkeyed requests' rate limits) as the sign-in limits see it.
+    "NUM_PROXIES": ALLAUTH_TRUSTED_PROXY_COUNT,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SCORE Portal API",
+    "DESCRIPTION": (
+        "The portal's data for brands', providers' and the ILO's own systems. Authenticate "
+        "with an organisation's key: `Authorization: Api-Key <key>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "EnrolmentStatusEnum": "training.models.Enrolment.Status",
+        "CertificateStatusEnum": "training.models.Certificate.Status",
+        "PartnershipStatusEnum": "partners.models.Partnership.Status",
+        "CountryEnum": "django_countries.countries",
+    },
 }
 
 # --- Logging, errors, health, metrics ----------------------------------------------------

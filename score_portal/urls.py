@@ -28,6 +28,8 @@ urlpatterns = [
     path("training/", include("training.urls")),
     path("results/", include("reporting.urls")),
     path("search/", include("search.urls")),
+    path("api/", include("api.urls")),
+    path("partners/organisations/<int:pk>/api-keys/", include("api.urls_keys")),
     path("webhooks/", include("webhooks.urls")),
     path("admin/jobs/", admin.site.admin_view(background_jobs), name="background_jobs"),
     path("admin/", admin.site.urls),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +20,7 @@ from score_portal.history import HistoryEntry, change_rows, merged
 from score_portal.models import User
 from score_portal.scope import Scope
 from training.models import (
+    Certificate,
     Cohort,
     ConsultingVisit,
     Enrolment,
@@ -571,3 +573,20 @@ def certification_history(trainer: User) -> list[HistoryEntry]:
         subject=lambda row: str(row.module) if row.module_id else "",
         hide=["trainer"],
     )[:200]
+
+
+_CERTIFICATE_CODE = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")
+
+
+def verifiable_certificate(code: str) -> Certificate | None:
+    """The certificate anyone may check by its code (the public verification page and the
+    API's): issued or revoked, never one still pending. ``code`` as typed, upper case."""
+    code = code.strip().upper()
+    if not _CERTIFICATE_CODE.match(code):
+        return None
+    return (
+        Certificate.objects.select_related("enrolment__factory", "enrolment__module")
+        .exclude(status=Certificate.Status.PENDING)
+        .filter(code=code)
+        .first()
+    )

@@ -172,6 +172,7 @@ class World:
             "partners:people_": brand_id,
             "partners:member_": brand_id,
             "partners:invitation_re": brand_id,
+            "api_keys:": brand_id,  # an organisation's API keys
             "training:trainer_": trainer_id,
             "training:certification_": trainer_id,
             "training:factory_managers": world.factory.pk,

@@ -13,8 +13,20 @@ from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
-APPS = ("partners", "suppliers", "training", "reporting", "search", "notices", "webhooks")
-PUBLIC: set[str] = set()  # e.g. the certificate verification page lives outside these apps
+APPS = (
+    "partners",
+    "suppliers",
+    "training",
+    "reporting",
+    "search",
+    "notices",
+    "webhooks",
+    "api_keys",
+    "api",
+)
+# e.g. the certificate verification page lives outside these apps; the API's schema, its
+# documentation and its certificate check are public.
+PUBLIC: set[str] = {"api:schema", "api:docs", "api:certificate-verify"}
 SAMPLE = {
     "int": "1",
     "slug": "csv",
@@ -37,12 +49,12 @@ def _walk(patterns, prefix="", namespace=""):
 
 
 # Values for the groups of regex patterns (re_path), which are reversed by name.
-REGEX_SAMPLE = {"fmt": "csv"}
+REGEX_SAMPLE = {"fmt": "csv", "pk": "1", "row": "1"}
 
 
 def _concrete(name: str, route: str) -> str:
     groups = re.findall(r"\(\?P<(\w+)>", route)
-    if groups:
+    if groups or "^" in route:  # a regex route (re_path, the API's router): reversed by name
         return reverse(name, kwargs={group: REGEX_SAMPLE[group] for group in groups})
     return "/" + re.sub(r"<(?:(\w+):)?\w+>", lambda m: SAMPLE[m.group(1) or "str"], route)
 
@@ -60,6 +72,11 @@ def test_anonymous_visitor_is_sent_to_sign_in(name, route):
     if name in PUBLIC:
         pytest.skip("public on purpose")
     url = _concrete(name, route)
+    if name.startswith("api:"):  # the API asks for a key instead
+        for method in ("get", "post"):
+            response = getattr(client_for(None), method)(url)
+            assert response.status_code in (401, 405), (method, url, response.status_code)
+        return
     for method in ("get", "post"):
         response = getattr(client_for(None), method)(url)
         assert response.status_code in (302, 405), (method, url, response.status_code)

@@ -261,6 +261,8 @@ class EnrolmentResult:
     factory: Factory
     enrolment: Enrolment | None = None
     refusal: str = ""
+    # The field the refusal is about (``TrainingError.field``), for the API's field errors.
+    field: str | None = None
 
     @property
     def enrolled(self) -> bool:
@@ -301,9 +303,12 @@ def enrol_factory(
             locked = Partnership.objects.select_for_update().get(pk=partnership.pk)
             refusal = funding_refusal(
                 partnership=locked, factory=factory, module=module, on=on or timezone.localdate()
-            ) or _prerequisite_refusal(factory, module)
+            )
             if refusal:
-                raise TrainingError(refusal)
+                raise TrainingError(refusal, field="partnership")
+            refusal = _prerequisite_refusal(factory, module)
+            if refusal:
+                raise TrainingError(refusal, field="module")
             if cohort is not None:
                 cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
                 taken = cohort.enrolments.filter(status__in=Enrolment.ACTIVE_STATUSES).count()
@@ -314,7 +319,8 @@ def enrol_factory(
                             "The cohort is full (%(capacity)s enterprises).",
                             cohort.capacity,
                         )
-                        % {"capacity": cohort.capacity}
+                        % {"capacity": cohort.capacity},
+                        field="cohort",
                     )
             enrolment = Enrolment.objects.create(
                 factory=factory,
@@ -335,7 +341,8 @@ def enrol_factory(
     except IntegrityError:
         raise TrainingError(
             _("%(factory)s is already enrolled in %(module)s.")
-            % {"factory": factory, "module": module}
+            % {"factory": factory, "module": module},
+            field="module",
         ) from None
 
 
@@ -407,7 +414,9 @@ def enrol_suppliers(
     results = []
     for factory in factories:
         if factory.pk not in on_list:
-            results.append(EnrolmentResult(factory, refusal=_("Not on your supplier list.")))
+            results.append(
+                EnrolmentResult(factory, refusal=_("Not on your supplier list."), field="factory")
+            )
             continue
         try:
             enrolment = enrol_factory(
@@ -419,7 +428,7 @@ def enrol_suppliers(
                 placement_reason=placement_reason,
             )
         except TrainingError as refusal:
-            results.append(EnrolmentResult(factory, refusal=str(refusal)))
+            results.append(EnrolmentResult(factory, refusal=str(refusal), field=refusal.field))
         else:
             results.append(EnrolmentResult(factory, enrolment=enrolment))
     return results

@@ -32,6 +32,7 @@ from score_portal.access import (
 )
 from score_portal.files import stored_file_response
 from training.models import Certificate, Module
+from training.selectors import verifiable_certificate
 from training.services import certificates as services
 
 logger = logging.getLogger(__name__)
@@ -214,8 +215,6 @@ def certificate_reissue(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- Public verification ------------------------------------------------------------------
 
-_CODE = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")
-
 
 @require_GET
 def verify(request: HttpRequest, code: str) -> HttpResponse:
@@ -223,14 +222,7 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
     if _over_rate_limit(request):
         return render(request, "certificates/verify_rate_limited.html", status=429)
     code = code.strip().upper()
-    certificate = None
-    if _CODE.match(code):
-        certificate = (
-            Certificate.objects.select_related("enrolment__factory", "enrolment__module")
-            .exclude(status=C.PENDING)
-            .filter(code=code)
-            .first()
-        )
+    certificate = verifiable_certificate(code)
     if certificate is None:
         return render(request, "certificates/verify_unknown.html", {"code": code[:40]}, status=404)
     return render(request, "certificates/verify.html", {"certificate": certificate})
