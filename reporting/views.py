@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 
 from partners.models import Partner
 from partners.selectors import chosen_brand
-from reporting import charts, figures
+from reporting import charts, figures, rollups
 from score_portal.access import can_see_programme_results
 from training.filters import EnrolmentFilter
 from training.models import Enrolment, Participant
@@ -41,12 +41,8 @@ def _filtered(
     )
 
 
-def _list_links(
-    request: HttpRequest, enrolment_filter: EnrolmentFilter, extra: dict[str, str]
-) -> Link:
-    """A function giving the enrolment list's URL for a figure: the filters the figures
-    applied (a value in error filters nothing, here as there), the figure's statuses, and
-    the brand's own funding."""
+def _applied(request: HttpRequest, enrolment_filter: EnrolmentFilter) -> QueryDict:
+    """The filters the figures applied: a value in error filters nothing."""
     base = QueryDict(mutable=True)
     form = enrolment_filter.form
     form.is_valid()
@@ -54,6 +50,16 @@ def _list_links(
         raw = request.GET.get(name)
         if raw and name not in form.errors and form.cleaned_data.get(name) not in (None, ""):
             base[name] = raw
+    return base
+
+
+def _list_links(
+    request: HttpRequest, enrolment_filter: EnrolmentFilter, extra: dict[str, str]
+) -> Link:
+    """A function giving the enrolment list's URL for a figure: the filters the figures
+    applied (a value in error filters nothing, here as there), the figure's statuses, and
+    the brand's own funding."""
+    base = _applied(request, enrolment_filter)
     base.update(extra)
     url = reverse("training:enrolment_list")
 
@@ -68,12 +74,12 @@ def _list_links(
     return link
 
 
-def _common(enrolments: QuerySet[Enrolment], link: Link) -> dict[str, Any]:
-    stages = figures.funnel(enrolments)
-    months = figures.completions_per_month(enrolments)
-    people = figures.participants(enrolments)
+def _common(found: dict[str, Any], link: Link) -> dict[str, Any]:
+    stages = found["stages"]
+    months = found["months"]
+    people = found["participants"]
     return {
-        "factories_reached": figures.factories_reached(enrolments),
+        "factories_reached": found["factories_reached"],
         "reached_link": link(statuses=figures.REACHED),
         "stages": [(stage, link(statuses=stage.statuses)) for stage in stages],
         "funnel_chart": charts.funnel(stages),
@@ -83,9 +89,9 @@ def _common(enrolments: QuerySet[Enrolment], link: Link) -> dict[str, Any]:
         "participants": people,
         "gender_labels": [label for _value, label in Participant.Gender.choices],
         "participants_chart": charts.participants(people),
-        "workforce": figures.workforce(enrolments),
-        "active_trainers": figures.active_trainers(enrolments),
-        "costs": figures.costs(enrolments),
+        "workforce": found["workforce"],
+        "active_trainers": found["active_trainers"],
+        "costs": found["costs"],
         "funded_link": link(statuses=Enrolment.ACTIVE_STATUSES),
     }
 
@@ -100,10 +106,16 @@ def programme(request: HttpRequest) -> HttpResponse:
     enrolment_filter = _filtered(request, Enrolment.objects.visible_to(scope))
     enrolments = enrolment_filter.qs
     link = _list_links(request, enrolment_filter, {})
-    kpis = figures.kpi_changes(enrolments)
-    context = _common(enrolments, link)
+    filters = rollups.normalised_filters(
+        _applied(request, enrolment_filter), list(enrolment_filter.filters)
+    )
+    snapshot = rollups.programme(enrolments, scope, filters)
+    found = rollups.in_language(snapshot)
+    kpis = found["kpis"]
+    context = _common(found, link)
     context.update(
         {
+            **rollups.figures_as_of(snapshot),
             "filter": enrolment_filter,
             "kpis": [(item, link(kpi=str(item.kpi.pk))) for item in kpis],
             "kpi_chart": charts.kpi_improved(kpis),
@@ -128,12 +140,20 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     link = _list_links(request, enrolment_filter, {"partner": str(brand.pk)})
     enrolment_filter.form.is_valid()
     country = enrolment_filter.form.cleaned_data.get("country") or ""
-    coverage = figures.supplier_coverage(brand_id=brand.pk, enrolments=enrolments, country=country)
-    kpis = figures.brand_kpi_results(brand_id=brand.pk)
+    filters = rollups.normalised_filters(
+        _applied(request, enrolment_filter), list(enrolment_filter.filters)
+    )
+    snapshot = rollups.portfolio(
+        enrolments, scope, brand_id=brand.pk, country=country, filters=filters
+    )
+    found = rollups.in_language(snapshot)
+    coverage = found["coverage"]
+    kpis = found["brand_kpis"]
     brands = list(Partner.objects.filter(pk__in=scope.funding_ids).order_by("name"))
-    context = _common(enrolments, link)
+    context = _common(found, link)
     context.update(
         {
+            **rollups.figures_as_of(snapshot),
             "brand": brand,
             "brands": brands if len(brands) > 1 else [],
             "filter": enrolment_filter,
