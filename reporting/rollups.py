@@ -53,7 +53,10 @@ PORTFOLIO = "portfolio"
 REPORT = "report"
 # Partnerships whose report preview beat keeps warm: those that run (or paused for a while).
 REPORTED_STATUSES = (Partnership.Status.APPROVED, Partnership.Status.SUSPENDED)
-KEY_VERSION = 1  # raise when a snapshot's contents change shape
+KEY_VERSION = 1
+REPORT_PAGE_SIZE = (
+    50  # factories per page of a report preview  # raise when a snapshot's contents change shape
+)
 
 
 def freshness() -> datetime.timedelta:
@@ -67,6 +70,13 @@ class Snapshot:
 
     computed_at: datetime.datetime
     figures: dict[str, Any]
+    key: str | None = None  # None: counted for one reader alone, never kept
+
+    @property
+    def fragment_key(self) -> str:
+        """For the page's rendered figures (``{% cache %}``, with the language): the same
+        readers as the snapshot, and a new one with every count. Empty: render afresh."""
+        return f"{self.key}:{self.computed_at.timestamp()}" if self.key else ""
 
     @property
     def refreshed_every_minutes(self) -> int:
@@ -84,6 +94,8 @@ def figures_as_of(snapshot: Snapshot) -> dict[str, Any]:
             date_format(when, "DATETIME_FORMAT"),
         ),
         "figures_every": snapshot.refreshed_every_minutes,
+        "fragment_key": snapshot.fragment_key,
+        "fragment_seconds": int(freshness().total_seconds()),
     }
 
 
@@ -142,7 +154,7 @@ def kept(
         found = cache.get(key)
         if isinstance(found, Snapshot) and now - found.computed_at < freshness():
             return found
-    snapshot = Snapshot(computed_at=now, figures=count())
+    snapshot = Snapshot(computed_at=now, figures=count(), key=key)
     if key is not None:
         # Kept a little beyond the freshness so the age test above, not Redis, decides.
         cache.set(key, snapshot, timeout=int(freshness().total_seconds()) + 60)
@@ -212,10 +224,17 @@ def portfolio(
     )
 
 
+_funnel_labels: dict[str, dict[str, str]] = {}  # per language, per process
+
+
 def in_language(snapshot: Snapshot) -> dict[str, Any]:
     """The snapshot's figures with the funnel's labels in the active language (the labels are
     the figures module's own: an empty funnel costs no query)."""
-    labels = {stage.key: stage.label for stage in figures.funnel(Enrolment.objects.none())}
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    labels = _funnel_labels.get(language)
+    if labels is None:
+        labels = {stage.key: stage.label for stage in figures.funnel(Enrolment.objects.none())}
+        _funnel_labels[language] = labels
     result = dict(snapshot.figures)
     result["stages"] = [
         dataclasses.replace(stage, label=labels.get(stage.key, stage.label))
@@ -249,13 +268,42 @@ def report(
     now: datetime.datetime | None = None,
     refresh: bool = False,
 ) -> Snapshot:
-    """``reports.gather`` for the period, kept as the dashboards' figures are."""
-    return kept(
-        report_key(partnership, start, end),
-        lambda: {"report": reports.gather(partnership, start, end)},
-        now=now,
-        refresh=refresh,
+    """``reports.gather`` for the period, kept as the dashboards' figures are. The per-factory
+    table (thousands of rows at scale) is kept apart by pages of ``REPORT_PAGE_SIZE``
+    (``report_factories``): a page read loads its fifty factories, not the whole report."""
+    key = report_key(partnership, start, end)
+    now = now or timezone.now()
+    if not refresh:
+        found = cache.get(key)
+        if isinstance(found, Snapshot) and now - found.computed_at < freshness():
+            return found
+    data = reports.gather(partnership, start, end)
+    rows = data.factories
+    snapshot = Snapshot(
+        computed_at=now,
+        figures={"report": dataclasses.replace(data, factories=[]), "factories": len(rows)},
+        key=key,
     )
+    timeout = int(freshness().total_seconds()) + 60
+    cache.set_many(
+        {
+            _page_key(snapshot, number): rows[first : first + REPORT_PAGE_SIZE]
+            for number, first in enumerate(range(0, len(rows), REPORT_PAGE_SIZE), start=1)
+        },
+        timeout=timeout,
+    )
+    cache.set(key, snapshot, timeout=timeout)
+    return snapshot
+
+
+def report_factories(snapshot: Snapshot, number: int) -> list[reports.FactoryProgress] | None:
+    """One page of the report's per-factory table (None: no longer kept)."""
+    found = cache.get(_page_key(snapshot, number))
+    return found if isinstance(found, list) else None
+
+
+def _page_key(snapshot: Snapshot, number: int) -> str:
+    return f"{snapshot.fragment_key}:factories:{number}"
 
 
 def default_period(today: datetime.date | None = None) -> tuple[datetime.date, datetime.date]:

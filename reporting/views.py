@@ -7,6 +7,7 @@ the same query string.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -74,6 +76,13 @@ def _list_links(
     return link
 
 
+def _later(make: Callable[[], Any]) -> Any:
+    """A context value made when the template first reads it: never, when the page's figures
+    come from the fragment cache (charts are handed to ``json_script``: a callable, which
+    the template calls; lists: a lazy object, read by ``if`` and ``for`` alike)."""
+    return SimpleLazyObject(make)
+
+
 def _common(found: dict[str, Any], link: Link) -> dict[str, Any]:
     stages = found["stages"]
     months = found["months"]
@@ -81,14 +90,14 @@ def _common(found: dict[str, Any], link: Link) -> dict[str, Any]:
     return {
         "factories_reached": found["factories_reached"],
         "reached_link": link(statuses=figures.REACHED),
-        "stages": [(stage, link(statuses=stage.statuses)) for stage in stages],
-        "funnel_chart": charts.funnel(stages),
+        "stages": _later(lambda: [(stage, link(statuses=stage.statuses)) for stage in stages]),
+        "funnel_chart": functools.cache(lambda: charts.funnel(stages)),
         "months": months,
-        "months_chart": charts.completions(months),
+        "months_chart": functools.cache(lambda: charts.completions(months)),
         "completed_link": link(statuses=(Enrolment.Status.COMPLETED,)),
         "participants": people,
         "gender_labels": [label for _value, label in Participant.Gender.choices],
-        "participants_chart": charts.participants(people),
+        "participants_chart": functools.cache(lambda: charts.participants(people)),
         "workforce": found["workforce"],
         "active_trainers": found["active_trainers"],
         "costs": found["costs"],
@@ -116,9 +125,10 @@ def programme(request: HttpRequest) -> HttpResponse:
     context.update(
         {
             **rollups.figures_as_of(snapshot),
+            "filters_query": request.GET.urlencode(),
             "filter": enrolment_filter,
             "kpis": [(item, link(kpi=str(item.kpi.pk))) for item in kpis],
-            "kpi_chart": charts.kpi_improved(kpis),
+            "kpi_chart": functools.cache(lambda: charts.kpi_improved(kpis)),
         }
     )
     return render(request, "reporting/dashboard_programme.html", context)
@@ -154,23 +164,28 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     context.update(
         {
             **rollups.figures_as_of(snapshot),
+            "filters_query": request.GET.urlencode(),
             "brand": brand,
             "brands": brands if len(brands) > 1 else [],
             "filter": enrolment_filter,
-            "coverage": [
-                {
-                    **vars(row),
-                    "share_enrolled": row.share_enrolled,
-                    "share_completed": row.share_completed,
-                    "country_name": charts.country_name(row.country),
-                    "enrolled_link": link(statuses=Enrolment.ACTIVE_STATUSES, country=row.country),
-                    "completed_link": link(
-                        statuses=(Enrolment.Status.COMPLETED,), country=row.country
-                    ),
-                }
-                for row in coverage
-            ],
-            "coverage_chart": charts.coverage(coverage),
+            "coverage": _later(
+                lambda: [
+                    {
+                        **vars(row),
+                        "share_enrolled": row.share_enrolled,
+                        "share_completed": row.share_completed,
+                        "country_name": charts.country_name(row.country),
+                        "enrolled_link": link(
+                            statuses=Enrolment.ACTIVE_STATUSES, country=row.country
+                        ),
+                        "completed_link": link(
+                            statuses=(Enrolment.Status.COMPLETED,), country=row.country
+                        ),
+                    }
+                    for row in coverage
+                ]
+            ),
+            "coverage_chart": functools.cache(lambda: charts.coverage(coverage)),
             "ledgers": figures.partnership_ledgers(scope, brand_id=brand.pk),
             "kpis": [
                 {

@@ -94,9 +94,6 @@ def partnership_report(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "reporting/report_form.html", {"partnership": partnership, "form": form})
 
 
-REPORT_FACTORIES_PER_PAGE = 50
-
-
 @login_required
 @require_GET
 def report_preview(request: HttpRequest, pk: int) -> HttpResponse:
@@ -105,15 +102,25 @@ def report_preview(request: HttpRequest, pk: int) -> HttpResponse:
     by pages. Who may not report on the partnership: 404."""
     partnership = _reportable(request, pk)
     start, end = rollups.default_period()
-    form = PeriodForm(request.GET or None, auto_id="preview_%s")
-    if request.GET:
+    chosen = any(request.GET.get(name) for name in ("period_start", "period_end"))
+    if chosen:
+        form = PeriodForm(request.GET, auto_id="preview_%s")
         if form.is_valid():
             start, end = form.cleaned_data["period_start"], form.cleaned_data["period_end"]
     else:
         form = PeriodForm(initial={"period_start": start, "period_end": end}, auto_id="preview_%s")
     snapshot = rollups.report(partnership, start, end)
+    paginator = Paginator(range(snapshot.figures["factories"]), rollups.REPORT_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = rollups.report_factories(snapshot, page.number) if paginator.count else []
+    if rows is None:  # the page was dropped before its report (a cache under pressure)
+        snapshot = rollups.report(partnership, start, end, refresh=True)
+        rows = rollups.report_factories(snapshot, page.number)
+        if rows is None:  # a cache that keeps nothing: count this page's rows here
+            first = (page.number - 1) * rollups.REPORT_PAGE_SIZE
+            rows = reports.factory_progress(partnership, start, end)
+            rows = rows[first : first + rollups.REPORT_PAGE_SIZE]
     data = snapshot.figures["report"]
-    page = Paginator(data.factories, REPORT_FACTORIES_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -123,6 +130,7 @@ def report_preview(request: HttpRequest, pk: int) -> HttpResponse:
             "partnership": partnership,
             "p": data.partnership,
             "report": data,
+            "factories": rows,
             "form": form,
             "page": page,
             "query": query.urlencode(),
