@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -333,10 +334,14 @@ def refresh_unfiltered(*, now: datetime.datetime | None = None) -> int:
     kept(programme_key({}), lambda: programme_figures(everything), now=now, refresh=True)
     made = 1
     for brand_id in funding_partner_ids():
-        funded = Enrolment.objects.filter(partnership__partner_id=brand_id)
         kept(
             portfolio_key(brand_id, {}),
-            lambda b=brand_id, f=funded: portfolio_figures(brand_id=b, enrolments=f, country=""),
+            functools.partial(
+                portfolio_figures,
+                brand_id=brand_id,
+                enrolments=Enrolment.objects.filter(partnership__partner_id=brand_id),
+                country="",
+            ),
             now=now,
             refresh=True,
         )
