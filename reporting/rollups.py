@@ -54,10 +54,11 @@ PORTFOLIO = "portfolio"
 REPORT = "report"
 # Partnerships whose report preview beat keeps warm: those that run (or paused for a while).
 REPORTED_STATUSES = (Partnership.Status.APPROVED, Partnership.Status.SUSPENDED)
-KEY_VERSION = 1
-REPORT_PAGE_SIZE = (
-    50  # factories per page of a report preview  # raise when a snapshot's contents change shape
-)
+KEY_VERSION = 1  # raise when a snapshot's contents change shape
+REPORT_PAGE_SIZE = 50  # factories per page of a report preview
+# A report preview is kept warm by beat while someone read it in the last hour: counting
+# every partnership's report takes minutes at programme scale, most are seldom read.
+READ_SECONDS = 60 * 60
 
 
 def freshness() -> datetime.timedelta:
@@ -274,6 +275,8 @@ def report(
     (``report_factories``): a page read loads its fifty factories, not the whole report."""
     key = report_key(partnership, start, end)
     now = now or timezone.now()
+    if (start, end) == default_period():
+        cache.set(_read_key(partnership.pk), True, timeout=READ_SECONDS)
     if not refresh:
         found = cache.get(key)
         if isinstance(found, Snapshot) and now - found.computed_at < freshness():
@@ -303,6 +306,10 @@ def report_factories(snapshot: Snapshot, number: int) -> list[reports.FactoryPro
     return found if isinstance(found, list) else None
 
 
+def _read_key(partnership_id: int) -> str:
+    return f"results:{KEY_VERSION}:report-read:{partnership_id}"
+
+
 def _page_key(snapshot: Snapshot, number: int) -> str:
     return f"{snapshot.fragment_key}:factories:{number}"
 
@@ -328,8 +335,9 @@ def funding_partner_ids() -> list[int]:
 
 def refresh_unfiltered(*, now: datetime.datetime | None = None) -> int:
     """Count again the programme dashboard and every portfolio without filters, as their
-    readers who see everything or the whole portfolio would, and the running partnerships'
-    report previews for this year in the default language; returns the snapshots made."""
+    readers who see everything or the whole portfolio would, and the report previews for
+    this year (default language) of running partnerships read in the last hour; returns the
+    snapshots made."""
     everything = Enrolment.objects.all()
     kept(programme_key({}), lambda: programme_figures(everything), now=now, refresh=True)
     made = 1
@@ -348,9 +356,10 @@ def refresh_unfiltered(*, now: datetime.datetime | None = None) -> int:
         made += 1
     start, end = default_period()
     with translation.override(settings.LANGUAGE_CODE):
-        for partnership in Partnership.objects.filter(status__in=REPORTED_STATUSES).select_related(
-            "partner"
-        ):
+        running = Partnership.objects.filter(status__in=REPORTED_STATUSES)
+        for partnership in running.select_related("partner").order_by("pk"):
+            if not cache.get(_read_key(partnership.pk)):
+                continue
             report(partnership, start, end, now=now, refresh=True)
             made += 1
     return made

@@ -257,3 +257,15 @@ def test_the_preview_pages_through_its_factories(programme, brand_staff, monkeyp
     names_2 = [f.name for f in second.context["factories"]]
     assert len(names_1) == 2 and names_2 and not set(names_1) & set(names_2)
     assert "page=2" in first.text
+
+
+def test_beat_keeps_warm_the_report_previews_read_lately(programme, brand_staff):
+    client = client_for(brand_staff)
+    with time_machine.travel(T0, tick=False):
+        tasks.refresh_results()
+        cold = rollups.report(programme.partnership, *rollups.default_period())
+    assert cold.computed_at == T0  # not kept by beat: nobody had read it
+    with time_machine.travel(T0 + datetime.timedelta(minutes=5), tick=False):
+        tasks.refresh_results()
+        response = client.get(_preview(programme.partnership))
+    assert response.context["figures_as_of"] == T0 + datetime.timedelta(minutes=5)
