@@ -186,7 +186,8 @@ def portfolio(request: HttpRequest) -> HttpResponse:
                 ]
             ),
             "coverage_chart": functools.cache(lambda: charts.coverage(coverage)),
-            "ledgers": figures.partnership_ledgers(scope, brand_id=brand.pk),
+            # The partnerships the reader sees (their ledgers, kept with the page for them).
+            "ledgers": _later(lambda: figures.partnership_ledgers(scope, brand_id=brand.pk)),
             "kpis": [
                 {
                     "kpi": item.kpi,
