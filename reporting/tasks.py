@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from reporting import reports
+from reporting import reports, rollups
 from reporting.models import ResultsReport
 from score_portal import jobs
 
@@ -24,3 +24,10 @@ def render_results_report(self, report_id: int) -> bool:  # type: ignore[no-unty
     """Render and store one results report; safe to run twice (the row is claimed first).
     Failures are recorded on the report and retried with backoff."""
     return reports.render_results_report(report_id=report_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=30 * 60, time_limit=31 * 60)
+def refresh_results() -> int:
+    """Count the unfiltered results dashboards again (beat, every half of their freshness);
+    safe to run twice (a second run only counts the same figures again)."""
+    return rollups.refresh_unfiltered()

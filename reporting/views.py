@@ -7,6 +7,7 @@ the same query string.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -15,12 +16,13 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from partners.models import Partner
 from partners.selectors import chosen_brand
-from reporting import charts, figures
+from reporting import charts, figures, rollups
 from score_portal.access import can_see_programme_results
 from training.filters import EnrolmentFilter
 from training.models import Enrolment, Participant
@@ -41,12 +43,8 @@ def _filtered(
     )
 
 
-def _list_links(
-    request: HttpRequest, enrolment_filter: EnrolmentFilter, extra: dict[str, str]
-) -> Link:
-    """A function giving the enrolment list's URL for a figure: the filters the figures
-    applied (a value in error filters nothing, here as there), the figure's statuses, and
-    the brand's own funding."""
+def _applied(request: HttpRequest, enrolment_filter: EnrolmentFilter) -> QueryDict:
+    """The filters the figures applied: a value in error filters nothing."""
     base = QueryDict(mutable=True)
     form = enrolment_filter.form
     form.is_valid()
@@ -54,6 +52,16 @@ def _list_links(
         raw = request.GET.get(name)
         if raw and name not in form.errors and form.cleaned_data.get(name) not in (None, ""):
             base[name] = raw
+    return base
+
+
+def _list_links(
+    request: HttpRequest, enrolment_filter: EnrolmentFilter, extra: dict[str, str]
+) -> Link:
+    """A function giving the enrolment list's URL for a figure: the filters the figures
+    applied (a value in error filters nothing, here as there), the figure's statuses, and
+    the brand's own funding."""
+    base = _applied(request, enrolment_filter)
     base.update(extra)
     url = reverse("training:enrolment_list")
 
@@ -68,24 +76,31 @@ def _list_links(
     return link
 
 
-def _common(enrolments: QuerySet[Enrolment], link: Link) -> dict[str, Any]:
-    stages = figures.funnel(enrolments)
-    months = figures.completions_per_month(enrolments)
-    people = figures.participants(enrolments)
+def _later(make: Callable[[], Any]) -> Any:
+    """A context value made when the template first reads it: never, when the page's figures
+    come from the fragment cache (charts are handed to ``json_script``: a callable, which
+    the template calls; lists: a lazy object, read by ``if`` and ``for`` alike)."""
+    return SimpleLazyObject(make)
+
+
+def _common(found: dict[str, Any], link: Link) -> dict[str, Any]:
+    stages = found["stages"]
+    months = found["months"]
+    people = found["participants"]
     return {
-        "factories_reached": figures.factories_reached(enrolments),
+        "factories_reached": found["factories_reached"],
         "reached_link": link(statuses=figures.REACHED),
-        "stages": [(stage, link(statuses=stage.statuses)) for stage in stages],
-        "funnel_chart": charts.funnel(stages),
+        "stages": _later(lambda: [(stage, link(statuses=stage.statuses)) for stage in stages]),
+        "funnel_chart": functools.cache(lambda: charts.funnel(stages)),
         "months": months,
-        "months_chart": charts.completions(months),
+        "months_chart": functools.cache(lambda: charts.completions(months)),
         "completed_link": link(statuses=(Enrolment.Status.COMPLETED,)),
         "participants": people,
         "gender_labels": [label for _value, label in Participant.Gender.choices],
-        "participants_chart": charts.participants(people),
-        "workforce": figures.workforce(enrolments),
-        "active_trainers": figures.active_trainers(enrolments),
-        "costs": figures.costs(enrolments),
+        "participants_chart": functools.cache(lambda: charts.participants(people)),
+        "workforce": found["workforce"],
+        "active_trainers": found["active_trainers"],
+        "costs": found["costs"],
         "funded_link": link(statuses=Enrolment.ACTIVE_STATUSES),
     }
 
@@ -100,13 +115,20 @@ def programme(request: HttpRequest) -> HttpResponse:
     enrolment_filter = _filtered(request, Enrolment.objects.visible_to(scope))
     enrolments = enrolment_filter.qs
     link = _list_links(request, enrolment_filter, {})
-    kpis = figures.kpi_changes(enrolments)
-    context = _common(enrolments, link)
+    filters = rollups.normalised_filters(
+        _applied(request, enrolment_filter), list(enrolment_filter.filters)
+    )
+    snapshot = rollups.programme(enrolments, scope, filters)
+    found = rollups.in_language(snapshot)
+    kpis = found["kpis"]
+    context = _common(found, link)
     context.update(
         {
+            **rollups.figures_as_of(snapshot),
+            "filters_query": request.GET.urlencode(),
             "filter": enrolment_filter,
             "kpis": [(item, link(kpi=str(item.kpi.pk))) for item in kpis],
-            "kpi_chart": charts.kpi_improved(kpis),
+            "kpi_chart": functools.cache(lambda: charts.kpi_improved(kpis)),
         }
     )
     return render(request, "reporting/dashboard_programme.html", context)
@@ -128,30 +150,44 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     link = _list_links(request, enrolment_filter, {"partner": str(brand.pk)})
     enrolment_filter.form.is_valid()
     country = enrolment_filter.form.cleaned_data.get("country") or ""
-    coverage = figures.supplier_coverage(brand_id=brand.pk, enrolments=enrolments, country=country)
-    kpis = figures.brand_kpi_results(brand_id=brand.pk)
+    filters = rollups.normalised_filters(
+        _applied(request, enrolment_filter), list(enrolment_filter.filters)
+    )
+    snapshot = rollups.portfolio(
+        enrolments, scope, brand_id=brand.pk, country=country, filters=filters
+    )
+    found = rollups.in_language(snapshot)
+    coverage = found["coverage"]
+    kpis = found["brand_kpis"]
     brands = list(Partner.objects.filter(pk__in=scope.funding_ids).order_by("name"))
-    context = _common(enrolments, link)
+    context = _common(found, link)
     context.update(
         {
+            **rollups.figures_as_of(snapshot),
+            "filters_query": request.GET.urlencode(),
             "brand": brand,
             "brands": brands if len(brands) > 1 else [],
             "filter": enrolment_filter,
-            "coverage": [
-                {
-                    **vars(row),
-                    "share_enrolled": row.share_enrolled,
-                    "share_completed": row.share_completed,
-                    "country_name": charts.country_name(row.country),
-                    "enrolled_link": link(statuses=Enrolment.ACTIVE_STATUSES, country=row.country),
-                    "completed_link": link(
-                        statuses=(Enrolment.Status.COMPLETED,), country=row.country
-                    ),
-                }
-                for row in coverage
-            ],
-            "coverage_chart": charts.coverage(coverage),
-            "ledgers": figures.partnership_ledgers(scope, brand_id=brand.pk),
+            "coverage": _later(
+                lambda: [
+                    {
+                        **vars(row),
+                        "share_enrolled": row.share_enrolled,
+                        "share_completed": row.share_completed,
+                        "country_name": charts.country_name(row.country),
+                        "enrolled_link": link(
+                            statuses=Enrolment.ACTIVE_STATUSES, country=row.country
+                        ),
+                        "completed_link": link(
+                            statuses=(Enrolment.Status.COMPLETED,), country=row.country
+                        ),
+                    }
+                    for row in coverage
+                ]
+            ),
+            "coverage_chart": functools.cache(lambda: charts.coverage(coverage)),
+            # The partnerships the reader sees (their ledgers, kept with the page for them).
+            "ledgers": _later(lambda: figures.partnership_ledgers(scope, brand_id=brand.pk)),
             "kpis": [
                 {
                     "kpi": item.kpi,

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from partners.models import Partnership
-from reporting import iati, reports
+from reporting import iati, reports, rollups
 from reporting.models import ResultsReport
 from reporting.report_forms import IATI, PeriodForm, ResultsReportForm
 from score_portal.access import (
@@ -92,6 +92,51 @@ def partnership_report(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return _download(reports.render(data, fmt), report.filename, reports.CONTENT_TYPES[fmt])
     return render(request, "reporting/report_form.html", {"partnership": partnership, "form": form})
+
+
+@login_required
+@require_GET
+def report_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """A partnership's report data on a page (``reports.gather`` for a period, this year so
+    far unless chosen), its figures kept for ``rollups.freshness()``; the per-factory table
+    by pages. Who may not report on the partnership: 404."""
+    partnership = _reportable(request, pk)
+    start, end = rollups.default_period()
+    chosen = any(request.GET.get(name) for name in ("period_start", "period_end"))
+    if chosen:
+        form = PeriodForm(request.GET, auto_id="preview_%s")
+        if form.is_valid():
+            start, end = form.cleaned_data["period_start"], form.cleaned_data["period_end"]
+    else:
+        form = PeriodForm(initial={"period_start": start, "period_end": end}, auto_id="preview_%s")
+    snapshot = rollups.report(partnership, start, end)
+    paginator = Paginator(range(snapshot.figures["factories"]), rollups.REPORT_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = rollups.report_factories(snapshot, page.number) if paginator.count else []
+    if rows is None:  # the page was dropped before its report (a cache under pressure)
+        snapshot = rollups.report(partnership, start, end, refresh=True)
+        rows = rollups.report_factories(snapshot, page.number)
+        if rows is None:  # a cache that keeps nothing: count this page's rows here
+            first = (page.number - 1) * rollups.REPORT_PAGE_SIZE
+            rows = reports.factory_progress(partnership, start, end)
+            rows = rows[first : first + rollups.REPORT_PAGE_SIZE]
+    data = snapshot.figures["report"]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "reporting/report_preview.html",
+        {
+            "partnership": partnership,
+            "p": data.partnership,
+            "report": data,
+            "factories": rows,
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            **rollups.figures_as_of(snapshot),
+        },
+    )
 
 
 @login_required

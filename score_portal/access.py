@@ -391,6 +391,12 @@ def can_see_programme_results(scope: Scope) -> bool:
     return scope.sees_everything
 
 
+def sees_whole_portfolio(scope: Scope, brand_id: int) -> bool:
+    """Whether what one sees of a brand's funded enrolments is all of them (the ILO, the
+    brand's own people): such readers share the portfolio's kept figures (reporting.rollups)."""
+    return scope.sees_everything or brand_id in scope.funding_ids
+
+
 def can_see_operations(scope: Scope) -> bool:
     """ILO admins and staff see the portal's health page and its metrics."""
     return scope.is_ilo_decider

@@ -227,6 +227,9 @@ CELERY_TASK_ROUTES = {
     "*.sweep_*": {"queue": TASK_QUEUES["default"]},
     # A results report is a document render, like a certificate: the same workers.
     "reporting.tasks.render_results_report": {"queue": TASK_QUEUES["certificates"]},
+    # Counting the dashboards' figures again takes seconds at programme scale: not in front
+    # of the sweeps.
+    "reporting.tasks.refresh_results": {"queue": TASK_QUEUES["certificates"]},
     "score_portal.tasks.*": {"queue": TASK_QUEUES["emails"]},
     "training.tasks.*": {"queue": TASK_QUEUES["certificates"]},
     "suppliers.tasks.*": {"queue": TASK_QUEUES["imports"]},
@@ -264,6 +267,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Periodic work (run by `celery beat`); each task is safe to run twice.
+# How old the results dashboards' figures may be (reporting/rollups.py): they are counted
+# once and kept this long, the unfiltered ones counted again by beat every half of it.
+RESULTS_FRESHNESS_SECONDS = env.integer("RESULTS_FRESHNESS_SECONDS", 600, minimum=60)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "classroom-reminders": {
         "task": "training.tasks.send_classroom_reminders",
@@ -288,6 +294,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "score_portal.tasks.send_notice_digests",
         # hourly: each person's daily digest goes out in their own morning, once a day
         "schedule": 60 * 60,
+    },
+    "results-figures": {
+        "task": "reporting.tasks.refresh_results",
+        # Half the figures' freshness: the unfiltered dashboards never expire in front of a
+        # reader, and no figure shown is older than RESULTS_FRESHNESS_SECONDS.
+        "schedule": max(RESULTS_FRESHNESS_SECONDS // 2, 30),
     },
     "beat-heartbeat": {
         "task": "score_portal.tasks.beat_heartbeat",

@@ -626,6 +626,16 @@ class KPIReading(models.Model):
                 name="kpi_single_baseline",
             ),
         ]
+        indexes = [
+            # The latest follow-up of an enrolment's KPI (the results figures' KPI change, for
+            # every baseline): an index scan of one row instead of sorting the enrolment's
+            # readings; halves reporting.figures.kpi_changes (bench/results.py).
+            models.Index(
+                fields=["enrolment", "kpi", "-measured_on", "-id"],
+                condition=Q(kind="follow_up"),
+                name="kpi_reading_latest_follow_up",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kpi}: {self.value}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -59,3 +60,26 @@ def test_brand_staff_download_their_partnerships_report_as_pdf_and_xlsx(
     summary = {row[0]: row[1] for row in book["Partnership"].iter_rows(values_only=True)}
     assert summary["Partnership"] == "Brand A pilot"
     assert summary["Enrolments in the period"] == 1
+
+
+def test_brand_staff_read_their_partnerships_report_on_a_page(
+    browser, live_server, world, brand_staff
+):
+    page = browser.new_context(base_url=live_server.url).new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, brand_staff.email)
+    page.goto(world.partnership.get_absolute_url())
+    box = page.get_by_role("region", name="Results report")
+    box.get_by_role("link", name="See the figures on a page").click()
+    expect(page).to_have_url(
+        f"{live_server.url}/results/partnerships/{world.partnership.pk}/report/preview/"
+    )
+    expect(page.locator(".figures-as-of")).to_contain_text("refreshed every 10 minutes")
+    expect(page.get_by_role("heading", name="The period in figures")).to_be_visible()
+    # Another period: the form keeps it and the page covers it.
+    start = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
+    page.get_by_label("From").fill(start)
+    page.get_by_role("button", name="Show the figures").click()
+    expect(page).to_have_url(re.compile(rf".*/report/preview/\?period_start={start}&period_end="))
+    expect(page.get_by_label("From")).to_have_value(start)
+    expect(page.get_by_role("heading", name="Progress per factory")).to_be_visible()
