@@ -3,6 +3,7 @@ from django.urls import path
 from training.views import (
     catalogue,
     certificates,
+    cofunding,
     cohorts,
     enrolments,
     factory_managers,
@@ -54,6 +55,13 @@ urlpatterns = [
         "enrolments/<int:pk>/kpi/<int:reading_pk>/delete/",
         kpis.reading_delete,
         name="kpi_delete",
+    ),
+    path(
+        "enrolments/<int:pk>/cofund/", cofunding.cofunding_propose, name="cofunding_propose"
+    ),
+    path("cofunding/<int:pk>/", cofunding.cofunding_detail, name="cofunding_detail"),
+    path(
+        "cofunding/<int:pk>/<slug:action>/", cofunding.cofunding_act, name="cofunding_act"
     ),
     path(
         "enrolments/<int:pk>/<slug:action>/",
