@@ -18,6 +18,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -42,7 +43,7 @@ def _model_of(relation: str) -> type:
     return related
 
 
-def places_used() -> Coalesce:
+def places_used() -> Combinable:
     """An annotation for a Partnership queryset: the places its funding uses (a Decimal)."""
     enrolments = _model_of("enrolments")._default_manager  # type: ignore[attr-defined]
     cofundings = _model_of("cofundings")._default_manager  # type: ignore[attr-defined]
@@ -59,9 +60,7 @@ def places_used() -> Coalesce:
         .values("total")
     )
     cofunded = (
-        cofundings.filter(
-            partnership_id=OuterRef("pk"), in_force=True, enrolment__holds_place=True
-        )
+        cofundings.filter(partnership_id=OuterRef("pk"), in_force=True, enrolment__holds_place=True)
         .exclude(enrolment__factory_id__in=alone)
         .order_by()
         .values("partnership_id")
@@ -75,10 +74,10 @@ def places_used() -> Coalesce:
         .values("n")
     )
     zero = Value(Decimal(0), output_field=_PLACES)
-    return Coalesce(
-        Subquery(factories, output_field=_PLACES), zero, output_field=_PLACES
-    ) + Coalesce(Subquery(led, output_field=_PLACES), zero, output_field=_PLACES) + Coalesce(
-        Subquery(cofunded, output_field=_PLACES), zero, output_field=_PLACES
+    return (
+        Coalesce(Subquery(factories, output_field=_PLACES), zero, output_field=_PLACES)
+        + Coalesce(Subquery(led, output_field=_PLACES), zero, output_field=_PLACES)
+        + Coalesce(Subquery(cofunded, output_field=_PLACES), zero, output_field=_PLACES)
     )
 
 

@@ -68,7 +68,9 @@ def _list_links(
     return link
 
 
-def _common(enrolments: QuerySet[Enrolment], link: Link) -> dict[str, Any]:
+def _common(
+    enrolments: QuerySet[Enrolment], link: Link, *, partner_id: int | None = None
+) -> dict[str, Any]:
     stages = figures.funnel(enrolments)
     months = figures.completions_per_month(enrolments)
     people = figures.participants(enrolments)
@@ -85,7 +87,9 @@ def _common(enrolments: QuerySet[Enrolment], link: Link) -> dict[str, Any]:
         "participants_chart": charts.participants(people),
         "workforce": figures.workforce(enrolments),
         "active_trainers": figures.active_trainers(enrolments),
-        "costs": figures.costs(enrolments),
+        # A co-funded place counts each partnership's share: a brand's (or the chosen
+        # funding partner's) own shares only.
+        "costs": figures.costs(enrolments, partner_id=partner_id),
         "funded_link": link(statuses=Enrolment.ACTIVE_STATUSES),
     }
 
@@ -101,7 +105,9 @@ def programme(request: HttpRequest) -> HttpResponse:
     enrolments = enrolment_filter.qs
     link = _list_links(request, enrolment_filter, {})
     kpis = figures.kpi_changes(enrolments)
-    context = _common(enrolments, link)
+    enrolment_filter.form.is_valid()  # an invalid field filters nothing (and counts none)
+    chosen = enrolment_filter.form.cleaned_data.get("partner")
+    context = _common(enrolments, link, partner_id=chosen.pk if chosen else None)
     context.update(
         {
             "filter": enrolment_filter,
@@ -122,7 +128,8 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     brand: Partner | None = chosen_brand(scope, request.GET.get("brand"), acting=False)
     if brand is None:
         raise Http404
-    funded = Enrolment.objects.visible_to(scope).filter(partnership__partner_id=brand.pk)
+    # As lead funder or co-funder (README, "Co-funding").
+    funded = Enrolment.objects.visible_to(scope).funded_by(brand.pk)
     enrolment_filter = _filtered(request, funded, fixed=("partner",))
     enrolments = enrolment_filter.qs
     link = _list_links(request, enrolment_filter, {"partner": str(brand.pk)})
@@ -131,7 +138,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     coverage = figures.supplier_coverage(brand_id=brand.pk, enrolments=enrolments, country=country)
     kpis = figures.brand_kpi_results(brand_id=brand.pk)
     brands = list(Partner.objects.filter(pk__in=scope.funding_ids).order_by("name"))
-    context = _common(enrolments, link)
+    context = _common(enrolments, link, partner_id=brand.pk)
     context.update(
         {
             "brand": brand,

@@ -436,8 +436,9 @@ class CoFundingProposalForm(forms.Form):
         min_value=1,
         max_value=99,
         initial=50,
-        help_text=_("The part of the enrolment's cost your partnership pays; the lead funder "
-                    "pays the rest."),
+        help_text=_(
+            "The part of the enrolment's cost your partnership pays; the lead funder pays the rest."
+        ),
     )
     note = forms.CharField(
         label=_("Note to the lead funder (optional)"),

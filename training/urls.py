@@ -56,13 +56,9 @@ urlpatterns = [
         kpis.reading_delete,
         name="kpi_delete",
     ),
-    path(
-        "enrolments/<int:pk>/cofund/", cofunding.cofunding_propose, name="cofunding_propose"
-    ),
+    path("enrolments/<int:pk>/cofund/", cofunding.cofunding_propose, name="cofunding_propose"),
     path("cofunding/<int:pk>/", cofunding.cofunding_detail, name="cofunding_detail"),
-    path(
-        "cofunding/<int:pk>/<slug:action>/", cofunding.cofunding_act, name="cofunding_act"
-    ),
+    path("cofunding/<int:pk>/<slug:action>/", cofunding.cofunding_act, name="cofunding_act"),
     path(
         "enrolments/<int:pk>/<slug:action>/",
         enrolments.enrolment_act,

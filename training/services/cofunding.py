@@ -118,15 +118,18 @@ def propose_cofunding(
     reachable = Enrolment.objects.filter(cofundable_reach(scope, brand_id, Enrolment))
     if not reachable.filter(pk=enrolment.pk).exists():
         raise TrainingError(
-            _("This enrolment cannot be co-funded: it is not another brand's enrolment of a "
-              "supplier on your list that is still to be delivered.")
+            _(
+                "This enrolment cannot be co-funded: it is not another brand's enrolment of a "
+                "supplier on your list that is still to be delivered."
+            )
         )
     if not Decimal("0") < share < Decimal("1"):
         raise TrainingError(_("Give a whole percentage from 1 to 99."), field="percent")
-    if share >= enrolment.lead_share:
+    lead_share = Enrolment.objects.filter(pk=enrolment.pk).values_list("lead_share", flat=True)
+    if share >= lead_share.get():
         raise TrainingError(
             _("The lead funder holds %(lead)s%% of this enrolment: offer less than that.")
-            % {"lead": _percent(enrolment.lead_share)},
+            % {"lead": _percent(lead_share.get())},
             field="percent",
         )
     refusal = funding_refusal(

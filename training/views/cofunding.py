@@ -38,9 +38,7 @@ def cofunding_propose(request: HttpRequest, pk: int) -> HttpResponse:
     brand = _offering_brand(request)
     reachable = Enrolment.objects.filter(cofundable_reach(request.scope, brand.pk, Enrolment))
     try:
-        enrolment = reachable.select_related("factory", "module", "partnership__partner").get(
-            pk=pk
-        )
+        enrolment = reachable.select_related("factory", "module", "partnership__partner").get(pk=pk)
     except (Enrolment.DoesNotExist, OverflowError, ValueError):
         raise Http404 from None
     opened = services.open_cofunding(enrolment=enrolment, brand=brand)
@@ -94,9 +92,7 @@ def _page(
         "end_form": forms.CoFundingReasonForm(prefix="end"),
     }
     context.update(sent or {})
-    return render(
-        request, "training/cofunding_detail.html", context, status=400 if sent else 200
-    )
+    return render(request, "training/cofunding_detail.html", context, status=400 if sent else 200)
 
 
 def _visible(request: HttpRequest, pk: int) -> CoFunding:
@@ -146,7 +142,9 @@ def cofunding_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             services.end_cofunding(
                 cofunding=cofunding, actor=request.user, reason=form.cleaned_data["reason"]
             )
-            messages.success(request, _("Co-funding ended; its share went back to the lead funder."))
+            messages.success(
+                request, _("Co-funding ended; its share went back to the lead funder.")
+            )
         else:
             raise Http404
     except TrainingError as error:
