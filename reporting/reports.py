@@ -380,11 +380,11 @@ def as_xlsx(data: ReportData) -> bytes:
             _("Country"),
             _("Module"),
             _("Status"),
-            _("Share funded"),
             _("Steps done"),
             _("Steps"),
             _("Visits in the period"),
             _("Visits in all"),
+            _("Share funded"),
         ]
     )
     for factory in data.factories:
@@ -396,11 +396,11 @@ def as_xlsx(data: ReportData) -> bytes:
                     cell(factory.country),
                     cell(line.module),
                     cell(line.status_label),
-                    line.share,
                     line.steps_done,
                     line.steps_total,
                     line.visits_in_period,
                     line.visits_total,
+                    line.share,
                 ]
             )
 
