@@ -230,13 +230,20 @@ def cofundable_reach(scope: Scope, brand_id: int, model: type[Model]) -> Q:
 COFUNDABLE_STATUSES = ("pending", "confirmed", "in_progress")
 
 
-def certificate_reach(scope: Scope) -> Q:
-    """Certificates one may download: one's factory's, and those one's brand funded."""
+def certificate_reach(scope: Scope, model: type[Model] | None = None) -> Q:
+    """Certificates one may download: one's factory's, and those one's brand funded (as
+    the lead funder or, given the certificate ``model``, a co-funder)."""
     if scope.sees_everything:
         return EVERYTHING
-    return Q(enrolment__partnership__partner_id__in=scope.funding_ids) | Q(
+    reach = Q(enrolment__partnership__partner_id__in=scope.funding_ids) | Q(
         enrolment__factory_id__in=scope.factory_ids
     )
+    if model is not None and scope.funding_ids:
+        cofunded = _related(_related(model, "enrolment"), "cofundings")._default_manager.filter(
+            in_force=True, partnership__partner_id__in=scope.funding_ids
+        )
+        reach |= Q(enrolment_id__in=cofunded.values("enrolment_id"))
+    return reach
 
 
 # --- Actions ---------------------------------------------------------------------------

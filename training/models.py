@@ -827,7 +827,7 @@ def new_certificate_code() -> str:
 class CertificateQuerySet(models.QuerySet["Certificate"]):
     def visible_to(self, scope: Scope) -> CertificateQuerySet:
         """Certificates a user may download: their factory's, those their organisation funded."""
-        return self.filter(access.certificate_reach(scope))
+        return self.filter(access.certificate_reach(scope, self.model))
 
 
 class Certificate(jobs.Job):

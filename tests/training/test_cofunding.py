@@ -475,3 +475,18 @@ def test_concurrent_agreements_of_one_enrolment_keep_the_sum(catalogue):
     assert outcomes.count("agreed") == 2, outcomes
     assert _shares_sum(enrolment) == 1
     assert enrolment.lead_share == Decimal("0.20")
+
+
+def test_the_cofunder_reaches_the_certificate_a_third_brand_does_not(
+    shared, brand_staff, other_brand_staff
+):
+    from training.models import Certificate
+
+    _agreed(shared, brand_staff, other_brand_staff)
+    certificate = Certificate.objects.create(enrolment=shared.enrolment)
+    third = PartnerFactory(name="Brand C", kind="brand")
+    third_staff = UserFactory(email="staff@brand-c.example.org")
+    add_member(partner=third, user=third_staff, role=Membership.Role.STAFF)
+    assert Certificate.objects.visible_to(scope_of(other_brand_staff)).get() == certificate
+    assert Certificate.objects.visible_to(scope_of(brand_staff)).get() == certificate
+    assert not Certificate.objects.visible_to(scope_of(third_staff)).exists()
