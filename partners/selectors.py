@@ -5,7 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from partners.models import Invitation, Membership, Partner, Partnership, PartnershipEvent
@@ -13,11 +27,58 @@ from score_portal import access
 from score_portal.history import HistoryEntry, change_rows
 from score_portal.scope import Scope
 
-# A place is used by every factory the partnership funds in an enrolment that holds one (not
-# declined or withdrawn: training says which, in Enrolment.holds_place); withdrawing
-# releases the place. Partners count by that lookup and know nothing else of enrolments.
-_FUNDED = Q(enrolments__holds_place=True)
+# A place is one factory the partnership funds in an enrolment that holds one (not declined
+# or withdrawn: training says which, in Enrolment.holds_place); withdrawing releases it.
+# Co-funding (README, "Co-funding") splits a place: a factory the partnership funds alone in
+# some module is one place; otherwise its place is the sum of the partnership's shares in
+# that factory's enrolments (the lead funder's ``lead_share``, a co-funder's ``share`` in
+# force). Partners count by these lookups and know nothing else of enrolments.
 CENT = Decimal("0.01")
+_PLACES = DecimalField(max_digits=12, decimal_places=2)
+
+
+def _model_of(relation: str) -> type:
+    related = Partnership._meta.get_field(relation).related_model
+    assert isinstance(related, type)
+    return related
+
+
+def places_used() -> Combinable:
+    """An annotation for a Partnership queryset: the places its funding uses (a Decimal)."""
+    enrolments = _model_of("enrolments")._default_manager  # type: ignore[attr-defined]
+    cofundings = _model_of("cofundings")._default_manager  # type: ignore[attr-defined]
+    whole = enrolments.filter(partnership_id=OuterRef("pk"), holds_place=True, lead_share=1)
+    alone = enrolments.filter(
+        partnership_id=OuterRef(OuterRef("pk")), holds_place=True, lead_share=1
+    ).values("factory_id")
+    led = (
+        enrolments.filter(partnership_id=OuterRef("pk"), holds_place=True, lead_share__lt=1)
+        .exclude(factory_id__in=alone)
+        .order_by()
+        .values("partnership_id")
+        .annotate(total=Sum("lead_share"))
+        .values("total")
+    )
+    cofunded = (
+        cofundings.filter(partnership_id=OuterRef("pk"), in_force=True, enrolment__holds_place=True)
+        .exclude(enrolment__factory_id__in=alone)
+        .order_by()
+        .values("partnership_id")
+        .annotate(total=Sum("share"))
+        .values("total")
+    )
+    factories = (
+        whole.order_by()
+        .values("partnership_id")
+        .annotate(n=Count("factory_id", distinct=True))
+        .values("n")
+    )
+    zero = Value(Decimal(0), output_field=_PLACES)
+    return (
+        Coalesce(Subquery(factories, output_field=_PLACES), zero, output_field=_PLACES)
+        + Coalesce(Subquery(led, output_field=_PLACES), zero, output_field=_PLACES)
+        + Coalesce(Subquery(cofunded, output_field=_PLACES), zero, output_field=_PLACES)
+    )
 
 
 @dataclass(frozen=True)
@@ -26,22 +87,24 @@ class Ledger:
 
     The budget is committed in equal shares per funded factory (budget / quota): the
     agreement funds a number of factories, so each place carries its share of the budget.
+    A co-funded place counts the partnership's share of it (0.5 of a place, half of its
+    budget share), so ``funded`` is a Decimal.
     """
 
     quota: int
-    funded: int
+    funded: Decimal
     budget: Decimal
     partner_share_percent: int
 
     @property
-    def places_left(self) -> int:
-        return max(self.quota - self.funded, 0)
+    def places_left(self) -> Decimal:
+        return max(Decimal(self.quota) - self.funded, Decimal(0))
 
     @property
     def budget_committed(self) -> Decimal:
         if self.quota <= 0:
             return Decimal(0)
-        share = Decimal(self.budget) * min(self.funded, self.quota) / self.quota
+        share = Decimal(self.budget) * min(self.funded, Decimal(self.quota)) / self.quota
         return share.quantize(CENT, rounding=ROUND_HALF_UP)
 
     @property
@@ -56,29 +119,41 @@ class Ledger:
 
     @property
     def percent_used(self) -> int:
-        return 0 if self.quota <= 0 else min(round(100 * self.funded / self.quota), 100)
+        if self.quota <= 0:
+            return 0
+        return min(round(100 * self.funded / self.quota), 100)
+
+
+def places_of(partnership: Partnership) -> Decimal:
+    """The places ``partnership`` uses (read now: the row may be locked by the caller)."""
+    found = (
+        Partnership.objects.filter(pk=partnership.pk)
+        .annotate(used=places_used())
+        .values_list("used", flat=True)
+        .first()
+    )
+    return Decimal(found or 0)
 
 
 def ledger_of(partnership: Partnership) -> Ledger:
     funded = getattr(partnership, "factories_funded", None)
     if funded is None:
-        funded = (
-            partnership.enrolments.filter(holds_place=True).values("factory").distinct().count()
-        )
+        funded = places_of(partnership)
     return Ledger(
         quota=partnership.factory_quota,
-        funded=funded,
+        funded=Decimal(funded or 0).quantize(CENT),
         budget=partnership.budget,
         partner_share_percent=partnership.brand_share_percent,
     )
 
 
 def partnerships_with_ledger(scope: Scope) -> QuerySet[Partnership]:
-    """The person's partnerships with the number of factories each funds, in one query."""
+    """The person's partnerships with the places each uses (``factories_funded``, a
+    Decimal: co-funded places count the partnership's share), in one query."""
     return (
         Partnership.objects.visible_to(scope)
         .select_related("partner")
-        .annotate(factories_funded=Count("enrolments__factory", filter=_FUNDED, distinct=True))
+        .annotate(factories_funded=places_used())
         .order_by("-created_at", "-pk")
     )
 

@@ -33,7 +33,7 @@ from partners.selectors import Ledger, ledger_of, partnerships_with_ledger
 from score_portal.scope import Scope
 from suppliers.models import BrandSupplier, Factory
 from training.impact import Figure, KPIImpact, kpi_impact, min_factories
-from training.models import Enrolment, KPIDefinition, KPIReading, Participant
+from training.models import CoFunding, Enrolment, KPIDefinition, KPIReading, Participant
 
 Status = Enrolment.Status
 REACHED = (Status.CONFIRMED, Status.IN_PROGRESS, Status.COMPLETED)
@@ -375,12 +375,14 @@ def _decimal(value: Any) -> Decimal | None:
 @dataclass
 class Cost:
     """What the places cost, per currency: each place carries its partnership's budget ÷
-    quota (the ledger's equal shares); partnerships without a quota (licences) cost none."""
+    quota (the ledger's equal shares); partnerships without a quota (licences) cost none.
+    A co-funded place counts each partnership's share of it (README, "Co-funding"), and so
+    do its participants, so ``places`` and ``participants`` are Decimals."""
 
     currency: str
-    places: int = 0
+    places: Decimal = Decimal(0)
     budget: Decimal = Decimal(0)
-    participants: int = 0
+    participants: Decimal = Decimal(0)
     partnerships: list[int] = field(default_factory=list)
 
     @property
@@ -394,29 +396,88 @@ class Cost:
         return (self.budget / self.participants).quantize(Decimal("0.01"))
 
 
-def costs(enrolments: QuerySet[Enrolment]) -> list[Cost]:
-    """Cost per factory and per participant, by currency (budgets are never converted)."""
+@dataclass(frozen=True)
+class FundedShares:
+    """Who pays which share of a set of place-holding enrolments, per partnership: the
+    places (the ledger's rule: a factory a partnership funds alone in some module is one
+    place, else the sum of its shares in that factory's enrolments) and the participants
+    (each enrolment's people × the partnership's share)."""
+
+    places: dict[int, Decimal]
+    participants: dict[int, Decimal]
+
+
+def funded_shares(
+    enrolments: QuerySet[Enrolment], *, partner_id: int | None = None
+) -> FundedShares:
+    """The shares of ``enrolments`` that hold a place, per partnership (only ``partner_id``'s
+    partnerships when given). Enrolments funded alone are counted by SQL aggregates; the
+    few co-funded ones row by row: a fixed number of queries."""
     funded = enrolments.filter(holds_place=True).order_by()
-    places = dict(
-        funded.values("partnership_id")
+    alone = funded.filter(lead_share=1)
+    if partner_id is not None:
+        alone = alone.filter(partnership__partner_id=partner_id)
+    places: dict[int, Decimal] = defaultdict(Decimal)
+    people: dict[int, Decimal] = defaultdict(Decimal)
+    for pid, n in (
+        alone.values("partnership_id")
         .annotate(n=Count("factory_id", distinct=True))
         .values_list("partnership_id", "n")
-    )
-    people = dict(
-        Participant.objects.filter(enrolment__in=funded.values("pk"))
+    ):
+        places[pid] += n
+    for pid, n in (
+        Participant.objects.filter(enrolment__in=alone.values("pk"))
         .order_by()
         .values("enrolment__partnership_id")
         .annotate(n=Count("pk"))
         .values_list("enrolment__partnership_id", "n")
+    ):
+        people[pid] += n
+    # Co-funded: the lead's part and each co-funder's share in force.
+    cofunded = funded.filter(lead_share__lt=1)
+    leads = cofunded if partner_id is None else cofunded.filter(partnership__partner_id=partner_id)
+    rows = list(leads.values_list("pk", "partnership_id", "factory_id", "lead_share"))
+    shares = CoFunding.objects.filter(in_force=True, enrolment__in=cofunded.values("pk"))
+    if partner_id is not None:
+        shares = shares.filter(partnership__partner_id=partner_id)
+    rows += list(
+        shares.values_list("enrolment_id", "partnership_id", "enrolment__factory_id", "share")
     )
+    if not rows:
+        return FundedShares(places=dict(places), participants=dict(people))
+    alone_pairs = set(
+        funded.filter(lead_share=1, factory_id__in={row[2] for row in rows}).values_list(
+            "partnership_id", "factory_id"
+        )
+    )
+    named = dict(
+        Participant.objects.filter(enrolment_id__in={row[0] for row in rows})
+        .order_by()
+        .values("enrolment_id")
+        .annotate(n=Count("pk"))
+        .values_list("enrolment_id", "n")
+    )
+    for enrolment_id, pid, factory_id, share in rows:
+        if (pid, factory_id) not in alone_pairs:
+            places[pid] += share
+        people[pid] += share * named.get(enrolment_id, 0)
+    return FundedShares(places=dict(places), participants=dict(people))
+
+
+def costs(enrolments: QuerySet[Enrolment], *, partner_id: int | None = None) -> list[Cost]:
+    """Cost per factory and per participant, by currency (budgets are never converted);
+    each partnership counts its share of co-funded places (only ``partner_id``'s
+    partnerships when given: a brand's dashboard counts its own shares)."""
+    shares = funded_shares(enrolments, partner_id=partner_id)
+    places = shares.places
     by_currency: dict[str, Cost] = {}
     partnerships = Partnership.objects.filter(pk__in=list(places), factory_quota__gt=0)
     for p in partnerships.order_by("pk").only("budget", "factory_quota", "currency"):
         cost = by_currency.setdefault(p.currency, Cost(currency=p.currency))
-        used = min(places[p.pk], p.factory_quota)
+        used = min(places[p.pk], Decimal(p.factory_quota))
         cost.places += places[p.pk]
         cost.budget += Decimal(p.budget) * used / p.factory_quota
-        cost.participants += people.get(p.pk, 0)
+        cost.participants += shares.participants.get(p.pk, Decimal(0))
         cost.partnerships.append(p.pk)
     for cost in by_currency.values():
         cost.budget = cost.budget.quantize(Decimal("0.01"))

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -50,6 +50,7 @@ from score_portal.scope import scope_of
 from suppliers.exports import cell
 from training import impact
 from training.models import (
+    CoFunding,
     ConsultingVisit,
     Enrolment,
     ImprovementAction,
@@ -83,7 +84,10 @@ def enrolments_in_period(
     """The partnership's enrolments the period covers (module docstring)."""
     after_end = day_start(end + datetime.timedelta(days=1))
     before = day_start(start)
-    return Enrolment.objects.filter(partnership=partnership, created_at__lt=after_end).exclude(
+    # As lead funder or co-funder (README, "Co-funding"): the report counts the enrolments
+    # the partnership pays for, wholly or in part; its ledger counts its share.
+    funded = Enrolment.objects.funded_by_partnership(partnership.pk)
+    return funded.filter(created_at__lt=after_end).exclude(
         Q(status=E.COMPLETED, completed_at__lt=before)
         | Q(status__in=ENDED, status_changed_at__lt=before)
     )
@@ -96,10 +100,15 @@ class EnrolmentProgress:
     module: str
     status: str
     status_label: str
+    share: Decimal  # the partnership's share of the enrolment (1 unless co-funded)
     steps_done: int
     steps_total: int
     visits_in_period: int
     visits_total: int
+
+    @property
+    def share_percent(self) -> int:
+        return int(self.share * 100)
 
 
 @dataclass
@@ -222,6 +231,11 @@ def factory_progress(
         enrolments_in_period(partnership, start, end)
         .select_related("factory", "module", "cohort")
         .annotate(
+            cofunded_share=Subquery(
+                CoFunding.objects.filter(
+                    enrolment=OuterRef("pk"), partnership=partnership, in_force=True
+                ).values("share")[:1]
+            ),
             classroom_attended=Exists(
                 Participant.objects.filter(
                     enrolment=OuterRef("pk"), attended_classroom__isnull=False
@@ -253,6 +267,11 @@ def factory_progress(
                 module=enrolment.module.display_title,
                 status=enrolment.status,
                 status_label=enrolment.get_status_display(),
+                share=(
+                    enrolment.lead_share
+                    if enrolment.partnership_id == partnership.pk
+                    else Decimal(enrolment.cofunded_share or 0)
+                ),
                 steps_done=sum(step.done for step in progress.steps),
                 steps_total=len(progress.steps),
                 visits_in_period=sum(1 for v in visits if start <= v.visited_on <= end),
@@ -365,6 +384,7 @@ def as_xlsx(data: ReportData) -> bytes:
             _("Steps"),
             _("Visits in the period"),
             _("Visits in all"),
+            _("Share funded"),
         ]
     )
     for factory in data.factories:
@@ -380,6 +400,7 @@ def as_xlsx(data: ReportData) -> bytes:
                     line.steps_total,
                     line.visits_in_period,
                     line.visits_total,
+                    line.share,
                 ]
             )
 

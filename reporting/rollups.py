@@ -166,7 +166,11 @@ def kept(
 # --- What is counted ---------------------------------------------------------------------------
 
 
-def common_figures(enrolments: QuerySet[Enrolment]) -> dict[str, Any]:
+def common_figures(
+    enrolments: QuerySet[Enrolment], *, partner_id: int | None = None
+) -> dict[str, Any]:
+    """``partner_id``: the brand (or chosen funding partner) whose shares of co-funded places
+    the cost counts (README, "Co-funding")."""
     return {
         "stages": figures.funnel(enrolments),
         "months": figures.completions_per_month(enrolments),
@@ -174,19 +178,24 @@ def common_figures(enrolments: QuerySet[Enrolment]) -> dict[str, Any]:
         "factories_reached": figures.factories_reached(enrolments),
         "workforce": figures.workforce(enrolments),
         "active_trainers": figures.active_trainers(enrolments),
-        "costs": figures.costs(enrolments),
+        "costs": figures.costs(enrolments, partner_id=partner_id),
     }
 
 
-def programme_figures(enrolments: QuerySet[Enrolment]) -> dict[str, Any]:
-    return {**common_figures(enrolments), "kpis": figures.kpi_changes(enrolments)}
+def programme_figures(
+    enrolments: QuerySet[Enrolment], *, partner_id: int | None = None
+) -> dict[str, Any]:
+    return {
+        **common_figures(enrolments, partner_id=partner_id),
+        "kpis": figures.kpi_changes(enrolments),
+    }
 
 
 def portfolio_figures(
     *, brand_id: int, enrolments: QuerySet[Enrolment], country: str
 ) -> dict[str, Any]:
     return {
-        **common_figures(enrolments),
+        **common_figures(enrolments, partner_id=brand_id),
         "coverage": figures.supplier_coverage(
             brand_id=brand_id, enrolments=enrolments, country=country
         ),
@@ -199,11 +208,13 @@ def programme(
     scope: Scope,
     filters: dict[str, list[str]],
     *,
+    partner_id: int | None = None,
     now: datetime.datetime | None = None,
 ) -> Snapshot:
-    """The programme dashboard's figures over ``enrolments`` (what ``scope`` sees, filtered)."""
+    """The programme dashboard's figures over ``enrolments`` (what ``scope`` sees, filtered;
+    ``partner_id``, the funding partner chosen in ``filters``, whose shares the cost counts)."""
     key = programme_key(filters) if scope.sees_everything else None
-    return kept(key, lambda: programme_figures(enrolments), now=now)
+    return kept(key, lambda: programme_figures(enrolments, partner_id=partner_id), now=now)
 
 
 def portfolio(

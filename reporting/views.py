@@ -118,7 +118,11 @@ def programme(request: HttpRequest) -> HttpResponse:
     filters = rollups.normalised_filters(
         _applied(request, enrolment_filter), list(enrolment_filter.filters)
     )
-    snapshot = rollups.programme(enrolments, scope, filters)
+    enrolment_filter.form.is_valid()  # an invalid field filters nothing (and counts none)
+    chosen = enrolment_filter.form.cleaned_data.get("partner")
+    snapshot = rollups.programme(
+        enrolments, scope, filters, partner_id=chosen.pk if chosen else None
+    )
     found = rollups.in_language(snapshot)
     kpis = found["kpis"]
     context = _common(found, link)
@@ -144,7 +148,8 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     brand: Partner | None = chosen_brand(scope, request.GET.get("brand"), acting=False)
     if brand is None:
         raise Http404
-    funded = Enrolment.objects.visible_to(scope).filter(partnership__partner_id=brand.pk)
+    # As lead funder or co-funder (README, "Co-funding").
+    funded = Enrolment.objects.visible_to(scope).funded_by(brand.pk)
     enrolment_filter = _filtered(request, funded, fixed=("partner",))
     enrolments = enrolment_filter.qs
     link = _list_links(request, enrolment_filter, {"partner": str(brand.pk)})

@@ -125,6 +125,11 @@ def enrolment_reach(scope: Scope, model: type[Model]) -> Q:
             partner_id__in=scope.funding_ids
         )
         branches.append(Q(partnership_id__in=funded.values("pk")))
+        # Co-funded: a share in force of one of one's partnerships (README, "Co-funding").
+        cofunded = _related(model, "cofundings")._default_manager.filter(
+            in_force=True, partnership__partner_id__in=scope.funding_ids
+        )
+        branches.append(Q(pk__in=cofunded.values("enrolment_id")))
     if scope.provider_staff_ids:
         organised = _related(model, "cohort")._default_manager.filter(
             provider_id__in=scope.provider_staff_ids
@@ -197,13 +202,53 @@ def factory_reach(scope: Scope, model: type[Model]) -> Q:
     return _any(branches)
 
 
-def certificate_reach(scope: Scope) -> Q:
-    """Certificates one may download: one's factory's, and those one's brand funded."""
+def cofunding_reach(scope: Scope) -> Q:
+    """Co-funding proposals and shares: the proposing brand's people and the lead funder's
+    people (any role: viewers read); the ILO sees all. A third brand sees none."""
     if scope.sees_everything:
         return EVERYTHING
-    return Q(enrolment__partnership__partner_id__in=scope.funding_ids) | Q(
+    if not scope.funding_ids:
+        return NOTHING
+    return Q(partnership__partner_id__in=scope.funding_ids) | Q(
+        enrolment__partnership__partner_id__in=scope.funding_ids
+    )
+
+
+def cofundable_reach(scope: Scope, brand_id: int, model: type[Model]) -> Q:
+    """Enrolments ``brand_id`` may offer to co-fund: a factory on its supplier list now, in
+    an enrolment still to be delivered (pending, confirmed or in progress) that another
+    partner leads. Only for those who act for that brand; everyone else reaches none (404)."""
+    if not can_act_for_partner(scope, brand_id) or brand_id not in scope.funding_ids:
+        return NOTHING
+    links = _related(_related(model, "factory"), "brand_links")._default_manager.filter(
+        brand_id=brand_id, ended_at=None
+    )
+    return (
+        Q(factory_id__in=links.values("factory_id"))
+        & Q(status__in=COFUNDABLE_STATUSES)
+        & ~Q(partnership__partner_id=brand_id)
+    )
+
+
+# An enrolment not completed yet (training's pending, confirmed, in progress) may be
+# co-funded: a completed one was paid for.
+COFUNDABLE_STATUSES = ("pending", "confirmed", "in_progress")
+
+
+def certificate_reach(scope: Scope, model: type[Model] | None = None) -> Q:
+    """Certificates one may download: one's factory's, and those one's brand funded (as
+    the lead funder or, given the certificate ``model``, a co-funder)."""
+    if scope.sees_everything:
+        return EVERYTHING
+    reach = Q(enrolment__partnership__partner_id__in=scope.funding_ids) | Q(
         enrolment__factory_id__in=scope.factory_ids
     )
+    if model is not None and scope.funding_ids:
+        cofunded = _related(_related(model, "enrolment"), "cofundings")._default_manager.filter(
+            in_force=True, partnership__partner_id__in=scope.funding_ids
+        )
+        reach |= Q(enrolment_id__in=cofunded.values("enrolment_id"))
+    return reach
 
 
 # --- Actions ---------------------------------------------------------------------------
@@ -345,6 +390,23 @@ def can_correct_kpi(scope: Scope, *, factory_id: int, trainer_id: int | None) ->
 def can_withdraw_enrolment(scope: Scope, funding_partner_id: int) -> bool:
     """The funding partner's acting people, or ILO admins, withdraw an enrolment."""
     return scope.is_ilo_decider or can_act_for_partner(scope, funding_partner_id)
+
+
+def can_propose_cofunding(scope: Scope, brand_id: int) -> bool:
+    """A brand's (or initiative's) acting people offer to co-fund for it."""
+    return brand_id in scope.funding_ids and can_act_for_partner(scope, brand_id)
+
+
+def can_decide_cofunding(scope: Scope, lead_partner_id: int) -> bool:
+    """The lead funder's acting people agree to or decline a co-funding proposal: the
+    brand that pays shares its enrolment, nobody decides it for them (not the ILO)."""
+    return can_act_for_partner(scope, lead_partner_id)
+
+
+def can_end_cofunding(scope: Scope, cofunder_partner_id: int) -> bool:
+    """The co-funder's acting people (or ILO admins) withdraw a co-funder's proposal or end
+    its share."""
+    return scope.is_ilo_decider or can_act_for_partner(scope, cofunder_partner_id)
 
 
 def reporting_partner_ids(scope: Scope) -> frozenset[int]:

@@ -48,8 +48,8 @@ class EnrolmentFilter(django_filters.FilterSet):
     module = django_filters.ModelChoiceFilter(label=_("Module"), queryset=Module.objects.all())
     partner = django_filters.ModelChoiceFilter(
         label=_("Funding partner"),
-        field_name="partnership__partner",
         queryset=Partner.objects.none(),
+        method="funded_by",
     )
     provider = django_filters.ModelChoiceFilter(
         label=_("Service provider"), field_name="cohort__provider", queryset=Partner.objects.none()
@@ -77,6 +77,12 @@ class EnrolmentFilter(django_filters.FilterSet):
         self.filters["provider"].queryset = providers
         if not scope.sees_everything:
             del self.filters["kpi"]
+
+    def funded_by(
+        self, queryset: QuerySet[Enrolment], name: str, value: Partner
+    ) -> QuerySet[Enrolment]:
+        """As the lead funder or a co-funder (README, "Co-funding")."""
+        return queryset.funded_by(value.pk)
 
     def with_kpi(
         self, queryset: QuerySet[Enrolment], name: str, value: KPIDefinition

@@ -422,3 +422,45 @@ class FactoryManagerInvitationForm(ServiceErrorsForm):
     """Invite a factory's manager by email."""
 
     email = forms.EmailField(label=_("Email address of the factory's manager"), max_length=254)
+
+
+class CoFundingProposalForm(forms.Form):
+    """A brand's offer to co-fund another brand's enrolment: from which partnership, what
+    share (a whole percentage; 50 by default) and a note for the lead funder."""
+
+    partnership = forms.ModelChoiceField(
+        label=_("Co-funded by"), queryset=Partnership.objects.none()
+    )
+    percent = forms.IntegerField(
+        label=_("Your share (%)"),
+        min_value=1,
+        max_value=99,
+        initial=50,
+        help_text=_(
+            "The part of the enrolment's cost your partnership pays; the lead funder pays the rest."
+        ),
+    )
+    note = forms.CharField(
+        label=_("Note to the lead funder (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, brand: Partner, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["partnership"].queryset = Partnership.objects.filter(
+            partner=brand, status=Partnership.Status.APPROVED
+        ).order_by("title", "pk")
+
+
+class CoFundingReasonForm(forms.Form):
+    """Why a co-funding is declined (optional) or ended (required)."""
+
+    reason = forms.CharField(
+        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, required: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = required

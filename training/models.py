@@ -254,9 +254,43 @@ class EnrolmentQuerySet(models.QuerySet["Enrolment"]):
     def visible_to(self, scope: Scope) -> EnrolmentQuerySet:
         return self.filter(access.enrolment_reach(scope, self.model))
 
+    def funded_by(self, partner_id: int) -> EnrolmentQuerySet:
+        """The enrolments ``partner_id`` funds: as the lead funder, or with a co-funding
+        share in force (one row each, never a join that repeats them)."""
+        return self.filter(
+            Q(partnership__partner_id=partner_id)
+            | Q(
+                pk__in=CoFunding.objects.filter(
+                    in_force=True, partnership__partner_id=partner_id
+                ).values("enrolment_id")
+            )
+        )
+
+    def funded_by_partnership(self, partnership_id: int) -> EnrolmentQuerySet:
+        """The enrolments one partnership funds, as the lead funder or a co-funder."""
+        return self.filter(
+            Q(partnership_id=partnership_id)
+            | Q(
+                pk__in=CoFunding.objects.filter(
+                    in_force=True, partnership_id=partnership_id
+                ).values("enrolment_id")
+            )
+        )
+
+
+class CoFundingQuerySet(models.QuerySet["CoFunding"]):
+    def visible_to(self, scope: Scope) -> CoFundingQuerySet:
+        return self.filter(access.cofunding_reach(scope))
+
 
 class Enrolment(models.Model):
-    """One factory taking one module, funded by one partnership."""
+    """One factory taking one module, funded by one partnership (the *lead funder*: the
+    brand that enrolled it), and possibly co-funded by others (``CoFunding``).
+
+    ``lead_share`` is the lead funder's share of the enrolment's cost, 1 until a co-funding
+    is agreed; the lead's share and the co-funders' shares in force always sum to exactly 1
+    (``training.services.cofunding`` keeps it, under a lock on this row).
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Awaiting factory confirmation")
@@ -283,6 +317,10 @@ class Enrolment(models.Model):
         on_delete=models.PROTECT,
         related_name="enrolments",
         verbose_name=_("funded by"),
+    )
+    # The lead funder's share (a fraction, 0.01 to 1): 1 unless co-funded.
+    lead_share = models.DecimalField(
+        _("lead funder's share"), max_digits=3, decimal_places=2, default=Decimal("1.00")
     )
     cohort = models.ForeignKey(
         Cohort,
@@ -348,6 +386,12 @@ class Enrolment(models.Model):
             # Newest first (the default order): a brand's home shows its ten latest without
             # joining and sorting all it funds (35 ms at 20,000 enrolments, 3 ms with it).
             models.Index(fields=["created_at"], name="enrolment_created_at"),
+            # The ledger's few co-funded enrolments, apart from the many funded alone.
+            models.Index(
+                fields=["partnership"],
+                condition=Q(lead_share__lt=1),
+                name="enrolment_cofunded_lead",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -362,6 +406,10 @@ class Enrolment(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="withdrawn") | ~Q(withdrawal_reason=""),
                 name="enrolment_withdrawal_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(lead_share__gt=0, lead_share__lte=1),
+                name="enrolment_lead_share_fraction",
             ),
         ]
 
@@ -378,6 +426,107 @@ class Enrolment(models.Model):
             self.Status.PENDING,
             self.Status.CONFIRMED,
         )
+
+
+class CoFunding(models.Model):
+    """Another brand's share of one enrolment (README, "Co-funding").
+
+    A brand that tries to enrol a factory another brand already funds in that module
+    proposes a co-funding instead (a share, 50 % by default); the lead funder's acting
+    people agree or decline it. Agreed, the share is *in force*: the co-funder's
+    partnership holds that share of the factory's place and of its budget, and the lead
+    funder's ``Enrolment.lead_share`` is reduced by as much (they always sum to 1). The
+    co-funder may end its share later; it goes back to the lead funder.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        AGREED = "agreed", _("Agreed")
+        DECLINED = "declined", _("Declined")
+        ENDED = "ended", _("Ended")
+
+    OPEN_STATUSES = (Status.PROPOSED, Status.AGREED)
+
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.CASCADE, related_name="cofundings", verbose_name=_("enrolment")
+    )
+    partnership = models.ForeignKey(
+        "partners.Partnership",
+        on_delete=models.PROTECT,
+        related_name="cofundings",
+        verbose_name=_("co-funded by"),
+    )
+    share = models.DecimalField(_("share"), max_digits=3, decimal_places=2)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED
+    )
+    # Partners count shares by this lookup without knowing what the statuses mean.
+    in_force = models.GeneratedField(
+        expression=ExpressionWrapper(Q(status="agreed"), output_field=models.BooleanField()),
+        output_field=models.BooleanField(),
+        db_persist=True,
+        verbose_name=_("in force"),
+    )
+    note = models.TextField(_("note"), blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ended by"),
+    )
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_reason = models.TextField(_("reason"), blank=True)
+
+    objects = CoFundingQuerySet.as_manager()
+    history = tracked(excluded_fields=["in_force"])
+
+    class Meta:
+        verbose_name = _("co-funding")
+        verbose_name_plural = _("co-fundings")
+        ordering = ["proposed_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(share__gt=0, share__lt=1), name="cofunding_share_fraction"
+            ),
+            models.UniqueConstraint(
+                fields=["enrolment", "partnership"],
+                condition=Q(status__in=["proposed", "agreed"]),
+                name="cofunding_one_open_per_partnership",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="ended") | ~Q(end_reason=""),
+                name="cofunding_end_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partnership} · {self.enrolment}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("training:cofunding_detail", args=[self.pk])
+
+    @property
+    def percent(self) -> int:
+        return int(self.share * 100)
 
 
 class EnrolmentEvent(StatusChange):
@@ -688,7 +837,7 @@ def new_certificate_code() -> str:
 class CertificateQuerySet(models.QuerySet["Certificate"]):
     def visible_to(self, scope: Scope) -> CertificateQuerySet:
         """Certificates a user may download: their factory's, those their organisation funded."""
-        return self.filter(access.certificate_reach(scope))
+        return self.filter(access.certificate_reach(scope, self.model))
 
 
 class Certificate(jobs.Job):

@@ -76,3 +76,12 @@ register_kind(
     notice=False,
     listed=False,
 )
+# Co-funding (README, "Co-funding"): to the lead funder (a proposal, a share ended) and to
+# the proposer (the answer).
+register_kind(
+    "cofunding",
+    label=_("Co-funding proposals and answers"),
+    templates=["cofunding_proposed", "cofunding_answered", "cofunding_ended"],
+    audience=_funder,
+    order=37,
+)

@@ -3,6 +3,7 @@ from django.urls import path
 from training.views import (
     catalogue,
     certificates,
+    cofunding,
     cohorts,
     enrolments,
     factory_managers,
@@ -55,6 +56,9 @@ urlpatterns = [
         kpis.reading_delete,
         name="kpi_delete",
     ),
+    path("enrolments/<int:pk>/cofund/", cofunding.cofunding_propose, name="cofunding_propose"),
+    path("cofunding/<int:pk>/", cofunding.cofunding_detail, name="cofunding_detail"),
+    path("cofunding/<int:pk>/<slug:action>/", cofunding.cofunding_act, name="cofunding_act"),
     path(
         "enrolments/<int:pk>/<slug:action>/",
         enrolments.enrolment_act,

@@ -18,7 +18,7 @@ from reporting import figures
 from score_portal.scope import scope_of
 from suppliers.models import BrandSupplier, Factory
 from training.filters import EnrolmentFilter
-from training.models import Enrolment, KPIReading, Participant
+from training.models import CoFunding, Enrolment, KPIReading, Participant
 
 pytestmark = pytest.mark.django_db
 
@@ -141,29 +141,45 @@ def _check_kpis(rows, enrolments):
         assert item.spread.improved == improved
 
 
-def _check_costs(rows, enrolments):
-    per_partnership = defaultdict(set)
-    places = {e.pk for e in rows if e.status in PLACE}
+def recount_costs(rows, partner_id=None):
+    """Cost per currency, recomputed row by row: each place-holding enrolment's funders with
+    their shares (the lead's ``lead_share``, the co-funders' shares in force); a partnership's
+    places are, per factory, one if it funds that factory alone in some enrolment, else the
+    sum of its shares; its participants are each enrolment's people × its share."""
+    shares = defaultdict(lambda: defaultdict(list))
+    people = defaultdict(Decimal)
+    named = Counter(p.enrolment_id for p in Participant.objects.all())
+    in_force = defaultdict(list)
+    for c in CoFunding.objects.filter(status="agreed").select_related("partnership"):
+        in_force[c.enrolment_id].append((c.partnership, c.share))
     for e in rows:
-        if e.pk in places:
-            per_partnership[e.partnership_id].add(e.factory_id)
-    people = Counter(
-        p.enrolment.partnership_id
-        for p in Participant.objects.select_related("enrolment")
-        if p.enrolment_id in places
-    )
+        if e.status not in PLACE:
+            continue
+        for partnership, share in [(e.partnership, e.lead_share), *in_force[e.pk]]:
+            if partner_id is not None and partnership.partner_id != partner_id:
+                continue
+            shares[partnership.pk][e.factory_id].append(share)
+            people[partnership.pk] += share * named[e.pk]
     expected = {}
-    for partnership in Partnership.objects.filter(pk__in=list(per_partnership)):
+    for partnership in Partnership.objects.filter(pk__in=list(shares)):
         if partnership.factory_quota <= 0:
             continue
-        n = len(per_partnership[partnership.pk])
-        cost = expected.setdefault(partnership.currency, [0, Decimal(0), 0])
+        n = sum(
+            Decimal(1) if Decimal(1) in parts else sum(parts)
+            for parts in shares[partnership.pk].values()
+        )
+        cost = expected.setdefault(partnership.currency, [Decimal(0), Decimal(0), Decimal(0)])
         cost[0] += n
         cost[1] += (
             partnership.budget * min(n, partnership.factory_quota) / partnership.factory_quota
         )
         cost[2] += people[partnership.pk]
-    found = {c.currency: c for c in figures.costs(enrolments)}
+    return expected
+
+
+def _check_costs(rows, enrolments, partner_id=None):
+    expected = recount_costs(rows, partner_id)
+    found = {c.currency: c for c in figures.costs(enrolments, partner_id=partner_id)}
     assert set(found) == set(expected)
     for currency, (n, budget, participants) in expected.items():
         assert found[currency].places == n
@@ -174,6 +190,7 @@ def _check_costs(rows, enrolments):
             assert found[currency].per_participant == (budget / participants).quantize(
                 Decimal("0.01")
             )
+    return expected
 
 
 def test_every_figure_matches_a_recount_of_the_whole_programme(programme):
@@ -285,3 +302,67 @@ def test_the_figures_cost_the_same_queries_however_many_rows(
         figures.active_trainers(enrolments)
         figures.kpi_changes(enrolments)
         figures.costs(enrolments)
+
+
+# --- Co-funding (README, "Co-funding") ------------------------------------------------------
+
+
+@pytest.fixture
+def cofunded(programme, brand_staff, other_brand_staff):
+    """Brand B co-funds two of brand A's enrolments: a4's (confirmed) at 50 %, a3's (in
+    progress, one participant) at 30 %."""
+    from suppliers.services import link_supplier
+    from training.services import cofunding
+
+    e3, e4 = programme.enrolments[3], programme.enrolments[4]
+    for enrolment, share in ((e4, "0.50"), (e3, "0.30")):
+        link_supplier(brand=programme.other_brand, factory=enrolment.factory, supplier_code="")
+        proposal = cofunding.propose_cofunding(
+            enrolment=enrolment,
+            partnership=programme.other_partnership,
+            share=Decimal(share),
+            actor=other_brand_staff,
+        )
+        cofunding.agree_cofunding(cofunding=proposal, actor=brand_staff)
+    return programme
+
+
+def test_cofunded_places_and_budgets_match_a_recount(cofunded):
+    from partners.selectors import ledger_of
+
+    rows = _rows()
+    expected = _check(rows, Enrolment.objects.all())
+    # No factory counted twice, whoever pays: the same seven factories are reached.
+    assert expected["reached"] == 7
+    costs = recount_costs(rows)
+    # A: a1..a5 and a8 whole except a3 (0.7) and a4 (0.5) = 4 + 1.2; B: 2 + 0.8.
+    assert costs["EUR"][0] == Decimal("5.20")
+    assert costs["USD"][0] == Decimal("2.80")
+    # The participant of a3 is shared 0.7 / 0.3.
+    assert costs["USD"][2] == 5 + Decimal("0.30")
+    # The ledger counts the same places, the whole partnership (not a period) over.
+    assert ledger_of(cofunded.partnership).funded == Decimal("5.20")
+    assert ledger_of(cofunded.other_partnership).funded == Decimal("2.80")
+    assert ledger_of(cofunded.other_partnership).budget_committed == Decimal("14000.00")
+
+
+def test_a_cofunders_dashboard_counts_its_share_only(cofunded):
+    b = cofunded.other_brand
+    funded = Enrolment.objects.funded_by(b.pk)
+    rows = _rows(lambda e: e.pk in set(funded.values_list("pk", flat=True)))
+    assert len(rows) == 4  # its own two and the two it co-funds
+    _check(rows, funded)  # every other figure: of the enrolments it (co-)funds
+    expected = _check_costs(rows, funded, partner_id=b.pk)
+    assert set(expected) == {"USD"}  # A's euros are not B's cost
+    assert expected["USD"][0] == Decimal("2.80")
+
+
+def test_the_funding_partner_filter_includes_cofunded_enrolments(cofunded, ilo_admin):
+    enrolment_filter = EnrolmentFilter(
+        {"partner": str(cofunded.other_brand.pk)},
+        queryset=Enrolment.objects.all(),
+        scope=scope_of(ilo_admin),
+    )
+    assert enrolment_filter.is_valid()
+    assert enrolment_filter.qs.count() == 4
+    _check_costs(_rows(), enrolment_filter.qs, partner_id=cofunded.other_brand.pk)

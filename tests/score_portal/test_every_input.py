@@ -344,6 +344,21 @@ def test_no_input_answers_500_or_reaches_a_header(persona, world, settings, tmp_
     token = re.search(r"/partners/invitations/([\w-]+)/", sent)
     assert token
     ids = World(world, certificate, row, notice, invitation, token.group(1))
+    # Co-funding: brand B's proposal on brand A's enrolment (README, "Co-funding").
+    from decimal import Decimal
+
+    from suppliers.services import link_supplier
+    from training.models import CoFunding
+
+    link_supplier(brand=world.other_partnership.partner, factory=world.factory)
+    cofunding = CoFunding.objects.create(
+        enrolment=world.enrolment, partnership=world.other_partnership, share=Decimal("0.5")
+    )
+    ids.by_prefix = {
+        "training:cofunding_propose": world.enrolment.pk,
+        "training:cofunding_": cofunding.pk,
+        **ids.by_prefix,
+    }
     client = Client(raise_request_exception=False)
     if persona is not None:
         client.force_login(persona)

@@ -21,6 +21,7 @@ from django_countries import countries
 from partners.models import Membership, Partner, Partnership
 from partners.selectors import ledger_of
 from score_portal.access import (
+    COFUNDABLE_STATUSES,
     can_act_for_partner,
     can_certify_trainers,
     can_deliver,
@@ -38,6 +39,7 @@ from suppliers.models import BrandSupplier, Factory
 from suppliers.services import add_factory_manager
 from training import chronology, events
 from training.models import (
+    CoFunding,
     Cohort,
     ConsultingVisit,
     Enrolment,
@@ -263,6 +265,10 @@ class EnrolmentResult:
     refusal: str = ""
     # The field the refusal is about (``TrainingError.field``), for the API's field errors.
     field: str | None = None
+    # Another brand's enrolment of this factory in the module, which the brand may offer
+    # to co-fund instead (README, "Co-funding"); or the brand's open co-funding of it.
+    cofundable: Enrolment | None = None
+    cofunding: CoFunding | None = None
 
     @property
     def enrolled(self) -> bool:
@@ -347,11 +353,19 @@ def enrol_factory(
 
 
 def funding_refusal(
-    *, partnership: Partnership, factory: Factory, module: Module, on: datetime.date
+    *,
+    partnership: Partnership,
+    factory: Factory,
+    module: Module,
+    on: datetime.date,
+    count_places: bool = True,
 ) -> str | None:
     """Why ``partnership`` cannot fund ``factory`` in ``module`` on that day, or None: only
     an approved partnership, on a day within its dates, covering the module and the
-    factory's country, with a place left, funds a new enrolment."""
+    factory's country, with a place left, funds a new enrolment. A factory the partnership
+    already funds alone (a whole place) needs no other; any other needs a whole place left.
+    ``count_places=False``: everything but the places (co-funding counts them after writing
+    the share, ``training.services.cofunding``)."""
     if partnership.status != Partnership.Status.APPROVED:
         return _("The partnership’s status is “%(status)s”: it cannot fund new enrolments.") % {
             "status": partnership.get_status_display()
@@ -364,8 +378,12 @@ def funding_refusal(
         return _("The partnership does not cover %(country)s.") % {
             "country": countries.name(factory.country)
         }
-    already_funded = partnership.enrolments.filter(factory=factory, holds_place=True).exists()
-    if not already_funded and ledger_of(partnership).places_left <= 0:
+    if not count_places:
+        return None
+    already_funded = partnership.enrolments.filter(
+        factory=factory, holds_place=True, lead_share=1
+    ).exists()
+    if not already_funded and ledger_of(partnership).places_left < 1:
         return _("The partnership's quota of %(quota)s factories is used up.") % {
             "quota": partnership.factory_quota
         }
@@ -418,6 +436,10 @@ def enrol_suppliers(
                 EnrolmentResult(factory, refusal=_("Not on your supplier list."), field="factory")
             )
             continue
+        offer = _cofunding_offer(brand, factory, module)
+        if offer is not None:
+            results.append(offer)
+            continue
         try:
             enrolment = enrol_factory(
                 factory=factory,
@@ -432,6 +454,46 @@ def enrol_suppliers(
         else:
             results.append(EnrolmentResult(factory, enrolment=enrolment))
     return results
+
+
+def _cofunding_offer(brand: Partner, factory: Factory, module: Module) -> EnrolmentResult | None:
+    """When another brand already funds ``factory`` in ``module``: instead of the refusal,
+    the offer to co-fund it (or the brand's co-funding already open), or why not."""
+    existing = (
+        Enrolment.objects.filter(factory=factory, module=module, holds_place=True)
+        .exclude(partnership__partner=brand)
+        .select_related("partnership__partner")
+        .first()
+    )
+    if existing is None:
+        return None
+    lead = existing.partnership.partner
+    opened = (
+        CoFunding.objects.filter(
+            enrolment=existing, partnership__partner=brand, status__in=CoFunding.OPEN_STATUSES
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if opened is not None:
+        return EnrolmentResult(
+            factory,
+            refusal=_("%(partner)s funds this enrolment; you already offered to co-fund it.")
+            % {"partner": lead},
+            cofunding=opened,
+        )
+    if existing.status not in COFUNDABLE_STATUSES:
+        return EnrolmentResult(
+            factory,
+            refusal=_("%(factory)s is already enrolled in %(module)s.")
+            % {"factory": factory, "module": module},
+        )
+    return EnrolmentResult(
+        factory,
+        refusal=_("%(partner)s already funds this enrolment: you may co-fund it.")
+        % {"partner": lead},
+        cofundable=existing,
+    )
 
 
 def _notify_enrolled(enrolment: Enrolment, actor: User | None) -> None:

@@ -37,7 +37,7 @@ from suppliers.models import BrandSupplier, Factory
 from training import forms
 from training.filters import EnrolmentFilter
 from training.impact import kpi_impact, min_factories
-from training.models import Certificate, Enrolment
+from training.models import Certificate, CoFunding, Enrolment
 from training.selectors import (
     MATRIX_SUPPLIER_FIELDS,
     MatrixCell,
@@ -178,6 +178,22 @@ def _render_detail(
         else:  # a form this person is not offered: its refusal still says why
             for error in _errors_of(form):
                 messages.error(request, error)
+    # Co-funding (README, "Co-funding"): the shares in force, and the proposals the reader
+    # may see (the lead funder's and the proposer's people).
+    # Whoever sees the enrolment sees who funds it (as "Funded by"); proposals, declined
+    # and ended shares only their parties.
+    context["cofunders"] = list(
+        enrolment.cofundings.filter(in_force=True).select_related("partnership__partner")
+    )
+    visible = list(
+        CoFunding.objects.visible_to(scope)
+        .filter(enrolment=enrolment)
+        .select_related("partnership__partner")
+    )
+    context["cofundings"] = [c for c in visible if not c.in_force]
+    context["cofunding_ids"] = {c.pk for c in visible}
+    context["cofunded"] = enrolment.lead_share < 1
+    context["lead_percent"] = int(enrolment.lead_share * 100)
     # How long a factory waited for its cohort (or has waited so far).
     context["waited"] = waiting_time(enrolment) is not None
     context["may_place"] = enrolment.waiting_for_cohort and places_anywhere(scope)

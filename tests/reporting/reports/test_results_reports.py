@@ -291,3 +291,36 @@ def test_a_generated_report_is_its_partners(request, programme, brand_staff, per
         assert reverse("reporting:report_download", args=[report.pk]) not in listing.text
     elif expected == 404:
         assert listing.status_code == 404
+
+
+def test_a_cofunders_report_counts_the_cofunded_enrolment_and_its_share(
+    programme, world, other_brand, brand_staff, other_brand_staff
+):
+    """README, "Co-funding": the co-funder's report covers the enrolment it pays a share
+    of, with that share; its ledger counts half a place."""
+    from openpyxl import load_workbook
+
+    from suppliers.services import link_supplier
+    from training.services import cofunding
+
+    link_supplier(brand=other_brand, factory=world.factory, supplier_code="B-9")
+    proposal = cofunding.propose_cofunding(
+        enrolment=world.enrolment,
+        partnership=world.other_partnership,
+        share=Decimal("0.25"),
+        actor=other_brand_staff,
+    )
+    cofunding.agree_cofunding(cofunding=proposal, actor=brand_staff)
+    data = reports.gather(world.other_partnership, PERIOD_START, PERIOD_END)
+    lines = {(f.name, e.module): e.share for f in data.factories for e in f.enrolments}
+    assert lines[(world.factory.name, world.enrolment.module.display_title)] == Decimal("0.25")
+    assert data.ledger.funded == Decimal("1.25")  # its own enrolment and a quarter
+    assert data.headline.factories == 2
+    lead = reports.gather(world.partnership, PERIOD_START, PERIOD_END)
+    shares = {e.share for f in lead.factories for e in f.enrolments}
+    assert Decimal("0.75") in shares
+    response = _post(client_for(other_brand_staff), world.other_partnership, "xlsx")
+    book = load_workbook(io.BytesIO(response.content))
+    rows = list(book["Factories"].iter_rows(values_only=True))
+    assert rows[0][-1] == "Share funded"
+    assert sorted(row[-1] for row in rows[1:]) == [0.25, 1]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('training', '0013_historicaltrainercertification'),
+        ('training', '0014_cofunding'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
