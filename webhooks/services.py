@@ -32,7 +32,13 @@ TEST_EVENT = "webhook.test"
 # An organisation's subscriptions at most (each event is posted to every one of them).
 MAX_SUBSCRIPTIONS = 20
 
-# Where the object of an event is seen (a page of the portal; the API's, once it exists).
+# Where the object of an event is read by a person (a page of the portal) and by a system
+# (the API, /api/v1/: by URL name, the webhooks app does not import the API app).
+OBJECT_API = {
+    "enrolment": "api:enrolment-detail",
+    "certificate": "api:certificate-detail",
+    "supplier_import": "api:import-detail",
+}
 OBJECT_PAGES = {
     "enrolment": "training:enrolment_detail",
     "certificate": "training:certificate_detail",
@@ -135,10 +141,12 @@ def delete_subscription(*, subscription: Subscription, actor: User) -> None:
 # --- Deliveries ------------------------------------------------------------------------
 
 
-def _object_url(object_type: str, object_id: int, data: dict[str, Any]) -> str | None:
+def _object_url(
+    object_type: str, object_id: int, data: dict[str, Any], names: dict[str, str] = OBJECT_PAGES
+) -> str | None:
     if object_type == "visit":
         object_type, object_id = "enrolment", data.get("enrolment_id", 0)
-    name = OBJECT_PAGES.get(object_type)
+    name = names.get(object_type)
     if name is None:
         return None
     try:
@@ -168,6 +176,7 @@ def payload(
                 "type": object_type,
                 "id": object_id,
                 "url": _object_url(object_type, object_id, data),
+                "api_url": _object_url(object_type, object_id, data, OBJECT_API),
             },
             "data": data,
         },

@@ -60,7 +60,12 @@ def test_a_receiver_verifies_the_signature_of_a_test_event(
     body = request.json
     assert body["event"] == "webhook.test" and body["id"] == str(delivery.event_id)
     assert body["organisation_id"] == brand.pk
-    assert body["object"] == {"type": "subscription", "id": subscription.pk, "url": None}
+    assert body["object"] == {
+        "type": "subscription",
+        "id": subscription.pk,
+        "url": None,
+        "api_url": None,
+    }
     assert body["created_at"].endswith("Z")
 
 

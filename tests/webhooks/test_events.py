@@ -77,6 +77,7 @@ def test_enrolment_created(
     body = _received(receiver, "enrolment.created")[0]
     assert body["object"]["type"] == "enrolment" and body["object"]["id"] == enrolment.pk
     assert body["object"]["url"].endswith(f"/training/enrolments/{enrolment.pk}/")
+    assert body["object"]["api_url"].endswith(f"/api/v1/enrolments/{enrolment.pk}/")
     assert body["data"] == {
         "status": "pending",
         "factory_id": factory.pk,
@@ -168,6 +169,7 @@ def test_factory_merged(
     assert body["object"] == {
         "type": "factory",
         "id": world.factory.pk,
+        "api_url": None,
         "url": body["object"]["url"],
     }
 
