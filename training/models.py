@@ -319,8 +319,14 @@ class Enrolment(models.Model):
         verbose_name=_("funded by"),
     )
     # The lead funder's share (a fraction, 0.01 to 1): 1 unless co-funded.
+    # A default in the database too: rows written by COPY or raw SQL (benches, bulk loads)
+    # are wholly their partnership's, like every enrolment before co-funding.
     lead_share = models.DecimalField(
-        _("lead funder's share"), max_digits=3, decimal_places=2, default=Decimal("1.00")
+        _("lead funder's share"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        db_default=Decimal("1.00"),
     )
     cohort = models.ForeignKey(
         Cohort,
