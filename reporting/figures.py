@@ -16,6 +16,7 @@ queries whatever the number of rows; nothing loops over enrolments or readings i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections import defaultdict
 from collections.abc import Sequence
@@ -559,7 +560,10 @@ def brand_kpi_results(*, brand_id: int) -> list[BrandKPI]:
     def group(kpi: KPIDefinition, figure: Figure) -> BrandKPIGroup:
         withheld = figure.average is None
         return BrandKPIGroup(
-            figure=figure, spread=None if withheld else spread_of(figure.values, kpi)
+            # The spread is all the page needs of the values: kept without them, the
+            # portfolio's snapshot is a few kilobytes, not a factory's worth of values per KPI.
+            figure=dataclasses.replace(figure, values=()),
+            spread=None if withheld else spread_of(figure.values, kpi),
         )
 
     def one(item: KPIImpact) -> BrandKPI:

@@ -47,6 +47,7 @@ from partners.models import Partner, Partnership
 from reporting import figures, reports
 from score_portal import access
 from score_portal.scope import FUNDING_KINDS, Scope
+from training.impact import Figure
 from training.models import Enrolment, KPIConsent
 
 PROGRAMME = "programme"
@@ -204,21 +205,22 @@ def portfolio_figures(
 
 
 def programme(
-    enrolments: QuerySet[Enrolment],
+    enrolments: Callable[[], QuerySet[Enrolment]],
     scope: Scope,
     filters: dict[str, list[str]],
     *,
     partner_id: int | None = None,
     now: datetime.datetime | None = None,
 ) -> Snapshot:
-    """The programme dashboard's figures over ``enrolments`` (what ``scope`` sees, filtered;
-    ``partner_id``, the funding partner chosen in ``filters``, whose shares the cost counts)."""
+    """The programme dashboard's figures over ``enrolments()`` (what ``scope`` sees, filtered,
+    built only when counted; ``partner_id``, the funding partner chosen in ``filters``, whose
+    shares the cost counts)."""
     key = programme_key(filters) if scope.sees_everything else None
-    return kept(key, lambda: programme_figures(enrolments, partner_id=partner_id), now=now)
+    return kept(key, lambda: programme_figures(enrolments(), partner_id=partner_id), now=now)
 
 
 def portfolio(
-    enrolments: QuerySet[Enrolment],
+    enrolments: Callable[[], QuerySet[Enrolment]],
     scope: Scope,
     *,
     brand_id: int,
@@ -226,13 +228,14 @@ def portfolio(
     filters: dict[str, list[str]],
     now: datetime.datetime | None = None,
 ) -> Snapshot:
-    """A brand's portfolio figures over ``enrolments`` (what ``scope`` sees of the brand's
-    funding, filtered); kept only for readers who see the whole portfolio."""
+    """A brand's portfolio figures over ``enrolments()`` (what ``scope`` sees of the brand's
+    funding, filtered, built only when counted); kept only for readers who see the whole
+    portfolio."""
     whole = access.sees_whole_portfolio(scope, brand_id)
     key = portfolio_key(brand_id, filters) if whole else None
     return kept(
         key,
-        lambda: portfolio_figures(brand_id=brand_id, enrolments=enrolments, country=country),
+        lambda: portfolio_figures(brand_id=brand_id, enrolments=enrolments(), country=country),
         now=now,
     )
 
@@ -296,7 +299,12 @@ def report(
     rows = data.factories
     snapshot = Snapshot(
         computed_at=now,
-        figures={"report": dataclasses.replace(data, factories=[]), "factories": len(rows)},
+        figures={
+            "report": dataclasses.replace(
+                data, factories=[], kpis=[_without_values(item) for item in data.kpis]
+            ),
+            "factories": len(rows),
+        },
         key=key,
     )
     timeout = int(freshness().total_seconds()) + 60
@@ -309,6 +317,22 @@ def report(
     )
     cache.set(key, snapshot, timeout=timeout)
     return snapshot
+
+
+def _without_values(found: Any) -> Any:
+    """``found`` (a KPI's figures) without each figure's values: the preview shows averages
+    and counts, and a report's values (one per factory and KPI) would make its snapshot
+    hundreds of kilobytes to read back on every request."""
+    if isinstance(found, Figure):
+        return dataclasses.replace(found, values=())
+    if dataclasses.is_dataclass(found) and not isinstance(found, type):
+        inner = {
+            f.name: _without_values(getattr(found, f.name))
+            for f in dataclasses.fields(found)
+            if f.init and dataclasses.is_dataclass(getattr(found, f.name))
+        }
+        return dataclasses.replace(found, **inner) if inner else found
+    return found
 
 
 def report_factories(snapshot: Snapshot, number: int) -> list[reports.FactoryProgress] | None:

@@ -30,17 +30,30 @@ from training.models import Enrolment, Participant
 Link = Callable[..., str]
 
 
-def _filtered(
-    request: HttpRequest, enrolments: QuerySet[Enrolment], *, fixed: tuple[str, ...] = ()
-) -> EnrolmentFilter:
+def _filtered(request: HttpRequest, *, fixed: tuple[str, ...] = ()) -> EnrolmentFilter:
+    """The filters of the query string. Their queryset is built by ``_counted``, only when
+    figures are counted: most requests read kept figures, and building a scoped, filtered
+    queryset costs more than reading them."""
     # The status is the figures' own business (the funnel shows them all); a brand's
     # dashboard fixes the funding partner.
     query = request.GET.copy()
     for name in ("status", "kpi", "page", *fixed):
         query.pop(name, None)
-    return EnrolmentFilter(query, queryset=enrolments, scope=request.scope).without(
+    return EnrolmentFilter(query, queryset=Enrolment.objects.none(), scope=request.scope).without(
         "status", "kpi", *fixed
     )
+
+
+def _counted(
+    enrolment_filter: EnrolmentFilter, enrolments: Callable[[], QuerySet[Enrolment]]
+) -> Callable[[], QuerySet[Enrolment]]:
+    """``enrolments()`` narrowed by the filters (a field in error filters nothing)."""
+
+    def build() -> QuerySet[Enrolment]:
+        enrolment_filter.form.is_valid()
+        return enrolment_filter.filter_queryset(enrolments())
+
+    return build
 
 
 def _applied(request: HttpRequest, enrolment_filter: EnrolmentFilter) -> QueryDict:
@@ -112,8 +125,8 @@ def programme(request: HttpRequest) -> HttpResponse:
     scope = request.scope
     if not can_see_programme_results(scope):
         raise Http404
-    enrolment_filter = _filtered(request, Enrolment.objects.visible_to(scope))
-    enrolments = enrolment_filter.qs
+    enrolment_filter = _filtered(request)
+    enrolments = _counted(enrolment_filter, lambda: Enrolment.objects.visible_to(scope))
     link = _list_links(request, enrolment_filter, {})
     filters = rollups.normalised_filters(
         _applied(request, enrolment_filter), list(enrolment_filter.filters)
@@ -148,10 +161,11 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     brand: Partner | None = chosen_brand(scope, request.GET.get("brand"), acting=False)
     if brand is None:
         raise Http404
+    enrolment_filter = _filtered(request, fixed=("partner",))
     # As lead funder or co-funder (README, "Co-funding").
-    funded = Enrolment.objects.visible_to(scope).funded_by(brand.pk)
-    enrolment_filter = _filtered(request, funded, fixed=("partner",))
-    enrolments = enrolment_filter.qs
+    enrolments = _counted(
+        enrolment_filter, lambda: Enrolment.objects.visible_to(scope).funded_by(brand.pk)
+    )
     link = _list_links(request, enrolment_filter, {"partner": str(brand.pk)})
     enrolment_filter.form.is_valid()
     country = enrolment_filter.form.cleaned_data.get("country") or ""

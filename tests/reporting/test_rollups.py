@@ -11,7 +11,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from reporting import rollups, tasks
+from reporting import reports, rollups, tasks
 from score_portal import access
 from score_portal.cache import breaker
 from score_portal.scope import scope_of
@@ -144,9 +144,12 @@ def test_only_readers_of_the_whole_portfolio_share_its_kept_figures(
     assert not access.sees_whole_portfolio(scope_of(other_brand_staff), brand_id)
     assert not access.sees_whole_portfolio(scope_of(trainer), brand_id)
     # A reader of part of it counts for themselves alone: nothing is kept.
-    funded = Enrolment.objects.filter(partnership__partner_id=brand_id)
     snapshot = rollups.portfolio(
-        funded, scope_of(trainer), brand_id=brand_id, country="", filters={}
+        lambda: Enrolment.objects.filter(partnership__partner_id=brand_id),
+        scope_of(trainer),
+        brand_id=brand_id,
+        country="",
+        filters={},
     )
     assert snapshot.key is None and snapshot.fragment_key == ""
     assert rollups.portfolio_key(brand_id, {}) != rollups.portfolio_key(
@@ -269,3 +272,23 @@ def test_beat_keeps_warm_the_report_previews_read_lately(programme, brand_staff)
         tasks.refresh_results()
         response = client.get(_preview(programme.partnership))
     assert response.context["figures_as_of"] == T0 + datetime.timedelta(minutes=5)
+
+
+def test_a_kept_report_shows_the_same_kpi_figures_without_keeping_each_factorys_value(programme):
+    start, end = rollups.default_period()
+    counted = reports.gather(programme.partnership, start, end).kpis
+    kept = rollups.report(programme.partnership, start, end, refresh=True).figures["report"].kpis
+
+    def figures_of(items, *, values: bool):
+        return [
+            (item.kpi.pk, group, stage, f.reporting, f.counted, f.average)
+            + ((f.values,) if values else ())
+            for item in items
+            for group in ("shared", "unshared")
+            for stage, f in vars(getattr(item, group)).items()
+        ]
+
+    assert any(f[5] is not None for f in figures_of(counted, values=False))  # a real figure
+    assert figures_of(kept, values=False) == figures_of(counted, values=False)
+    assert all(f[6] == () for f in figures_of(kept, values=True))
+    assert any(f[6] for f in figures_of(counted, values=True))
