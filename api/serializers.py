@@ -16,6 +16,23 @@ from training.models import Certificate, Cohort, Enrolment, KPIReading, Module
 from training.selectors import cohorts_open_for_enrolment
 
 
+def columns_of(serializer_class: type[serializers.Serializer[Any]], prefix: str = "") -> list[str]:
+    """The model columns ``serializer_class`` reads, as ``QuerySet.only()`` names (nested
+    serializers' under their field's name): a list endpoint loads what it returns and no
+    more, derived from the serializer so the two cannot drift apart. Not for serializers
+    with method fields (they may read anything)."""
+    names = []
+    for name, field in serializer_class().fields.items():
+        if isinstance(field, serializers.SerializerMethodField):
+            raise TypeError(f"{serializer_class.__name__}.{name}: a method field")
+        source = (field.source or name).replace(".", "__")
+        if isinstance(field, serializers.BaseSerializer):
+            names += columns_of(type(field), prefix=f"{prefix}{source}__")
+        else:
+            names.append(f"{prefix}{source}")
+    return names
+
+
 class FactorySerializer(serializers.ModelSerializer[Factory]):
     class Meta:
         model = Factory

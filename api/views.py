@@ -75,6 +75,11 @@ class ScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return scope_of(self.request.user)
 
 
+# What the list endpoints load: the columns their serializers return.
+SUPPLIER_COLUMNS = serializers.columns_of(serializers.SupplierSerializer)
+ENROLMENT_COLUMNS = serializers.columns_of(serializers.EnrolmentSerializer)
+
+
 def _refused(message: str, field: str | None) -> ValidationError:
     return ValidationError({field or NON_FIELD: [message]}, code="refused")
 
@@ -95,7 +100,11 @@ class SupplierViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     ordering = ["factory__name", "id"]
 
     def get_queryset(self) -> QuerySet[BrandSupplier]:
-        links = BrandSupplier.objects.visible_to(self.scope).select_related("factory")
+        links = (
+            BrandSupplier.objects.visible_to(self.scope)
+            .select_related("factory")
+            .only(*SUPPLIER_COLUMNS)
+        )
         if self.action == "list" and self.request.query_params.get("include_ended") not in (
             "true",
             "True",
@@ -120,6 +129,12 @@ class EnrolmentViewSet(
     def get_queryset(self) -> QuerySet[Enrolment]:
         if self.action == "progress":
             return enrolments_with_progress(self.scope)
+        if self.action == "list":
+            return (
+                Enrolment.objects.visible_to(self.scope)
+                .select_related("factory", "module")
+                .only(*ENROLMENT_COLUMNS)
+            )
         return enrolments_for(self.scope)
 
     def get_serializer_class(self) -> Any:

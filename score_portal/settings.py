@@ -555,11 +555,6 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.KeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "key-read": f"{API_RATE_READ}/min",
-        "key-write": f"{API_RATE_WRITE}/min",
-        "verify": f"{CERTIFICATE_VERIFY_RATE_PER_MINUTE}/min",
-    },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",

@@ -9,6 +9,7 @@ from suppliers.services import link_supplier
 from tests.api.conftest import key_client
 from tests.factories import FactoryFactory
 from training.models import Enrolment, Module
+from training.services import enrol_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +46,30 @@ def test_list_queries_do_not_grow_with_rows(brand, api, django_assert_max_num_qu
         link_supplier(brand=brand, factory=FactoryFactory(), supplier_code=f"R-{n}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         api.get("/api/v1/suppliers/")
+
+
+def test_the_enrolment_list_loads_what_it_returns_in_queries_that_do_not_grow(
+    world, brand, module_1, api, django_assert_max_num_queries
+):
+    """The list loads only its serializer's columns (``columns_of``): a field it returns but
+    did not load would cost a query per row."""
+    with django_assert_max_num_queries(8) as few:
+        first = api.get("/api/v1/enrolments/").json()["results"]
+    for n in range(6):
+        factory = FactoryFactory(name=f"Mill {n}")
+        link_supplier(brand=brand, factory=factory, supplier_code=f"E-{n}")
+        enrol_factory(
+            factory=factory, module=module_1, partnership=world.partnership, enrolled_by=None
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        rows = api.get("/api/v1/enrolments/").json()["results"]
+    assert len(rows) == len(first) + 6
+    mill = next(row for row in rows if row["factory"]["name"] == "Mill 0")
+    assert mill["module"]["code"] == module_1.code and mill["partnership"] == (world.partnership.pk)
+    assert set(mill) == {
+        "id", "factory", "module", "partnership", "cohort", "status", "created_at",
+        "status_changed_at", "placed_at", "completed_at", "withdrawal_reason",
+    }  # fmt: skip
 
 
 def test_ordering_and_filters(world, brand, api):

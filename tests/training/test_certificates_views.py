@@ -303,7 +303,7 @@ def test_the_check_works_when_the_cache_is_down(certificate, monkeypatch):
 
         incr = add
 
-    monkeypatch.setattr("training.views.certificates.cache", DownCache())
+    monkeypatch.setattr("score_portal.ratelimit.cache", DownCache())
     assert client_for(None).get(f"/verify/{certificate.code}/").status_code == 200
 
 

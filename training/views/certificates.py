@@ -14,7 +14,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from score_portal import ratelimit
 from score_portal.access import (
     can_download_certificates_zip,
     can_manage_certificates,
@@ -229,23 +229,17 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _over_rate_limit(request: HttpRequest) -> bool:
-    """A fixed one-minute window per client address, in the shared cache. If the cache is
-    down, checking a certificate still works (fail open: the page reveals little).
+    """A fixed one-minute window per client address, in the shared cache
+    (``score_portal.ratelimit``: if the cache is down, checking a certificate still works).
 
     Not allauth's limiter, although the sign-in limits use it: its public entry point
     (``allauth.core.ratelimit.consume``, 65.x) lets every GET through, and this page is a
     GET; only its internal module can count GETs. The client's address is allauth's, so
     ``TRUSTED_PROXY_COUNT`` means the same for both."""
-    limit: int = settings.CERTIFICATE_VERIFY_RATE_PER_MINUTE
-    window = int(timezone.now().timestamp() // 60)
-    key = f"verify-rate:{_client_ip(request)}:{window}"
-    try:
-        cache.add(key, 0, timeout=90)
-        count = cache.incr(key)
-    except Exception:
-        logger.warning("Rate-limit cache unavailable for the verification page", exc_info=True)
-        return False
-    return bool(count > limit)
+    verdict = ratelimit.hit(
+        f"verify-page:{_client_ip(request)}", limit=settings.CERTIFICATE_VERIFY_RATE_PER_MINUTE
+    )
+    return not verdict.allowed
 
 
 def _client_ip(request: HttpRequest) -> str:
