@@ -103,6 +103,10 @@ def cohort_reach(scope: Scope) -> Q:
     return reach
 
 
+# Beyond this many ids, a scope's list goes to the database as the subquery it came from.
+LONG_ID_LIST = 200
+
+
 def enrolment_reach(scope: Scope, model: type[Model]) -> Q:
     """Enrolments of one's factory, of the cohorts one delivers or organises, and those one's
     brand funds.
@@ -118,7 +122,13 @@ def enrolment_reach(scope: Scope, model: type[Model]) -> Q:
     branches = []
     if scope.factory_ids:
         branches.append(Q(factory_id__any_of=scope.factory_ids))
-    if scope.trained_cohort_ids:
+    if len(scope.trained_cohort_ids) > LONG_ID_LIST:
+        # A long list costs PostgreSQL more to plan (each value checked against the column's
+        # statistics: 7 ms for 2,700 cohorts, in every query of a page) than the subquery
+        # of the same cohorts costs to run; a short one keeps the cohort_id index.
+        trained = _related(model, "cohort")._default_manager.filter(trainer_id=scope.user_id)
+        branches.append(Q(cohort_id__in=trained.values("pk")))
+    elif scope.trained_cohort_ids:
         branches.append(Q(cohort_id__any_of=scope.trained_cohort_ids))
     if scope.funding_ids:
         funded = _related(model, "partnership")._default_manager.filter(

@@ -176,3 +176,29 @@ def test_who_sees_trainers_the_placing_queue_and_decides_factory_changes(
         True,
         False,
     ]
+
+
+def test_a_trainers_long_cohort_list_reaches_the_same_enrolments_as_a_short_one(
+    world, trainer, module_1, provider, monkeypatch
+):
+    """Beyond ``LONG_ID_LIST`` cohorts the reach is a subquery, not the list: same rows."""
+    from score_portal import access
+    from training.services import create_cohort
+
+    create_cohort(
+        module=module_1,
+        provider=provider,
+        trainer=trainer,
+        venue_city="Bursa",
+        venue_country="TR",
+        language="tr",
+        classroom_start=world.cohort.classroom_start,
+        classroom_end=world.cohort.classroom_end,
+    )
+    scope = scope_of(trainer)
+    assert len(scope.trained_cohort_ids) == 2
+    short = set(Enrolment.objects.visible_to(scope).values_list("pk", flat=True))
+    monkeypatch.setattr(access, "LONG_ID_LIST", 1)
+    long = Enrolment.objects.visible_to(scope)
+    assert "training_cohort" in str(long.query)  # the subquery, not the list
+    assert set(long.values_list("pk", flat=True)) == short == {world.enrolment.pk}
