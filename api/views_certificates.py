@@ -76,12 +76,12 @@ class CertificateViewSet(views.CertificateViewSet):
     )
     def pdf(self, request: Request, pk: str) -> Any:
         certificate: Certificate = self.get_object()
-        if not (certificate.status == C.ISSUED or can_manage_certificates(self.scope)):
-            raise NotFound(_("Not found."))
-        if not certificate.pdf:
-            if certificate.status != C.PENDING:
-                raise NotFound(_("Not found."))
+        if certificate.status == C.PENDING and not certificate.pdf:
             raise NotRenderedYet(_("The certificate is still being rendered: try again shortly."))
+        if not certificate.pdf or not (
+            certificate.status == C.ISSUED or can_manage_certificates(self.scope)
+        ):
+            raise NotFound(_("Not found."))
         try:
             handle = certificate.pdf.open("rb")
         except OSError as error:  # the stored file is gone: recorded where the ILO sees it
