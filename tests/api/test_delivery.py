@@ -391,7 +391,9 @@ def test_corrections_need_a_reason_and_a_baseline_goes_last(world, running, prov
         measured_on=TODAY - 2 * DAY,
     )  # fmt: skip
     url = f"/api/v1/enrolments/{running.pk}/kpi-readings/{baseline.pk}/"
-    no_reason = provider_api.post(f"{url}correct/", {"value": "7", "measured_on": str(TODAY - 21 * DAY), "reason": "  "})  # fmt: skip
+    no_reason = provider_api.post(
+        f"{url}correct/", {"value": "7", "measured_on": str(TODAY - 21 * DAY), "reason": "  "}
+    )
     assert no_reason.status_code == 400
     assert [e["field"] for e in _errors(no_reason)] == ["reason"]
     gone_first = provider_api.post(f"{url}delete/", {"reason": "Wrong."})
