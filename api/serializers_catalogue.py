@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -27,7 +28,7 @@ SOURCE_LANGUAGE = "en"
 
 
 class NameSerializer(serializers.Serializer[Any]):
-    language = serializers.CharField(help_text="A language tag (BCP 47): en, zh-hans, zh-Latn…")
+    language = serializers.CharField(help_text=_("A language tag (BCP 47): en, zh-hans, zh-Latn…"))
     name = serializers.CharField()
 
 

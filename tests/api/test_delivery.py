@@ -454,3 +454,31 @@ def test_a_reading_is_idempotent(world, running, provider_api):
         f"{url}{first.json()['id']}/delete/", {"reason": "x"}, HTTP_IDEMPOTENCY_KEY="d-1"
     )
     assert deleted.status_code == replayed.status_code == 204
+
+
+def test_attendance_and_corrections_are_idempotent(world, named, provider_api, trainer):
+    people = list(Participant.objects.filter(enrolment=named).order_by("pk"))
+    url = f"/api/v1/cohorts/{world.cohort.pk}/attendance/"
+    body = {"day": str(TODAY), "present": [people[0].pk]}
+    first = provider_api.post(url, body, HTTP_IDEMPOTENCY_KEY="a-1")
+    again = provider_api.post(url, body, HTTP_IDEMPOTENCY_KEY="a-1")
+    assert first.status_code == again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    # The same idempotency key with another body: 422, nothing recorded.
+    other = provider_api.post(url, {**body, "present": []}, HTTP_IDEMPOTENCY_KEY="a-1")
+    assert other.status_code == 422
+    assert Attendance.objects.filter(day=TODAY).count() == 1
+    Cohort.objects.filter(pk=world.cohort.pk).update(
+        classroom_start=TODAY - 20 * DAY, classroom_end=TODAY - 19 * DAY
+    )
+    reading = kpi_services.record_kpi_reading(
+        enrolment=named, actor=trainer, kpi=KPIDefinition.objects.get(code="absenteeism"),
+        kind="baseline", value=Decimal("8"), measured_on=TODAY - 21 * DAY,
+    )  # fmt: skip
+    correct = f"/api/v1/enrolments/{named.pk}/kpi-readings/{reading.pk}/correct/"
+    change = {"value": "7", "measured_on": str(TODAY - 21 * DAY), "reason": "Typo."}
+    first = provider_api.post(correct, change, HTTP_IDEMPOTENCY_KEY="c-1")
+    again = provider_api.post(correct, change, HTTP_IDEMPOTENCY_KEY="c-1")
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert reading.history.count() == 2  # recorded, corrected once
