@@ -27,7 +27,6 @@ from training.models import Module
 class ModuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views.ScopedViewSet):
     serializer_class = ModuleCatalogueSerializer
     filter_backends: list[Any] = []
-    ordering = ["sort_order", "code"]
 
     def get_queryset(self) -> QuerySet[Module]:
         # The catalogue is the programme's, read by every key (as every person's menu has it).
