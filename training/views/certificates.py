@@ -313,4 +313,3 @@ def _zip_stream(certificates: Iterator[Certificate]) -> Iterator[bytes]:
 def _zip_time(moment: datetime.datetime | None) -> tuple[int, int, int, int, int, int]:
     local = timezone.localtime(moment or timezone.now())
     return (local.year, local.month, local.day, local.hour, local.minute, local.second)
-
