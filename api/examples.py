@@ -148,3 +148,118 @@ PARTNERSHIP = OpenApiExample(
     ),
     response_only=True,
 )
+
+
+# --- Delivery (a provider's keys), names with their language ------------------------------
+
+PLACE_REQUEST = OpenApiExample(
+    "Place two waiting enrolments",
+    value={"enrolments": [9120, 9121], "reason": ""},
+    request_only=True,
+)
+PLACE_REFUSAL = OpenApiExample(
+    "Refused: the cohort is full",
+    value={
+        "errors": [
+            {
+                "field": "enrolments",
+                "code": "refused",
+                "message": "The cohort has 1 place left; you chose 2 enterprises.",
+            }
+        ]
+    },
+    response_only=True,
+    status_codes=["400"],
+)
+ATTENDANCE_REQUEST = OpenApiExample(
+    "Present on the first classroom day",
+    value={"day": "2026-12-03", "present": [5012, 5013, 5015]},
+    request_only=True,
+)
+REGISTER = OpenApiExample(
+    "The register",
+    value={
+        "cohort": 44,
+        "days": ["2026-12-03", "2026-12-04"],
+        "begun": ["2026-12-03"],
+        "participants": [
+            {"participant": 5012, "name": "李娜", "role": "manager", "gender": "woman",
+             "enrolment": 9120, "factory": 812, "open": True, "present_on": ["2026-12-03"]},
+            {"participant": 5014, "name": "王伟", "role": "worker", "gender": "man",
+             "enrolment": 9120, "factory": 812, "open": True, "present_on": []},
+        ],
+        "without_participants": [9133],
+    },
+    response_only=True,
+)  # fmt: skip
+VISIT_REQUEST = OpenApiExample(
+    "The first follow-up visit",
+    value={"kind": "follow_up", "visited_on": "2026-12-18", "notes": "Plan on track.",
+           "actions_reviewed": [301, 302]},
+    request_only=True,
+)  # fmt: skip
+VISIT = OpenApiExample(
+    "A visit",
+    value={"id": 7781, "enrolment": 9120, "kind": "follow_up", "number": 1,
+           "visited_on": "2026-12-18", "trainer": 57, "notes": "Plan on track.",
+           "actions_reviewed": [301, 302], "created_at": "2026-12-18T15:20:00Z"},
+    response_only=True,
+)  # fmt: skip
+KPI_READING_REQUEST = OpenApiExample(
+    "A baseline reading",
+    value={"kpi": "defect-rate", "kind": "baseline", "value": "7.5",
+           "measured_on": "2026-11-20"},
+    request_only=True,
+)  # fmt: skip
+KPI_READING = OpenApiExample(
+    "A reading",
+    value={"id": 66120, "kpi": "defect-rate", "kpi_name": "Defect / rework rate", "unit": "%",
+           "kind": "baseline", "value": "7.500", "measured_on": "2026-11-20",
+           "created_at": "2026-11-21T09:00:00Z"},
+    response_only=True,
+)  # fmt: skip
+KPI_REFUSAL = OpenApiExample(
+    "Refused: a percentage above 100",
+    value={"errors": [{"field": "value", "code": "refused",
+                       "message": "Defect / rework rate is a percentage: 0 to 100."}]},
+    response_only=True,
+    status_codes=["400"],
+)  # fmt: skip
+KPI_CORRECTION_REQUEST = OpenApiExample(
+    "Correct a typing error",
+    value={"value": "5.7", "measured_on": "2026-11-20", "reason": "Typed 7.5 for 5.7."},
+    request_only=True,
+)
+KPI_DELETION_REQUEST = OpenApiExample(
+    "Delete a reading", value={"reason": "Recorded for the wrong factory."}, request_only=True
+)
+_NAMES = [
+    {"language": "en", "name": "Workplace Cooperation"},
+    {"language": "zh-hans", "name": "工作场所合作"},
+    {"language": "tr", "name": "İşyeri İşbirliği"},
+]
+_MODULE = {
+    "id": 1, "code": "M1", "number": 1, "title": "Workplace Cooperation", "titles": _NAMES,
+    "format": "classroom_visits", "classroom_days": 2, "followup_visits": 3,
+    "prerequisite": None, "is_active": True,
+    "kpis": [{"id": 2, "code": "defect-rate", "name": "Defect / rework rate",
+              "names": [{"language": "en", "name": "Defect / rework rate"},
+                        {"language": "zh-hans", "name": "次品/返工率"}],
+              "unit": "%", "units": [{"language": "en", "name": "%"}]}],
+}  # fmt: skip
+MODULE = OpenApiExample("A module", value=_MODULE, response_only=True)
+MODULE_PAGE = OpenApiExample("The catalogue", value=_page(_MODULE), response_only=True)
+SUPPLIER_DETAIL = OpenApiExample(
+    "A supplier and its factory's names",
+    value={
+        **_SUPPLIER,
+        "factory": {
+            **_FACTORY,
+            "names": [
+                {"language": "zh-hans", "name": "东莞华美制衣有限公司"},
+                {"language": "zh-Latn", "name": "Dongguan Huamei Garment Co., Ltd."},
+            ],
+        },
+    },
+    response_only=True,
+)

@@ -325,8 +325,12 @@ def can_read_supplier_list(scope: Scope, brand_id: int) -> bool:
     return scope.sees_everything or brand_id in scope.funding_ids
 
 
-def can_deliver(scope: Scope, trainer_id: int | None) -> bool:
-    """The cohort's trainer (``cohort.trainer_id``) logs attendance and visits."""
+def can_deliver(scope: Scope, trainer_id: int | None, provider_id: int | None = None) -> bool:
+    """The cohort's trainer (``cohort.trainer_id``) logs attendance and visits; so does an
+    acting API key of the cohort's provider (``cohort.provider_id``), which speaks for its
+    trainers (``Scope.delivering_provider_ids``; no person's scope holds any)."""
+    if provider_id is not None and provider_id in scope.delivering_provider_ids:
+        return True
     return scope.user_id is not None and trainer_id == scope.user_id
 
 
@@ -362,18 +366,24 @@ def places_anywhere(scope: Scope) -> bool:
     return scope.is_ilo_decider or bool(placing_provider_ids(scope))
 
 
-def can_record_attendance(scope: Scope, trainer_id: int | None) -> bool:
+def can_record_attendance(
+    scope: Scope, trainer_id: int | None, provider_id: int | None = None
+) -> bool:
     """The cohort's trainer keeps its attendance register; ILO admins and staff may too."""
-    return can_deliver(scope, trainer_id) or scope.is_ilo_decider
+    return can_deliver(scope, trainer_id, provider_id) or scope.is_ilo_decider
 
 
-def can_see_kpi_detail(scope: Scope, *, factory_id: int, trainer_id: int | None) -> bool:
+def can_see_kpi_detail(
+    scope: Scope, *, factory_id: int, trainer_id: int | None, provider_id: int | None = None
+) -> bool:
     """KPI data belongs to the factory: its managers, its trainer and the ILO see each reading
     and its history. Not the provider's other staff, and not the funding brand, which sees
     the readings only with the factory's consent (``can_see_kpi_readings``). Pass the
-    enrolment's factory and its cohort's trainer (None without a cohort)."""
+    enrolment's factory and its cohort's trainer and provider (None without a cohort)."""
     return (
-        scope.sees_everything or factory_id in scope.factory_ids or can_deliver(scope, trainer_id)
+        scope.sees_everything
+        or factory_id in scope.factory_ids
+        or can_deliver(scope, trainer_id, provider_id)
     )
 
 
@@ -384,17 +394,20 @@ def can_see_kpi_readings(
     trainer_id: int | None,
     funding_partner_id: int,
     consented: bool,
+    provider_id: int | None = None,
 ) -> bool:
     """The readings of one enrolment: those who see KPI detail, and the funding brand's people
     when the factory has consented (``consented``: a consent for that brand exists)."""
-    return can_see_kpi_detail(scope, factory_id=factory_id, trainer_id=trainer_id) or (
-        consented and funding_partner_id in scope.funding_ids
-    )
+    return can_see_kpi_detail(
+        scope, factory_id=factory_id, trainer_id=trainer_id, provider_id=provider_id
+    ) or (consented and funding_partner_id in scope.funding_ids)
 
 
-def can_correct_kpi(scope: Scope, *, factory_id: int, trainer_id: int | None) -> bool:
+def can_correct_kpi(
+    scope: Scope, *, factory_id: int, trainer_id: int | None, provider_id: int | None = None
+) -> bool:
     """The factory's managers and the cohort's trainer record, correct and delete readings."""
-    return factory_id in scope.factory_ids or can_deliver(scope, trainer_id)
+    return factory_id in scope.factory_ids or can_deliver(scope, trainer_id, provider_id)
 
 
 def can_withdraw_enrolment(scope: Scope, funding_partner_id: int) -> bool:

@@ -75,6 +75,10 @@ class Scope:
     factory_ids: frozenset[int] = frozenset()
     # Cohorts the user delivers as their trainer: their enrolments are within reach.
     trained_cohort_ids: frozenset[int] = frozenset()
+    # Providers whose cohorts this scope delivers for their trainers: only an acting API key
+    # of a service provider (the provider's training-records system records attendance,
+    # visits and KPI readings as its trainers do on the pages). A person's scope has none.
+    delivering_provider_ids: frozenset[int] = frozenset()
 
     @property
     def is_authenticated(self) -> bool:
@@ -245,7 +249,10 @@ def organisation_scope(*, partner_id: int, kind: str, acting: bool) -> Scope:
     if kind in FUNDING_KINDS:
         return Scope(funding_roles={partner_id: role})
     if kind == PartnerKind.SERVICE_PROVIDER:
-        return Scope(provider_roles={partner_id: role})
+        return Scope(
+            provider_roles={partner_id: role},
+            delivering_provider_ids=frozenset({partner_id}) if acting else frozenset(),
+        )
     return ANONYMOUS
 
 

@@ -586,6 +586,8 @@ SPECTACULAR_SETTINGS = {
         "CertificateStatusEnum": "training.models.Certificate.Status",
         "PartnershipStatusEnum": "partners.models.Partnership.Status",
         "CountryEnum": "django_countries.countries",
+        "VisitKindEnum": "training.models.ConsultingVisit.Kind",
+        "KPIReadingKindEnum": "training.models.KPIReading.Kind",
     },
 }
 

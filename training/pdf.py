@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import mimetypes
+import re
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,6 +131,16 @@ def qr_png(data: str) -> bytes:
     buffer = io.BytesIO()
     code.make_image().save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def download_name(certificate: Certificate) -> str:
+    """The PDF's file name when downloaded (the page's, the ZIP's and the API's)."""
+    enrolment = certificate.enrolment
+    factory = _UNSAFE.sub(" ", enrolment.factory.name).strip()[:80] or "factory"
+    return f"{factory} - {enrolment.module.code} - {certificate.code}.pdf"
 
 
 def verify_url(certificate: Certificate) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.base import ContentFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -11,7 +12,7 @@ from api.services import create_key
 from partners.models import Membership, Partner
 from partners.services import add_member
 from score_portal.models import User
-from tests.factories import UserFactory
+from tests.factories import PartnerFactory, UserFactory
 from training.models import Certificate
 
 
@@ -70,14 +71,35 @@ def provider_key(provider, provider_admin):
 
 
 @pytest.fixture
+def provider_acting_key(provider, provider_admin):
+    """The cohort's provider's acting key: it places, and records what its trainers deliver."""
+    return _key(provider, provider_admin, OrganisationAPIKey.Access.ACTING)
+
+
+@pytest.fixture
+def other_provider_key(db):
+    """An acting key of a provider that delivers none of the world's cohorts."""
+    other = PartnerFactory(name="Provider Q", kind=Partner.Kind.SERVICE_PROVIDER, country="FR")
+    return _key(other, admin_of(other, "admin@provider-q.example.org"), "acting")
+
+
+@pytest.fixture
+def ilo_key(ilo):
+    return _key(ilo, admin_of(ilo, "admin@ilo-api.example.org"), OrganisationAPIKey.Access.ACTING)
+
+
+@pytest.fixture
 def api(acting_key) -> APIClient:
     """Brand A's acting key."""
     return key_client(acting_key[1])
 
 
 @pytest.fixture
-def certificate(world) -> Certificate:
-    """An issued certificate of brand A's enrolment."""
-    return Certificate.objects.create(
+def certificate(world, settings, tmp_path) -> Certificate:
+    """An issued certificate of brand A's enrolment, with a (stand-in) PDF stored."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    certificate = Certificate.objects.create(
         enrolment=world.enrolment, status=Certificate.Status.ISSUED, issued_at=timezone.now()
     )
+    certificate.pdf.save(f"{certificate.code}.pdf", ContentFile(b"%PDF-1.4 stand-in"))
+    return certificate

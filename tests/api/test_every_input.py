@@ -4,11 +4,16 @@ pages, which reach the API only without a key)."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.urls import reverse
 
 from api.urls import router
+from tests.api.conftest import key_client
 from tests.score_portal.test_every_input import HOSTILE, INTEGERS, QUERY_KEYS
+from training.models import Cohort
+from training.services.enrolment import confirm_enrolment, name_participants
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +31,8 @@ API_QUERY_KEYS = [
 BODY_KEYS = [
     *["factory", "module", "partnership", "cohort", "placement_reason", "reason"],
     *["rows", "mode", "file", "same", "outcome"],
+    *["enrolments", "day", "present", "kind", "visited_on", "notes", "actions_reviewed"],
+    *["kpi", "value", "measured_on"],
 ]
 
 
@@ -35,9 +42,43 @@ def _routes():
             yield f"api:{url.name}", "pk" in url.pattern.regex.groupindex
 
 
-def test_no_input_answers_500(world, api, certificate, module_1, settings):
+@pytest.fixture(params=["brand", "provider"])
+def key_api(request, acting_key, provider_acting_key):
+    """Brand A's acting key, then the cohort's provider's (it reaches the delivery routes)."""
+    key = acting_key if request.param == "brand" else provider_acting_key
+    return key_client(key[1])
+
+
+def _real_id(name: str, world, certificate) -> int:
+    """A real object of the route's kind, so a hostile input meets a route's own checks."""
+    prefixes = {
+        "api:import": world.supplier_import.pk,
+        "api:cohort": world.cohort.pk,
+        "api:certificate": certificate.pk,
+        "api:module": world.enrolment.module_id,
+        "api:supplier": world.link.pk,
+        "api:partnership": world.partnership.pk,
+    }
+    return next(
+        (pk for prefix, pk in prefixes.items() if name.startswith(prefix)), world.enrolment.pk
+    )
+
+
+def test_no_input_answers_500(world, key_api, certificate, module_1, factory_manager, settings):
     settings.API_RATE_READ = settings.API_RATE_WRITE = 100_000  # every request reaches its view
-    client = api
+    # The world's enrolment running, its people named, its classroom yesterday and today: the
+    # delivery routes reach their services.
+    confirm_enrolment(enrolment=world.enrolment, actor=factory_manager)
+    name_participants(
+        enrolment=world.enrolment,
+        actor=factory_manager,
+        participants=[{"name": "王芳", "position": "", "role": "manager", "gender": "woman"}],
+    )
+    today = datetime.date.today()
+    Cohort.objects.filter(pk=world.cohort.pk).update(
+        classroom_start=today - datetime.timedelta(days=1), classroom_end=today
+    )
+    client = key_api
     client.raise_request_exception = False
     failures = []
     throttled = []
@@ -53,11 +94,12 @@ def test_no_input_answers_500(world, api, certificate, module_1, settings):
         return response
 
     for name, detail in _routes():
-        real = world.supplier_import.pk if name.startswith("api:import") else world.enrolment.pk
-        ids = [str(real), *INTEGERS] if detail else [None]
+        ids = [str(_real_id(name, world, certificate)), *INTEGERS] if detail else [None]
         for pk in ids:
             # An id the route refuses (too long) is put in by hand: it must 404, not 500.
             extra = {"row": "1"} if name == "api:import-decide" else {}
+            if "kpi-reading" in name and name != "api:enrolment-kpi-readings":
+                extra = {"reading": "1"}
             url = (
                 reverse(name, kwargs={"pk": "1", **extra}).replace("/1/", f"/{pk}/", 1)
                 if pk

@@ -4,12 +4,14 @@ gets each of them."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
 
 from suppliers.models import SupplierImportRow
 from tests.api.conftest import key_client
+from training.models import KPIReading
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +22,27 @@ DETAIL_ENDPOINTS = [
     ("get", "/api/v1/enrolments/{enrolment}/progress/"),
     ("get", "/api/v1/enrolments/{enrolment}/kpi-readings/"),
     ("post", "/api/v1/enrolments/{enrolment}/withdraw/"),
+    ("post", "/api/v1/enrolments/{enrolment}/visits/"),
+    ("post", "/api/v1/enrolments/{enrolment}/kpi-readings/"),
+    ("post", "/api/v1/enrolments/{enrolment}/kpi-readings/{reading}/correct/"),
+    ("post", "/api/v1/enrolments/{enrolment}/kpi-readings/{reading}/delete/"),
     ("get", "/api/v1/certificates/{certificate}/"),
+    ("get", "/api/v1/certificates/{certificate}/pdf/"),
     ("get", "/api/v1/partnerships/{partnership}/"),
     ("get", "/api/v1/imports/{supplier_import}/"),
     ("get", "/api/v1/imports/{supplier_import}/rows/"),
     ("post", "/api/v1/imports/{supplier_import}/confirm/"),
     ("post", "/api/v1/imports/{supplier_import}/rows/{row}/decide/"),
 ]
-# Cohorts belong to providers: another provider's key gets 404 (below).
+# Cohorts belong to providers: another provider's key (and any brand's) gets 404 for each.
+COHORT_ENDPOINTS = [
+    ("get", "/api/v1/cohorts/{cohort}/"),
+    ("get", "/api/v1/cohorts/{cohort}/attendance/"),
+    ("post", "/api/v1/cohorts/{cohort}/attendance/"),
+    ("post", "/api/v1/cohorts/{cohort}/place/"),
+]
+# The catalogue is the programme's: every key reads it.
+PUBLIC_DETAIL = {"modules/"}
 
 
 def _ids(world, certificate) -> dict[str, int]:
@@ -36,7 +51,15 @@ def _ids(world, certificate) -> dict[str, int]:
         line=2,
         defaults={"outcome": "review", "data": {"name": "A Mill"}, "candidate": world.factory},
     )[0]
+    reading = KPIReading.objects.get_or_create(
+        enrolment=world.enrolment,
+        kind="baseline",
+        kpi=world.enrolment.module.kpis.order_by("pk").first(),
+        defaults={"value": 1, "measured_on": datetime.date.today()},
+    )[0]
     return {
+        "reading": reading.pk,
+        "cohort": world.cohort.pk,
         "row": row.pk,
         "link": world.link.pk,
         "enrolment": world.enrolment.pk,
@@ -47,13 +70,13 @@ def _ids(world, certificate) -> dict[str, int]:
 
 
 def test_every_detail_endpoint_is_listed():
-    """A new detail route of the API must join DETAIL_ENDPOINTS (cohorts: tested below)."""
+    """A new detail route of the API must join DETAIL_ENDPOINTS or COHORT_ENDPOINTS."""
     from api.urls import router
 
     listed = {
         url.replace("/api/v1/", "").split("/", 1)[0] + "/" + "/".join(url.split("/")[5:-1])
-        for _method, url in DETAIL_ENDPOINTS
-    } | {"cohorts/"}
+        for _method, url in DETAIL_ENDPOINTS + COHORT_ENDPOINTS
+    } | PUBLIC_DETAIL
     routes = {
         re.sub(
             r"\(\?P<(\w+)>[^)]*\)",
@@ -105,6 +128,47 @@ def test_cohorts_for_their_provider_only(world, provider_key, acting_key):
     url = f"/api/v1/cohorts/{world.cohort.pk}/"
     assert key_client(provider_key[1]).get(url).status_code == 200
     assert key_client(acting_key[1]).get(url).status_code == 404  # a brand's key
+
+
+@pytest.mark.parametrize(("method", "url"), COHORT_ENDPOINTS)
+def test_another_providers_key_gets_404_on_cohorts(
+    world, certificate, method, url, other_provider_key, acting_key, provider_key
+):
+    target = url.format(**_ids(world, certificate))
+    body = {"enrolments": [world.enrolment.pk], "day": "2026-01-01", "present": []}
+    for outsider in (other_provider_key, acting_key):
+        response = getattr(key_client(outsider[1]), method)(target, body)
+        assert response.status_code == 404, response.content
+        missing = getattr(key_client(outsider[1]), method)(
+            url.format(**dict.fromkeys(_ids(world, certificate), 999_999)), body
+        )
+        assert missing.status_code == 404
+        assert missing.json() == response.json()
+    # The provider's own read-only key reads them, and writes none (403).
+    own = getattr(key_client(provider_key[1]), method)(target, body)
+    assert own.status_code == (200 if method == "get" else 403), own.content
+
+
+def test_a_read_only_key_writes_nothing(world, certificate, read_only_key, provider_key):
+    """Every POST route of the API answers a read-only key 403, before looking at anything."""
+    from api.urls import router
+
+    ids = _ids(world, certificate)
+    posts = [url for method, url in DETAIL_ENDPOINTS + COHORT_ENDPOINTS if method == "post"]
+    posts += ["/api/v1/enrolments/", "/api/v1/imports/"]
+    for key in (read_only_key, provider_key):
+        for url in posts:
+            response = key_client(key[1]).post(url.format(**ids), {"reason": "test"})
+            assert response.status_code == 403, (url, response.content)
+            assert response.json()["errors"][0]["message"] == "This API key is read-only."
+    # Every POST route of the router is among them.
+    routes = {
+        re.sub(r"\(\?P<\w+>[^)]*\)", "{}", str(url.pattern).lstrip("^").rstrip("$"))
+        for url in router.urls
+        if "post" in url.callback.actions and "(?P<format>" not in str(url.pattern)
+    }
+    listed = {re.sub(r"\{\w+\}", "{}", url.replace("/api/v1/", "")) for url in posts}
+    assert routes == listed
 
 
 def test_a_provider_key_sees_its_cohorts_enrolments_not_others(world, provider_key):

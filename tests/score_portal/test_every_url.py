@@ -49,7 +49,7 @@ def _walk(patterns, prefix="", namespace=""):
 
 
 # Values for the groups of regex patterns (re_path), which are reversed by name.
-REGEX_SAMPLE = {"fmt": "csv", "pk": "1", "row": "1"}
+REGEX_SAMPLE = {"fmt": "csv", "pk": "1", "row": "1", "reading": "1"}
 
 
 def _concrete(name: str, route: str) -> str:

@@ -84,6 +84,22 @@ def register_of(cohort: Cohort, *, today: datetime.date | None = None) -> Regist
     )
 
 
+def classroom_day_refusal(cohort: Cohort, day: datetime.date, *, today: datetime.date) -> str:
+    """Why attendance cannot be taken on ``day`` ("" when it can): it is one of the
+    cohort's classroom days, and that day has begun."""
+    if day not in classroom_days(cohort):
+        return _("%(date)s is not a classroom day of this cohort (%(start)s – %(end)s).") % {
+            "date": date_format(day, "DATE_FORMAT"),
+            "start": date_format(cohort.classroom_start, "DATE_FORMAT"),
+            "end": date_format(cohort.classroom_end, "DATE_FORMAT"),
+        }
+    if day > today:
+        return _(
+            "Attendance for %(date)s cannot be recorded yet: that classroom day has not begun."
+        ) % {"date": date_format(day, "DATE_FORMAT")}
+    return ""
+
+
 def tick_name(participant_id: int, day: datetime.date) -> str:
     """The form name of one tick (participant and day)."""
     return f"p{participant_id}-{day:%Y%m%d}"
@@ -114,30 +130,16 @@ def record_cohort_attendance(
     register turns a confirmed enrolment whose people came "in progress".
 
     Returns the number of ticks stored."""
-    if not can_record_attendance(scope_of(actor), cohort.trainer_id):
+    if not can_record_attendance(scope_of(actor), cohort.trainer_id, cohort.provider_id):
         raise TrainingError(_("Only the cohort's trainer records the classroom attendance."))
     today = today or timezone.localdate()
     cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
     days = classroom_days(cohort)
     ticks = set(ticks)
     for _participant_id, day in sorted(ticks, key=lambda t: t[1]):
-        if day not in days:
-            raise TrainingError(
-                _("%(date)s is not a classroom day of this cohort (%(start)s – %(end)s).")
-                % {
-                    "date": date_format(day, "DATE_FORMAT"),
-                    "start": date_format(cohort.classroom_start, "DATE_FORMAT"),
-                    "end": date_format(cohort.classroom_end, "DATE_FORMAT"),
-                }
-            )
-        if day > today:
-            raise TrainingError(
-                _(
-                    "Attendance for %(date)s cannot be recorded yet: that classroom day has "
-                    "not begun."
-                )
-                % {"date": date_format(day, "DATE_FORMAT")}
-            )
+        refusal = classroom_day_refusal(cohort, day, today=today)
+        if refusal:
+            raise TrainingError(refusal)
     if days[0] > today:
         raise TrainingError(
             _("The classroom begins on %(date)s: attendance is recorded from that day on.")

@@ -718,6 +718,7 @@ def record_visit(
     )
     if refusal:
         raise TrainingError(refusal, field="visited_on")
+    assert enrolment.cohort is not None  # _require_trainer: a cohort's trainer delivers
     try:
         with transaction.atomic():
             visit = ConsultingVisit.objects.create(
@@ -725,7 +726,9 @@ def record_visit(
                 kind=kind,
                 number=existing + 1,
                 visited_on=visited_on,
-                trainer=actor,
+                # The cohort's trainer delivered it (the actor, on the page; a provider's
+                # API key records it in the trainer's name, its creator in the history).
+                trainer_id=enrolment.cohort.trainer_id,
                 notes=notes.strip(),
             )
     except IntegrityError:
@@ -903,7 +906,8 @@ def _people_of(partner: Partner, roles: Sequence[str]) -> Iterable[User]:
 
 
 def _is_trainer(user: User, enrolment: Enrolment) -> bool:
-    return enrolment.cohort is not None and can_deliver(scope_of(user), enrolment.cohort.trainer_id)
+    cohort = enrolment.cohort
+    return cohort is not None and can_deliver(scope_of(user), cohort.trainer_id, cohort.provider_id)
 
 
 def _require_trainer(user: User, enrolment: Enrolment) -> None:

@@ -41,6 +41,7 @@ def may_edit_readings(user: User, enrolment: Enrolment) -> bool:
         scope_of(user),
         factory_id=enrolment.factory_id,
         trainer_id=cohort.trainer_id if cohort else None,
+        provider_id=cohort.provider_id if cohort else None,
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import re
 import zipfile
 from collections.abc import Iterator
 
@@ -31,6 +30,7 @@ from score_portal.access import (
     get_visible_or_404,
 )
 from score_portal.files import stored_file_response
+from training import pdf
 from training.models import Certificate, Module
 from training.selectors import verifiable_certificate
 from training.services import certificates as services
@@ -149,7 +149,7 @@ def certificate_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     return stored_file_response(
         request,
         certificate.pdf,
-        filename=_pdf_name(certificate),
+        filename=pdf.download_name(certificate),
         content_type="application/pdf",
         on_missing=lambda problem: services.record_missing_pdf(
             certificate=certificate, problem=problem
@@ -284,7 +284,7 @@ def _zip_stream(certificates: Iterator[Certificate]) -> Iterator[bytes]:
     used: set[str] = set()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
         for certificate in certificates:
-            name = _pdf_name(certificate)
+            name = pdf.download_name(certificate)
             if name in used:
                 continue
             used.add(name)
@@ -307,12 +307,3 @@ def _zip_stream(certificates: Iterator[Certificate]) -> Iterator[bytes]:
 def _zip_time(moment: datetime.datetime | None) -> tuple[int, int, int, int, int, int]:
     local = timezone.localtime(moment or timezone.now())
     return (local.year, local.month, local.day, local.hour, local.minute, local.second)
-
-
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
-
-
-def _pdf_name(certificate: Certificate) -> str:
-    enrolment = certificate.enrolment
-    factory = _UNSAFE.sub(" ", enrolment.factory.name).strip()[:80] or "factory"
-    return f"{factory} - {enrolment.module.code} - {certificate.code}.pdf"
