@@ -20,14 +20,16 @@ can be worked out from them (README, "KPI privacy").
 
 from __future__ import annotations
 
-import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.db.models import Case, F, Min, Q, QuerySet, When, Window
+from django.db.models.functions import FirstValue, RowNumber
 
-from training.models import Enrolment, KPIConsent, KPIDefinition, KPIReading
+from training.models import KPIConsent, KPIDefinition, KPIReading
 
 
 @dataclass(frozen=True)
@@ -67,27 +69,14 @@ class KPIImpact:
     unshared: GroupFigures
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _FactoryValues:
+    """One factory's values of one KPI (one row of ``_factory_rows``)."""
+
     first_pk: int  # the factory's first reading of the KPI: its place in the queue
-    baseline: tuple[datetime.date, int, int, Decimal] | None = None  # date, pk, enrolment, value
-    follow_ups: dict[int, tuple[datetime.date, int, Decimal]] = field(default_factory=dict)
-    first_follow_up: dict[int, int] = field(default_factory=dict)  # enrolment -> first pk
-
-    @property
-    def baseline_value(self) -> Decimal | None:
-        return self.baseline[3] if self.baseline else None
-
-    @property
-    def first_follow_up_pk(self) -> int:
-        return self.first_follow_up[self.baseline[2]] if self.baseline else 0
-
-    @property
-    def follow_up_value(self) -> Decimal | None:
-        if self.baseline is None:
-            return None
-        latest = self.follow_ups.get(self.baseline[2])
-        return latest[2] if latest else None
+    baseline_value: Decimal | None  # of its latest baseline by date (None: no baseline)
+    follow_up_value: Decimal | None  # the latest follow-up by date of that baseline's enrolment
+    first_follow_up_pk: int  # that enrolment's first follow-up (0: none)
 
 
 def min_factories() -> int:
@@ -96,33 +85,22 @@ def min_factories() -> int:
 
 def kpi_impact(*, brand_id: int) -> list[KPIImpact]:
     """Per KPI the brand's suppliers report, the figures of both groups (module docstring).
-    Two queries whatever the number of readings."""
-    readings = (
-        KPIReading.objects.filter(
-            enrolment__in=Enrolment.objects.filter(partnership__partner_id=brand_id)
-        )
-        .order_by()
-        .values_list(
-            "pk", "kpi_id", "kind", "value", "measured_on", "enrolment_id", "enrolment__factory_id"
-        )
-    )
-    per_kpi: dict[int, dict[int, _FactoryValues]] = defaultdict(dict)
-    for pk, kpi_id, kind, value, measured_on, enrolment_id, factory_id in readings.iterator(
-        chunk_size=5000
+    Three queries whatever the number of readings; only one row per factory and KPI is read."""
+    per_kpi: dict[int, list[tuple[int, _FactoryValues]]] = defaultdict(list)
+    for kpi_id, factory_id, first_pk, kind, value, follow_up, first_follow_up in _factory_rows(
+        brand_id
     ):
-        values = per_kpi[kpi_id].get(factory_id)
-        if values is None:
-            values = per_kpi[kpi_id][factory_id] = _FactoryValues(first_pk=pk)
-        values.first_pk = min(values.first_pk, pk)
-        if kind == KPIReading.Kind.BASELINE:
-            if values.baseline is None or (measured_on, pk) > values.baseline[:2]:
-                values.baseline = (measured_on, pk, enrolment_id, value)
-        else:
-            latest = values.follow_ups.get(enrolment_id)
-            if latest is None or (measured_on, pk) > latest[:2]:
-                values.follow_ups[enrolment_id] = (measured_on, pk, value)
-            first = values.first_follow_up.get(enrolment_id)
-            values.first_follow_up[enrolment_id] = pk if first is None else min(first, pk)
+        per_kpi[kpi_id].append(
+            (
+                factory_id,
+                _FactoryValues(
+                    first_pk=first_pk,
+                    baseline_value=value if kind == KPIReading.Kind.BASELINE else None,
+                    follow_up_value=None if first_follow_up is None else follow_up,
+                    first_follow_up_pk=first_follow_up or 0,
+                ),
+            )
+        )
     if not per_kpi:
         return []
     shared_ids = set(
@@ -132,20 +110,64 @@ def kpi_impact(*, brand_id: int) -> list[KPIImpact]:
     result = [
         KPIImpact(
             kpi=kpis[kpi_id],
-            shared=_group([v for f, v in factories.items() if f in shared_ids], in_blocks=False),
-            unshared=_group(
-                [v for f, v in factories.items() if f not in shared_ids], in_blocks=True
-            ),
+            shared=_group([v for f, v in factories if f in shared_ids], in_blocks=False),
+            unshared=_group([v for f, v in factories if f not in shared_ids], in_blocks=True),
         )
         for kpi_id, factories in per_kpi.items()
     ]
     return sorted(result, key=lambda item: item.kpi.display_name)
 
 
+def _factory_rows(brand_id: int) -> QuerySet[KPIReading, tuple[Any, ...]]:
+    """One row per factory and KPI with a reading in an enrolment the brand funds: (kpi,
+    factory, the factory's first reading's pk, kind, value, latest follow-up's value, first
+    follow-up's pk or None), by window functions over the brand's readings in one query.
+
+    The row kept is the factory's latest baseline by (date, pk), or its latest reading when
+    it has none (the KPI is still listed; the factory counts nowhere). The follow-up windows
+    run over that reading's own enrolment and KPI: "latest" and "first" are of that cycle.
+    ``latest_follow_up`` is the reading's own value when the enrolment has no follow-up
+    (``first_follow_up_pk`` is then None)."""
+    follow_up = Q(kind=KPIReading.Kind.FOLLOW_UP)
+    is_follow_up = Case(When(follow_up, then=1), default=0)
+    of_factory = [F("enrolment__factory_id"), F("kpi_id")]
+    of_enrolment = [F("enrolment_id"), F("kpi_id")]
+    return (
+        KPIReading.objects.filter(enrolment__partnership__partner_id=brand_id)
+        .order_by()
+        .annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=of_factory,
+                order_by=[is_follow_up.asc(), F("measured_on").desc(), F("pk").desc()],
+            ),
+            first_pk=Window(Min("pk"), partition_by=of_factory),
+            latest_follow_up=Window(
+                FirstValue("value"),
+                partition_by=of_enrolment,
+                order_by=[is_follow_up.desc(), F("measured_on").desc(), F("pk").desc()],
+            ),
+            first_follow_up_pk=Window(Min("pk", filter=follow_up), partition_by=of_enrolment),
+        )
+        .filter(place=1)
+        .values_list(
+            "kpi_id",
+            "enrolment__factory_id",
+            "first_pk",
+            "kind",
+            "value",
+            "latest_follow_up",
+            "first_follow_up_pk",
+        )
+    )
+
+
 def _group(factories: list[_FactoryValues], *, in_blocks: bool) -> GroupFigures:
     k = min_factories()
     # In the order the factories joined (reading ids grow with time): a newcomer comes last.
-    ordered = sorted((f for f in factories if f.baseline is not None), key=lambda f: f.first_pk)
+    ordered = sorted(
+        (f for f in factories if f.baseline_value is not None), key=lambda f: f.first_pk
+    )
     counted = _counted(len(ordered), k, in_blocks)
     baseline_set = ordered[:counted]
     baseline = _figure(len(ordered), [f.baseline_value for f in baseline_set], k)
