@@ -20,14 +20,13 @@ can be worked out from them (README, "KPI privacy").
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import NamedTuple
 
 from django.conf import settings
-from django.db.models import Case, F, Min, Q, QuerySet, When, Window
-from django.db.models.functions import FirstValue, RowNumber
+from django.db.models import F, Min, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from training.models import KPIConsent, KPIDefinition, KPIReading
 
@@ -69,12 +68,11 @@ class KPIImpact:
     unshared: GroupFigures
 
 
-@dataclass(frozen=True, slots=True)
-class _FactoryValues:
-    """One factory's values of one KPI (one row of ``_factory_rows``)."""
+class _FactoryValues(NamedTuple):
+    """One factory's values of one KPI."""
 
     first_pk: int  # the factory's first reading of the KPI: its place in the queue
-    baseline_value: Decimal | None  # of its latest baseline by date (None: no baseline)
+    baseline_value: Decimal  # of its latest baseline by date
     follow_up_value: Decimal | None  # the latest follow-up by date of that baseline's enrolment
     first_follow_up_pk: int  # that enrolment's first follow-up (0: none)
 
@@ -85,22 +83,9 @@ def min_factories() -> int:
 
 def kpi_impact(*, brand_id: int) -> list[KPIImpact]:
     """Per KPI the brand's suppliers report, the figures of both groups (module docstring).
-    Three queries whatever the number of readings; only one row per factory and KPI is read."""
-    per_kpi: dict[int, list[tuple[int, _FactoryValues]]] = defaultdict(list)
-    for kpi_id, factory_id, first_pk, kind, value, follow_up, first_follow_up in _factory_rows(
-        brand_id
-    ):
-        per_kpi[kpi_id].append(
-            (
-                factory_id,
-                _FactoryValues(
-                    first_pk=first_pk,
-                    baseline_value=value if kind == KPIReading.Kind.BASELINE else None,
-                    follow_up_value=None if first_follow_up is None else follow_up,
-                    first_follow_up_pk=first_follow_up or 0,
-                ),
-            )
-        )
+    Four queries whatever the number of readings; the database aggregates the readings, and
+    only one row per factory and KPI (and per enrolment and KPI with follow-ups) is read."""
+    per_kpi = _factory_values(brand_id)
     if not per_kpi:
         return []
     shared_ids = set(
@@ -110,64 +95,70 @@ def kpi_impact(*, brand_id: int) -> list[KPIImpact]:
     result = [
         KPIImpact(
             kpi=kpis[kpi_id],
-            shared=_group([v for f, v in factories if f in shared_ids], in_blocks=False),
-            unshared=_group([v for f, v in factories if f not in shared_ids], in_blocks=True),
+            shared=_group([v for f, v in factories.items() if f in shared_ids], in_blocks=False),
+            unshared=_group(
+                [v for f, v in factories.items() if f not in shared_ids], in_blocks=True
+            ),
         )
         for kpi_id, factories in per_kpi.items()
     ]
     return sorted(result, key=lambda item: item.kpi.display_name)
 
 
-def _factory_rows(brand_id: int) -> QuerySet[KPIReading, tuple[Any, ...]]:
-    """One row per factory and KPI with a reading in an enrolment the brand funds: (kpi,
-    factory, the factory's first reading's pk, kind, value, latest follow-up's value, first
-    follow-up's pk or None), by window functions over the brand's readings in one query.
+def _factory_values(brand_id: int) -> dict[int, dict[int, _FactoryValues]]:
+    """Per KPI with a reading in an enrolment the brand funds, its factories' values: those
+    with a baseline (a factory with follow-ups only lists the KPI and counts nowhere).
 
-    The row kept is the factory's latest baseline by (date, pk), or its latest reading when
-    it has none (the KPI is still listed; the factory counts nowhere). The follow-up windows
-    run over that reading's own enrolment and KPI: "latest" and "first" are of that cycle.
-    ``latest_follow_up`` is the reading's own value when the enrolment has no follow-up
-    (``first_follow_up_pk`` is then None)."""
-    follow_up = Q(kind=KPIReading.Kind.FOLLOW_UP)
-    is_follow_up = Case(When(follow_up, then=1), default=0)
-    of_factory = [F("enrolment__factory_id"), F("kpi_id")]
-    of_enrolment = [F("enrolment_id"), F("kpi_id")]
+    Two reads, each aggregated in the database: per enrolment and KPI its latest follow-up
+    (with its first one's pk), per factory and KPI its latest baseline (with its first
+    baseline's pk); a factory's first reading is the earlier of the two firsts."""
+    readings = KPIReading.objects.filter(enrolment__partnership__partner_id=brand_id).order_by()
+    per_kpi: dict[int, dict[int, _FactoryValues]] = {}
+    follow_ups: dict[tuple[int, int], tuple[Decimal, int]] = {}
+    first_follow_up: dict[tuple[int, int], int] = {}  # per KPI and factory
+    for enrolment_id, kpi_id, factory_id, value, first_pk in _latest(
+        readings.filter(kind=KPIReading.Kind.FOLLOW_UP), [F("enrolment_id"), F("kpi_id")]
+    ):
+        follow_ups[enrolment_id, kpi_id] = (value, first_pk)
+        first = first_follow_up.get((kpi_id, factory_id))
+        first_follow_up[kpi_id, factory_id] = first_pk if first is None else min(first, first_pk)
+        per_kpi.setdefault(kpi_id, {})
+    for enrolment_id, kpi_id, factory_id, value, first_pk in _latest(
+        readings.filter(kind=KPIReading.Kind.BASELINE), [F("enrolment__factory_id"), F("kpi_id")]
+    ):
+        follow_up, follow_up_pk = follow_ups.get((enrolment_id, kpi_id), (None, 0))
+        per_kpi.setdefault(kpi_id, {})[factory_id] = _FactoryValues(
+            first_pk=min(first_pk, first_follow_up.get((kpi_id, factory_id), first_pk)),
+            baseline_value=value,
+            follow_up_value=follow_up,
+            first_follow_up_pk=follow_up_pk,
+        )
+    return per_kpi
+
+
+def _latest(
+    readings: QuerySet[KPIReading], partition: list[F]
+) -> QuerySet[KPIReading, tuple[int, int, int, Decimal, int]]:
+    """Per ``partition`` of ``readings``, its latest reading by (date, pk): (enrolment, KPI,
+    factory, value, the partition's first pk)."""
     return (
-        KPIReading.objects.filter(enrolment__partnership__partner_id=brand_id)
-        .order_by()
-        .annotate(
+        readings.annotate(
             place=Window(
                 RowNumber(),
-                partition_by=of_factory,
-                order_by=[is_follow_up.asc(), F("measured_on").desc(), F("pk").desc()],
+                partition_by=partition,
+                order_by=[F("measured_on").desc(), F("pk").desc()],
             ),
-            first_pk=Window(Min("pk"), partition_by=of_factory),
-            latest_follow_up=Window(
-                FirstValue("value"),
-                partition_by=of_enrolment,
-                order_by=[is_follow_up.desc(), F("measured_on").desc(), F("pk").desc()],
-            ),
-            first_follow_up_pk=Window(Min("pk", filter=follow_up), partition_by=of_enrolment),
+            first_pk=Window(Min("pk"), partition_by=partition),
         )
         .filter(place=1)
-        .values_list(
-            "kpi_id",
-            "enrolment__factory_id",
-            "first_pk",
-            "kind",
-            "value",
-            "latest_follow_up",
-            "first_follow_up_pk",
-        )
+        .values_list("enrolment_id", "kpi_id", "enrolment__factory_id", "value", "first_pk")
     )
 
 
 def _group(factories: list[_FactoryValues], *, in_blocks: bool) -> GroupFigures:
     k = min_factories()
     # In the order the factories joined (reading ids grow with time): a newcomer comes last.
-    ordered = sorted(
-        (f for f in factories if f.baseline_value is not None), key=lambda f: f.first_pk
-    )
+    ordered = sorted(factories, key=lambda f: f.first_pk)
     counted = _counted(len(ordered), k, in_blocks)
     baseline_set = ordered[:counted]
     baseline = _figure(len(ordered), [f.baseline_value for f in baseline_set], k)
