@@ -20,9 +20,9 @@ from reporting.models import ResultsReport
 from reporting.report_forms import IATI, PeriodForm, ResultsReportForm
 from score_portal.access import (
     can_export_programme_results,
+    can_list_results_reports,
     can_report_on_partnership,
     get_visible_or_404,
-    reporting_partner_ids,
 )
 from score_portal.files import stored_file_response
 
@@ -145,7 +145,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
     """The reports the worker made (or is making) for the person's partnerships, newest
     first; for the ILO, the programme's IATI export too."""
     scope = request.scope
-    if not (scope.sees_everything or reporting_partner_ids(scope)):
+    if not can_list_results_reports(scope):
         raise Http404
     found = (
         ResultsReport.objects.visible_to(scope)

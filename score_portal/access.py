@@ -444,6 +444,12 @@ def can_report_on_partnership(scope: Scope, partner_id: int) -> bool:
     return scope.sees_everything or partner_id in reporting_partner_ids(scope)
 
 
+def can_list_results_reports(scope: Scope) -> bool:
+    """The results reports page: the ILO, and the people of an organisation whose
+    partnerships' reports they read (``reporting_partner_ids``); anyone else gets 404."""
+    return scope.sees_everything or bool(reporting_partner_ids(scope))
+
+
 def results_report_reach(scope: Scope) -> Q:
     """Generated results reports: those of the partnerships one may report on."""
     if scope.sees_everything:

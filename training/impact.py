@@ -20,14 +20,15 @@ can be worked out from them (README, "KPI privacy").
 
 from __future__ import annotations
 
-import datetime
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
+from django.db.models import F, Min, QuerySet, Window
+from django.db.models.functions import RowNumber
 
-from training.models import Enrolment, KPIConsent, KPIDefinition, KPIReading
+from training.models import KPIConsent, KPIDefinition, KPIReading
 
 
 @dataclass(frozen=True)
@@ -67,27 +68,13 @@ class KPIImpact:
     unshared: GroupFigures
 
 
-@dataclass
-class _FactoryValues:
+class _FactoryValues(NamedTuple):
+    """One factory's values of one KPI."""
+
     first_pk: int  # the factory's first reading of the KPI: its place in the queue
-    baseline: tuple[datetime.date, int, int, Decimal] | None = None  # date, pk, enrolment, value
-    follow_ups: dict[int, tuple[datetime.date, int, Decimal]] = field(default_factory=dict)
-    first_follow_up: dict[int, int] = field(default_factory=dict)  # enrolment -> first pk
-
-    @property
-    def baseline_value(self) -> Decimal | None:
-        return self.baseline[3] if self.baseline else None
-
-    @property
-    def first_follow_up_pk(self) -> int:
-        return self.first_follow_up[self.baseline[2]] if self.baseline else 0
-
-    @property
-    def follow_up_value(self) -> Decimal | None:
-        if self.baseline is None:
-            return None
-        latest = self.follow_ups.get(self.baseline[2])
-        return latest[2] if latest else None
+    baseline_value: Decimal  # of its latest baseline by date
+    follow_up_value: Decimal | None  # the latest follow-up by date of that baseline's enrolment
+    first_follow_up_pk: int  # that enrolment's first follow-up (0: none)
 
 
 def min_factories() -> int:
@@ -96,33 +83,9 @@ def min_factories() -> int:
 
 def kpi_impact(*, brand_id: int) -> list[KPIImpact]:
     """Per KPI the brand's suppliers report, the figures of both groups (module docstring).
-    Two queries whatever the number of readings."""
-    readings = (
-        KPIReading.objects.filter(
-            enrolment__in=Enrolment.objects.filter(partnership__partner_id=brand_id)
-        )
-        .order_by()
-        .values_list(
-            "pk", "kpi_id", "kind", "value", "measured_on", "enrolment_id", "enrolment__factory_id"
-        )
-    )
-    per_kpi: dict[int, dict[int, _FactoryValues]] = defaultdict(dict)
-    for pk, kpi_id, kind, value, measured_on, enrolment_id, factory_id in readings.iterator(
-        chunk_size=5000
-    ):
-        values = per_kpi[kpi_id].get(factory_id)
-        if values is None:
-            values = per_kpi[kpi_id][factory_id] = _FactoryValues(first_pk=pk)
-        values.first_pk = min(values.first_pk, pk)
-        if kind == KPIReading.Kind.BASELINE:
-            if values.baseline is None or (measured_on, pk) > values.baseline[:2]:
-                values.baseline = (measured_on, pk, enrolment_id, value)
-        else:
-            latest = values.follow_ups.get(enrolment_id)
-            if latest is None or (measured_on, pk) > latest[:2]:
-                values.follow_ups[enrolment_id] = (measured_on, pk, value)
-            first = values.first_follow_up.get(enrolment_id)
-            values.first_follow_up[enrolment_id] = pk if first is None else min(first, pk)
+    Four queries whatever the number of readings; the database aggregates the readings, and
+    only one row per factory and KPI (and per enrolment and KPI with follow-ups) is read."""
+    per_kpi = _factory_values(brand_id)
     if not per_kpi:
         return []
     shared_ids = set(
@@ -142,10 +105,60 @@ def kpi_impact(*, brand_id: int) -> list[KPIImpact]:
     return sorted(result, key=lambda item: item.kpi.display_name)
 
 
+def _factory_values(brand_id: int) -> dict[int, dict[int, _FactoryValues]]:
+    """Per KPI with a reading in an enrolment the brand funds, its factories' values: those
+    with a baseline (a factory with follow-ups only lists the KPI and counts nowhere).
+
+    Two reads, each aggregated in the database: per enrolment and KPI its latest follow-up
+    (with its first one's pk), per factory and KPI its latest baseline (with its first
+    baseline's pk); a factory's first reading is the earlier of the two firsts."""
+    readings = KPIReading.objects.filter(enrolment__partnership__partner_id=brand_id).order_by()
+    per_kpi: dict[int, dict[int, _FactoryValues]] = {}
+    follow_ups: dict[tuple[int, int], tuple[Decimal, int]] = {}
+    first_follow_up: dict[tuple[int, int], int] = {}  # per KPI and factory
+    for enrolment_id, kpi_id, factory_id, value, first_pk in _latest(
+        readings.filter(kind=KPIReading.Kind.FOLLOW_UP), [F("enrolment_id"), F("kpi_id")]
+    ):
+        follow_ups[enrolment_id, kpi_id] = (value, first_pk)
+        first = first_follow_up.get((kpi_id, factory_id))
+        first_follow_up[kpi_id, factory_id] = first_pk if first is None else min(first, first_pk)
+        per_kpi.setdefault(kpi_id, {})
+    for enrolment_id, kpi_id, factory_id, value, first_pk in _latest(
+        readings.filter(kind=KPIReading.Kind.BASELINE), [F("enrolment__factory_id"), F("kpi_id")]
+    ):
+        follow_up, follow_up_pk = follow_ups.get((enrolment_id, kpi_id), (None, 0))
+        per_kpi.setdefault(kpi_id, {})[factory_id] = _FactoryValues(
+            first_pk=min(first_pk, first_follow_up.get((kpi_id, factory_id), first_pk)),
+            baseline_value=value,
+            follow_up_value=follow_up,
+            first_follow_up_pk=follow_up_pk,
+        )
+    return per_kpi
+
+
+def _latest(
+    readings: QuerySet[KPIReading], partition: list[F]
+) -> QuerySet[KPIReading, tuple[int, int, int, Decimal, int]]:
+    """Per ``partition`` of ``readings``, its latest reading by (date, pk): (enrolment, KPI,
+    factory, value, the partition's first pk)."""
+    return (
+        readings.annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=partition,
+                order_by=[F("measured_on").desc(), F("pk").desc()],
+            ),
+            first_pk=Window(Min("pk"), partition_by=partition),
+        )
+        .filter(place=1)
+        .values_list("enrolment_id", "kpi_id", "enrolment__factory_id", "value", "first_pk")
+    )
+
+
 def _group(factories: list[_FactoryValues], *, in_blocks: bool) -> GroupFigures:
     k = min_factories()
     # In the order the factories joined (reading ids grow with time): a newcomer comes last.
-    ordered = sorted((f for f in factories if f.baseline is not None), key=lambda f: f.first_pk)
+    ordered = sorted(factories, key=lambda f: f.first_pk)
     counted = _counted(len(ordered), k, in_blocks)
     baseline_set = ordered[:counted]
     baseline = _figure(len(ordered), [f.baseline_value for f in baseline_set], k)

@@ -107,6 +107,45 @@ def test_the_page_shows_that_menu(world, factory_manager):
     assert labels == ["Home", "Suppliers", "Enrolments", "Certificates", "Modules"]
 
 
+def test_who_lists_results_reports(
+    world,
+    ilo_admin,
+    brand_staff,
+    brand_viewer,
+    other_brand_staff,
+    trainer,
+    provider_staff,
+    factory_manager,
+):
+    """The ILO, a funding partner's people (any role) and a provider's staff, not its
+    trainers nor a factory's managers (reporting/views_reports.py, report_list)."""
+    from score_portal.access import can_list_results_reports
+
+    personas = {
+        "anonymous": ANONYMOUS,
+        "ILO admin": scope_of(ilo_admin),
+        "brand staff": scope_of(brand_staff),
+        "brand viewer": scope_of(brand_viewer),
+        "another brand's staff": scope_of(other_brand_staff),
+        "trainer": scope_of(trainer),
+        "provider staff": scope_of(provider_staff),
+        "factory manager": scope_of(factory_manager),
+    }
+    assert {name: can_list_results_reports(s) for name, s in personas.items()} == {
+        "anonymous": False,
+        "ILO admin": True,
+        "brand staff": True,
+        "brand viewer": True,
+        "another brand's staff": True,
+        "trainer": False,
+        "provider staff": True,
+        "factory manager": False,
+    }
+    url = reverse("reporting:report_list")
+    for user, status in ((trainer, 404), (factory_manager, 404), (brand_viewer, 200)):
+        assert client_for(user).get(url).status_code == status
+
+
 HOLDS_A_PLACE = {
     "pending": True,
     "confirmed": True,
