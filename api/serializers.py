@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import is_simple_callable
+from rest_framework.relations import RelatedField
 
 from partners.models import Partnership
 from partners.selectors import ledger_of
@@ -33,7 +37,67 @@ def columns_of(serializer_class: type[serializers.Serializer[Any]], prefix: str 
     return names
 
 
-class FactorySerializer(serializers.ModelSerializer[Factory]):
+# One step of a row's representation: (key, attribute path, how to represent the value).
+_Step = tuple[str, tuple[str, ...], Callable[[Any], Any]]
+_plans: dict[type, list[_Step] | None] = {}
+
+
+class RowsAtSpeed(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A model serializer whose rows are represented by a plan made once per class from its
+    own DRF fields (the attribute each reads and the field's ``to_representation``), not by
+    DRF's per-row walk over freshly built fields: a list of 100 suppliers took 4 ms of a
+    13 ms request that way. Same output, field for field (a test compares the two); a class
+    with a field the plan cannot follow (a method field, a relation, ``source="*"``, a list)
+    keeps DRF's walk, so a subclass that adds one is served correctly, only not faster."""
+
+    def to_representation(self, instance: Any) -> Any:
+        plan = _plan_of(type(self))
+        if plan is None:
+            return super().to_representation(instance)
+        row = {}
+        for key, path, represent in plan:
+            value = instance
+            for name in path:
+                try:
+                    value = getattr(value, name)
+                except ObjectDoesNotExist:
+                    value = None
+                if value is None:
+                    break
+                if is_simple_callable(value):
+                    value = value()
+            row[key] = None if value is None else represent(value)
+        return row
+
+
+def _plan_of(serializer_class: type[RowsAtSpeed]) -> list[_Step] | None:
+    if serializer_class not in _plans:
+        _plans[serializer_class] = _make_plan(serializer_class)
+    return _plans[serializer_class]
+
+
+def _make_plan(serializer_class: type[RowsAtSpeed]) -> list[_Step] | None:
+    steps: list[_Step] = []
+    # Fields made once, without a request: the plan's fields need none (checked below).
+    for field in serializer_class()._readable_fields:
+        if field.source == "*" or isinstance(
+            field,
+            serializers.SerializerMethodField
+            | RelatedField
+            | serializers.ManyRelatedField
+            | serializers.ListSerializer
+            | serializers.HiddenField,
+        ):
+            return None
+        if isinstance(field, serializers.BaseSerializer) and (
+            not isinstance(field, RowsAtSpeed) or _plan_of(type(field)) is None
+        ):
+            return None
+        steps.append((field.field_name, tuple(field.source_attrs), field.to_representation))
+    return steps
+
+
+class FactorySerializer(RowsAtSpeed):
     class Meta:
         model = Factory
         fields = [
@@ -43,7 +107,7 @@ class FactorySerializer(serializers.ModelSerializer[Factory]):
         ]  # fmt: skip
 
 
-class SupplierSerializer(serializers.ModelSerializer[BrandSupplier]):
+class SupplierSerializer(RowsAtSpeed):
     """A factory on a brand's supplier list, with the brand's own code for it."""
 
     factory = FactorySerializer()
@@ -54,19 +118,19 @@ class SupplierSerializer(serializers.ModelSerializer[BrandSupplier]):
         fields = ["id", "brand", "supplier_code", "factory", "created_at", "ended_at"]
 
 
-class ModuleSerializer(serializers.ModelSerializer[Module]):
+class ModuleSerializer(RowsAtSpeed):
     class Meta:
         model = Module
         fields = ["id", "code", "title"]
 
 
-class FactoryBriefSerializer(serializers.ModelSerializer[Factory]):
+class FactoryBriefSerializer(RowsAtSpeed):
     class Meta:
         model = Factory
         fields = ["id", "name", "name_latin", "country"]
 
 
-class EnrolmentSerializer(serializers.ModelSerializer[Enrolment]):
+class EnrolmentSerializer(RowsAtSpeed):
     factory = FactoryBriefSerializer()
     module = ModuleSerializer()
     partnership = serializers.IntegerField(source="partnership_id")

@@ -201,3 +201,25 @@ def test_a_retry_while_the_first_runs_is_409_and_old_keys_are_forgotten(acting_k
     assert services.reserve(key=key, idempotency_key="r", fingerprint="f") == (201, {"id": 1})
     IdempotentRequest.objects.update(created_at=timezone.now() - datetime.timedelta(hours=25))
     assert services.reserve(key=key, idempotency_key="r", fingerprint="f") is None
+
+
+def test_rows_represented_by_a_plan_equal_drfs_own_walk(world, brand, api, monkeypatch):
+    """``RowsAtSpeed``: the list endpoints' fast representation is DRF's, field for field
+    (nulls, nested objects, times in UTC, countries), and a serializer the plan cannot
+    follow (a method field) keeps DRF's walk."""
+    from api import serializers, serializers_catalogue
+
+    link_supplier(
+        brand=brand,
+        factory=FactoryFactory(name="Özdemir Örme", country="TR", workers_total=None),
+        supplier_code="",
+    )
+    paths = ["/api/v1/suppliers/?include_ended=true", "/api/v1/enrolments/"]
+    for cls in (serializers.SupplierSerializer, serializers.EnrolmentSerializer):
+        assert serializers._plan_of(cls) is not None
+    assert serializers._plan_of(serializers_catalogue.FactoryWithNamesSerializer) is None
+    fast = [api.get(path).json() for path in paths]
+    monkeypatch.setattr(serializers, "_plan_of", lambda cls: None)
+    walked = [api.get(path).json() for path in paths]
+    assert fast == walked
+    assert len(fast[0]["results"]) == 2 and fast[1]["results"]
