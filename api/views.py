@@ -259,7 +259,6 @@ class EnrolmentViewSet(
             self.scope,
             factory_id=enrolment.factory_id,
             trainer_id=cohort.trainer_id if cohort else None,
-            provider_id=cohort.provider_id if cohort else None,
             funding_partner_id=enrolment.partnership.partner_id,
             consented=has_kpi_consent(enrolment),
         )

@@ -115,9 +115,9 @@ class EnrolmentViewSet(views.EnrolmentViewSet):
         methods=["GET"],
         summary="KPI readings of an enrolment",
         description="KPI data is the factory's: its readings answer to the funding brand "
-        "only when the factory has shared them with that brand (403 otherwise), and to the "
-        "cohort's provider's acting keys (which record them for the trainer); a provider's "
-        "read-only key never sees them.",
+        "only when the factory has shared them with that brand (403 otherwise). A service "
+        "provider's keys never read them: its acting keys record, correct and delete "
+        "readings for the cohort's trainer, and each write answers the reading it sent.",
         responses={200: serializers.KPIReadingSerializer(many=True)},
     )
     @extend_schema(

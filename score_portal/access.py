@@ -373,17 +373,15 @@ def can_record_attendance(
     return can_deliver(scope, trainer_id, provider_id) or scope.is_ilo_decider
 
 
-def can_see_kpi_detail(
-    scope: Scope, *, factory_id: int, trainer_id: int | None, provider_id: int | None = None
-) -> bool:
+def can_see_kpi_detail(scope: Scope, *, factory_id: int, trainer_id: int | None) -> bool:
     """KPI data belongs to the factory: its managers, its trainer and the ILO see each reading
-    and its history. Not the provider's other staff, and not the funding brand, which sees
-    the readings only with the factory's consent (``can_see_kpi_readings``). Pass the
-    enrolment's factory and its cohort's trainer and provider (None without a cohort)."""
+    and its history. Not the provider's other staff, nor its API keys (which record readings
+    for the trainer, ``can_correct_kpi``, but read none: a key is its provider's staff), and
+    not the funding brand, which sees the readings only with the factory's consent
+    (``can_see_kpi_readings``). Pass the enrolment's factory and its cohort's trainer (None
+    without a cohort)."""
     return (
-        scope.sees_everything
-        or factory_id in scope.factory_ids
-        or can_deliver(scope, trainer_id, provider_id)
+        scope.sees_everything or factory_id in scope.factory_ids or can_deliver(scope, trainer_id)
     )
 
 
@@ -394,19 +392,21 @@ def can_see_kpi_readings(
     trainer_id: int | None,
     funding_partner_id: int,
     consented: bool,
-    provider_id: int | None = None,
 ) -> bool:
     """The readings of one enrolment: those who see KPI detail, and the funding brand's people
     when the factory has consented (``consented``: a consent for that brand exists)."""
-    return can_see_kpi_detail(
-        scope, factory_id=factory_id, trainer_id=trainer_id, provider_id=provider_id
-    ) or (consented and funding_partner_id in scope.funding_ids)
+    return can_see_kpi_detail(scope, factory_id=factory_id, trainer_id=trainer_id) or (
+        consented and funding_partner_id in scope.funding_ids
+    )
 
 
 def can_correct_kpi(
     scope: Scope, *, factory_id: int, trainer_id: int | None, provider_id: int | None = None
 ) -> bool:
-    """The factory's managers and the cohort's trainer record, correct and delete readings."""
+    """The factory's managers and the cohort's trainer record, correct and delete readings;
+    so do the acting API keys of the cohort's provider (``provider_id``), for its trainer.
+    Those keys write without reading (``can_see_kpi_detail``): what a write answers is the
+    reading the key sent."""
     return factory_id in scope.factory_ids or can_deliver(scope, trainer_id, provider_id)
 
 

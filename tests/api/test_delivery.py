@@ -344,8 +344,8 @@ def test_a_provider_records_corrects_and_deletes_readings(
     assert created.status_code == 201, created.content
     reading = KPIReading.objects.get(pk=created.json()["id"])
     assert reading.value == Decimal("8") and reading.recorded_by == provider_admin
-    # The provider's acting key reads what its trainer reads.
-    assert [r["id"] for r in provider_api.get(url).json()] == [reading.pk]
+    # It writes for the trainer but reads nothing: provider staff never see readings.
+    assert provider_api.get(url).status_code == 403
     corrected = provider_api.post(
         f"{url}{reading.pk}/correct/",
         {"value": "6.5", "measured_on": str(TODAY - 21 * DAY), "reason": "Typing error."},
