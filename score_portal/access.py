@@ -131,15 +131,7 @@ def enrolment_reach(scope: Scope, model: type[Model]) -> Q:
     elif scope.trained_cohort_ids:
         branches.append(Q(cohort_id__any_of=scope.trained_cohort_ids))
     if scope.funding_ids:
-        funded = _related(model, "partnership")._default_manager.filter(
-            partner_id__in=scope.funding_ids
-        )
-        branches.append(Q(partnership_id__in=funded.values("pk")))
-        # Co-funded: a share in force of one of one's partnerships (README, "Co-funding").
-        cofunded = _related(model, "cofundings")._default_manager.filter(
-            in_force=True, partnership__partner_id__in=scope.funding_ids
-        )
-        branches.append(Q(pk__in=cofunded.values("enrolment_id")))
+        branches += _funded_reach(scope, model)
     if scope.provider_staff_ids:
         organised = _related(model, "cohort")._default_manager.filter(
             provider_id__in=scope.provider_staff_ids
@@ -147,6 +139,34 @@ def enrolment_reach(scope: Scope, model: type[Model]) -> Q:
         branches.append(Q(cohort_id__in=organised.values("pk")))
         branches.append(placeable_reach(model, scope.provider_staff_ids))
     return _any(branches)
+
+
+def _funded_reach(scope: Scope, model: type[Model]) -> list[Q]:
+    """The enrolments one's organisations fund: as the lead funder (the enrolment's
+    partnership is theirs) or with a co-funding share in force of one of their partnerships
+    (README, "Co-funding").
+
+    Their partnerships (a few per organisation) are read first, with whether any of them
+    holds a share in force, in one small query, and go to the enrolment query as one array:
+    PostgreSQL then counts a brand's 20,000 enrolments from the partnership index alone
+    (1.6 ms), where an OR with the co-funding subquery scans them all (3 ms); the co-funding
+    branch is there only when a share in force exists (most brands co-fund nothing)."""
+    partnerships = _related(model, "partnership")._default_manager
+    cofundings = _related(model, "cofundings")._default_manager
+    shares = cofundings.filter(partnership_id=OuterRef("pk"), in_force=True)
+    rows = list(
+        partnerships.filter(partner_id__in=scope.funding_ids)
+        .order_by()
+        .values_list("pk", Exists(shares))
+    )
+    branches = []
+    if rows:
+        branches.append(Q(partnership_id__any_of=[pk for pk, _shares in rows]))
+    sharing = [pk for pk, has_shares in rows if has_shares]
+    if sharing:
+        cofunded = cofundings.filter(in_force=True, partnership_id__any_of=sharing)
+        branches.append(Q(pk__in=cofunded.values("enrolment_id")))
+    return branches
 
 
 def placeable_reach(model: type[Model], provider_ids: frozenset[int] | set[int]) -> Q:

@@ -490,3 +490,36 @@ def test_the_cofunder_reaches_the_certificate_a_third_brand_does_not(
     assert Certificate.objects.visible_to(scope_of(other_brand_staff)).get() == certificate
     assert Certificate.objects.visible_to(scope_of(brand_staff)).get() == certificate
     assert not Certificate.objects.visible_to(scope_of(third_staff)).exists()
+
+
+def test_a_brands_reach_is_exactly_what_it_leads_or_co_funds_in_force(
+    shared, brand, other_brand, brand_staff, other_brand_staff
+):
+    """``access._funded_reach`` reads the brand's partnerships first: the enrolments it
+    reaches stay those whose partnership is the brand's, or with a share in force of one of
+    its partnerships, and the co-funding branch is left out only when no share is in force."""
+    from django.db.models import Q
+
+    def defined(partner):
+        return set(
+            Enrolment.objects.filter(
+                Q(partnership__partner=partner)
+                | Q(cofundings__in_force=True, cofundings__partnership__partner=partner)
+            ).values_list("pk", flat=True)
+        )
+
+    def reached(person):
+        found = Enrolment.objects.visible_to(scope_of(person))
+        return set(found.values_list("pk", flat=True)), "training_cofunding" in str(found.query)
+
+    assert reached(other_brand_staff) == (defined(other_brand), False)
+    assert reached(brand_staff) == (defined(brand), False)
+    agreed = _agreed(shared, brand_staff, other_brand_staff)
+    assert reached(other_brand_staff) == (defined(other_brand), True)
+    assert shared.enrolment.pk in reached(other_brand_staff)[0]
+    assert reached(brand_staff)[0] == defined(brand)
+    cofunding_services.end_cofunding(
+        cofunding=agreed, actor=other_brand_staff, reason="Budget cut."
+    )
+    assert reached(other_brand_staff) == (defined(other_brand), False)
+    assert shared.enrolment.pk not in reached(other_brand_staff)[0]
