@@ -178,7 +178,11 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     found = rollups.in_language(snapshot)
     coverage = found["coverage"]
     kpis = found["brand_kpis"]
-    brands = list(Partner.objects.filter(pk__in=scope.funding_ids).order_by("name"))
+    # The brand switcher, for a person of several brands (one brand: no query).
+    several = len(scope.funding_ids) > 1
+    brands = (
+        list(Partner.objects.filter(pk__in=scope.funding_ids).order_by("name")) if several else []
+    )
     context = _common(found, link)
     context.update(
         {
