@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.models import QuerySet
@@ -50,7 +52,7 @@ from training.selectors import (
     verifiable_certificate,
 )
 from training.services.enrolment import TrainingError, enrol_suppliers, withdraw_enrolment
-from training.services.kpis import has_kpi_consent
+from training.services.kpis import KPIReadingError, has_kpi_consent
 
 ID = r"[0-9]{1,18}"  # ids only: anything else is not a route (404)
 NON_FIELD = "non_field_errors"
@@ -82,6 +84,22 @@ ENROLMENT_COLUMNS = serializers.columns_of(serializers.EnrolmentSerializer)
 
 def _refused(message: str, field: str | None) -> ValidationError:
     return ValidationError({field or NON_FIELD: [message]}, code="refused")
+
+
+@contextmanager
+def refusals(field: str | None = None) -> Iterator[None]:
+    """A service's refusal as the API's 400 in the one error shape, each message beside its
+    field: a KPI reading's errors field by field, any other training rule beside the field
+    it names (``field`` when it names none)."""
+    try:
+        yield
+    except KPIReadingError as error:
+        raise ValidationError(
+            {(NON_FIELD if f == "__all__" else f): [m] for f, m in error.errors.items()},
+            code="refused",
+        ) from None
+    except TrainingError as error:
+        raise _refused(str(error), error.field or field) from None
 
 
 @extend_schema_view(
@@ -173,7 +191,7 @@ class EnrolmentViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
+        with refusals():
             [result] = enrol_suppliers(
                 brand=brand,
                 factories=[data["factory"]],
@@ -183,8 +201,6 @@ class EnrolmentViewSet(
                 placement_reason=data.get("placement_reason", ""),
                 actor=request.user,
             )
-        except TrainingError as error:
-            raise _refused(str(error), error.field) from None
         if result.enrolment is None:
             raise _refused(result.refusal, result.field)
         enrolment = enrolments_for(self.scope).get(pk=result.enrolment.pk)
@@ -203,12 +219,10 @@ class EnrolmentViewSet(
         enrolment = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
+        with refusals("reason"):
             withdraw_enrolment(
                 enrolment=enrolment, actor=request.user, reason=serializer.validated_data["reason"]
             )
-        except TrainingError as error:
-            raise _refused(str(error), error.field or "reason") from None
         enrolment = enrolments_for(self.scope).get(pk=enrolment.pk)
         return Response(serializers.EnrolmentSerializer(enrolment).data)
 

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from api import examples, serializers, views
 from api.idempotency import idempotent
 from api.serializers_delivery import AttendanceDaySerializer, PlaceSerializer, RegisterSerializer
-from api.views import _refused
+from api.views import _refused, refusals
 from score_portal.access import can_place, can_record_attendance, can_see_placing_queue
 from training.models import Cohort
 from training.selectors import awaiting_placement, enrolments_for
@@ -28,7 +28,6 @@ from training.services.attendance import (
     record_cohort_attendance,
     register_of,
 )
-from training.services.enrolment import TrainingError
 from training.services.placing import place_enrolments
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -112,15 +111,13 @@ class CohortViewSet(views.CohortViewSet):
         serializer = PlaceSerializer(data=request.data, waiting=awaiting_placement(self.scope))
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
+        with refusals():
             placed = place_enrolments(
                 enrolments=data["enrolments"],
                 cohort=cohort,
                 actor=request.user,
                 reason=data["reason"],
             )
-        except TrainingError as error:
-            raise _refused(str(error), error.field) from None
         enrolments = enrolments_for(self.scope).filter(pk__in=[e.pk for e in placed]).order_by("pk")
         return Response(serializers.EnrolmentSerializer(enrolments, many=True).data)
 
@@ -165,8 +162,6 @@ class CohortViewSet(views.CohortViewSet):
         register = register_of(cohort)
         ticks = {(row.participant.pk, d) for row in register.rows for d in row.days if d != day}
         ticks |= {(pk, day) for pk in serializer.validated_data["present"]}
-        try:
+        with refusals("present"):
             record_cohort_attendance(cohort=cohort, actor=request.user, ticks=ticks)
-        except TrainingError as error:
-            raise _refused(str(error), error.field or "present") from None
         return Response(RegisterSerializer(register_data(register_of(cohort))).data)

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from api import serializers
 from api.idempotency import idempotent
-from api.views import NON_FIELD, ScopedViewSet
+from api.views import ScopedViewSet, _refused
 from score_portal.access import can_manage_supplier_list, parse_id
 from suppliers import services
 from suppliers.models import SupplierImport, SupplierImportRow
@@ -149,7 +149,7 @@ class SupplierImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
         try:
             services.decide_match(row=found, is_same=sent.validated_data["same"], user=request.user)
         except services.SupplierError as error:
-            raise ValidationError({NON_FIELD: [str(error)]}, code="refused") from None
+            raise _refused(str(error), None) from None
         supplier_import.refresh_from_db()
         return Response(serializers.SupplierImportSerializer(supplier_import).data)
 
@@ -170,5 +170,5 @@ class SupplierImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
                 supplier_import=supplier_import, user=request.user
             )
         except services.SupplierError as error:
-            raise ValidationError({NON_FIELD: [str(error)]}, code="refused") from None
+            raise _refused(str(error), None) from None
         return Response(serializers.SupplierImportSerializer(supplier_import).data)

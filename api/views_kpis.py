@@ -15,7 +15,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,21 +28,14 @@ from api.serializers_delivery import (
     VisitCreateSerializer,
     VisitOutSerializer,
 )
-from api.views import NON_FIELD, _refused
+from api.views import _refused, refusals
 from api.views_cohorts import IDEMPOTENCY_KEY
 from score_portal.access import can_correct_kpi, can_deliver, parse_id
 from training.models import Enrolment, KPIDefinition, KPIReading
 from training.services import kpis as kpi_services
-from training.services.enrolment import TrainingError, record_visit
+from training.services.enrolment import record_visit
 
 READING = r"kpi-readings/(?P<reading>[0-9]{1,18})"
-
-
-def _kpi_refused(error: kpi_services.KPIReadingError) -> ValidationError:
-    return ValidationError(
-        {(NON_FIELD if f == "__all__" else f): [m] for f, m in error.errors.items()},
-        code="refused",
-    )
 
 
 class EnrolmentViewSet(views.EnrolmentViewSet):
@@ -103,12 +96,10 @@ class EnrolmentViewSet(views.EnrolmentViewSet):
             raise PermissionDenied(_("Only the cohort's trainer records the delivery."))
         serializer = VisitCreateSerializer(data=request.data, enrolment=enrolment)
         serializer.is_valid(raise_exception=True)
-        try:
+        with refusals():
             visit = record_visit(
                 enrolment=enrolment, actor=request.user, **serializer.validated_data
             )
-        except TrainingError as error:
-            raise _refused(str(error), error.field) from None
         return Response(VisitOutSerializer(visit).data, status=201)
 
     @extend_schema(
@@ -153,7 +144,7 @@ class EnrolmentViewSet(views.EnrolmentViewSet):
         kpi = KPIDefinition.objects.filter(code=data["kpi"]).first()
         if kpi is None:
             raise _refused(_("Unknown KPI."), "kpi")
-        try:
+        with refusals():
             reading = kpi_services.record_kpi_reading(
                 enrolment=enrolment,
                 actor=request.user,
@@ -162,10 +153,6 @@ class EnrolmentViewSet(views.EnrolmentViewSet):
                 value=data["value"],
                 measured_on=data["measured_on"],
             )
-        except kpi_services.KPIReadingError as error:
-            raise _kpi_refused(error) from None
-        except TrainingError as error:
-            raise _refused(str(error), error.field) from None
         return Response(serializers.KPIReadingSerializer(reading).data, status=201)
 
     @extend_schema(
@@ -185,14 +172,10 @@ class EnrolmentViewSet(views.EnrolmentViewSet):
         found = self._reading(enrolment, reading)
         serializer = KPICorrectionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
+        with refusals():
             corrected = kpi_services.correct_kpi_reading(
                 reading=found, actor=request.user, **serializer.validated_data
             )
-        except kpi_services.KPIReadingError as error:
-            raise _kpi_refused(error) from None
-        except TrainingError as error:
-            raise _refused(str(error), error.field) from None
         return Response(serializers.KPIReadingSerializer(corrected).data)
 
     @extend_schema(
@@ -212,12 +195,8 @@ class EnrolmentViewSet(views.EnrolmentViewSet):
         found = self._reading(enrolment, reading)
         serializer = KPIDeletionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
+        with refusals():
             kpi_services.delete_kpi_reading(
                 reading=found, actor=request.user, reason=serializer.validated_data["reason"]
             )
-        except kpi_services.KPIReadingError as error:
-            raise _kpi_refused(error) from None
-        except TrainingError as error:
-            raise _refused(str(error), error.field) from None
         return Response(status=204)
