@@ -350,6 +350,34 @@ def test_failed_sign_ins_are_still_limited_while_redis_is_away(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("how", WAYS)
+def test_the_api_answers_and_still_limits_each_key_while_redis_is_away(
+    portal_on_own_redis, world, brand, settings, how
+):
+    """The per-key limits (``score_portal.ratelimit``) count in the process while Redis is
+    away: the API answers within the bound, and a key over its limit still gets 429."""
+    from api.models import OrganisationAPIKey
+    from api.services import create_key
+    from tests.api.conftest import admin_of, key_client
+
+    _key, secret = create_key(
+        organisation=brand,
+        name="ERP",
+        access=OrganisationAPIKey.Access.ACTING,
+        actor=admin_of(brand, "admin@brand-a.example.org"),
+    )
+    settings.API_RATE_READ = 2
+    portal_on_own_redis.take_away(how)
+    api = key_client(secret)
+    for _ in range(2):
+        response, elapsed = _timed(api.get, "/api/v1/enrolments/")
+        assert response.status_code == 200 and elapsed < REQUEST_BOUND
+        assert response.json()["count"] == 1  # brand A's own enrolment
+    refused = api.get("/api/v1/enrolments/")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", WAYS)
 def test_a_short_list_is_imported_while_redis_is_away(
     portal_on_own_redis, brand, brand_staff, settings, tmp_path, how
 ):
