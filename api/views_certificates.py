@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import views
-from score_portal.access import can_manage_certificates
+from score_portal.access import can_download_certificate_pdf
 from training import pdf
 from training.models import Certificate
 from training.services import certificates as certificate_services
@@ -78,8 +78,8 @@ class CertificateViewSet(views.CertificateViewSet):
         certificate: Certificate = self.get_object()
         if certificate.status == C.PENDING and not certificate.pdf:
             raise NotRenderedYet(_("The certificate is still being rendered: try again shortly."))
-        if not certificate.pdf or not (
-            certificate.status == C.ISSUED or can_manage_certificates(self.scope)
+        if not certificate.pdf or not can_download_certificate_pdf(
+            self.scope, issued=certificate.status == C.ISSUED
         ):
             raise NotFound(_("Not found."))
         try:

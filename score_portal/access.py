@@ -487,6 +487,12 @@ def can_manage_certificates(scope: Scope) -> bool:
     return scope.is_ilo_decider
 
 
+def can_download_certificate_pdf(scope: Scope, *, issued: bool) -> bool:
+    """A certificate one sees: its PDF while it is issued; a revoked or replaced one's only
+    for those who manage certificates (the ILO's deciders), on the page and in the API."""
+    return issued or can_manage_certificates(scope)
+
+
 def can_download_certificates_zip(scope: Scope) -> bool:
     """Brand staff (and the ILO) download their suppliers' certificates in one ZIP."""
     return scope.sees_everything or bool(scope.funding_ids)

@@ -241,3 +241,13 @@ def test_a_trainers_long_cohort_list_reaches_the_same_enrolments_as_a_short_one(
     long = Enrolment.objects.visible_to(scope)
     assert "training_cohort" in str(long.query)  # the subquery, not the list
     assert set(long.values_list("pk", flat=True)) == short == {world.enrolment.pk}
+
+
+def test_a_revoked_certificates_pdf_is_the_ilo_deciders_only(brand_staff, ilo_admin, trainer):
+    from score_portal.access import can_download_certificate_pdf
+
+    for person in (brand_staff, trainer, ilo_admin):
+        assert can_download_certificate_pdf(scope_of(person), issued=True)
+    assert not can_download_certificate_pdf(scope_of(brand_staff), issued=False)
+    assert not can_download_certificate_pdf(scope_of(trainer), issued=False)
+    assert can_download_certificate_pdf(scope_of(ilo_admin), issued=False)

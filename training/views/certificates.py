@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from score_portal import ratelimit
 from score_portal.access import (
+    can_download_certificate_pdf,
     can_download_certificates_zip,
     can_manage_certificates,
     get_visible_or_404,
@@ -142,8 +143,8 @@ def certificate_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def certificate_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     certificate = get_visible_or_404(_certificates(request), request.scope, pk=pk)
-    if not certificate.pdf or not (
-        certificate.status == C.ISSUED or can_manage_certificates(request.scope)
+    if not certificate.pdf or not can_download_certificate_pdf(
+        request.scope, issued=certificate.status == C.ISSUED
     ):
         raise Http404
     return stored_file_response(
