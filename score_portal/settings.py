@@ -499,6 +499,11 @@ SUPPLIER_IMPORT_MAX_UNCOMPRESSED_BYTES = env.integer(
 )
 SUPPLIER_IMPORT_INLINE_BYTES = env.integer("SUPPLIER_IMPORT_INLINE_BYTES", 256 * 1024, minimum=0)
 SUPPLIER_IMPORT_INLINE_ROWS = env.integer("SUPPLIER_IMPORT_INLINE_ROWS", 2000, minimum=0)
+# A file larger than this (about 12,000 rows) is read by two processes, its rows cleaned and
+# normalised by a helper forked on the machine's other core (suppliers/importing/preparing.py).
+SUPPLIER_IMPORT_PARALLEL_BYTES = env.integer(
+    "SUPPLIER_IMPORT_PARALLEL_BYTES", 1024 * 1024, minimum=0
+)
 # An Excel export is built whole in the request (XLSX is a zip: it cannot be streamed as CSV
 # is): 95,000 suppliers took 7.5-13 s depending on the machine, so a longer list would run
 # into the server's 30 s timeout. Above this many suppliers the portal offers the CSV.

@@ -213,6 +213,8 @@ def _read_into_preview(supplier_import: SupplierImport, *, held: jobs.Claim, not
                 brand_id=supplier_import.brand_id,
                 writer=PreviewWriter(supplier_import),
                 progress=progress,
+                # A long list is prepared by a helper process on the other core.
+                parallel=supplier_import.file.size > settings.SUPPLIER_IMPORT_PARALLEL_BYTES,
             )
     except ImportFileError as exc:
         error = str(exc)

@@ -30,13 +30,13 @@ from suppliers.importing import ImportFileError
 from suppliers.importing.changes import settle
 from suppliers.importing.columns import BY_FIELD, REQUIRED, map_headers
 from suppliers.importing.matching import MatchIndex, Probe
-from suppliers.importing.normalise import country_code, identity
+from suppliers.importing.normalise import country_code, identity, load_tables
 from suppliers.importing.parsing import SPREADSHEET_CELL_CHARACTERS, Table
+from suppliers.importing.preparing import CHUNK, prepared_chunks
 from suppliers.importing.row_errors import row_error
 from suppliers.models import BrandSupplier, Factory, SupplierImportRow
 
-BATCH = 5000
-_SEND_EVERY = 100  # rows read between two sends of the previous batch
+BATCH = 5000  # rows matched and stored at a time
 _OS_ID = re.compile(r"^[A-Z]{2}\d{7}[0-9A-Z]{6}$")
 _INTEGER = re.compile(r"^\d+$")
 _RANGE = re.compile(r"^\d+[-–]\d+$")
@@ -268,6 +268,11 @@ class Analysis:
             .iterator(5000)
         }
 
+    def load_tables(self) -> None:
+        """Build what ``prepare`` looks values up in (once a process)."""
+        load_tables()
+        _sector_lookup()
+
     def prepare(self, line: int, cells: list[str]) -> PreviewRow | Prepared:
         """Clean and normalise a row: no database, no state (an error row is final here)."""
         values, errors = clean_row(cells, self.mapping, self.headers, self.header_of)
@@ -355,14 +360,16 @@ def analyse_table(
     brand_id: int,
     writer: PreviewWriter,
     progress: Callable[[float], None] = lambda fraction: None,
+    parallel: bool = False,
 ) -> None:
     """Go through every row of ``table``, handing preview rows to ``writer`` in batches.
 
-    Each batch is read in two steps: cleaning and normalising (pure Python), while the
-    writer sends the previous batch's rows to the database (``sending``, so PostgreSQL
-    stores them on the other core meanwhile); then, with the connection free again, the
-    OS ID lookup the batch needs and the matching. Once every row is stored, the repeats
-    inside the file are marked in the database."""
+    Rows are cleaned and normalised (``Analysis.prepare``) a chunk at a time, by a helper
+    process when ``parallel`` (``preparing``: a long list, on the machine's other core),
+    here otherwise. Meanwhile the writer sends the previous batch's rows to the database
+    (``sending``, so PostgreSQL stores them as the chunks come). Then, with the connection
+    free again, the OS ID lookup the batch needs and the matching. Once every row is
+    stored, the repeats inside the file are marked in the database."""
     mapping, _ignored = map_headers(table.headers)
     missing = [c.header for c in REQUIRED if c.field not in mapping.values()]
     if missing:
@@ -377,28 +384,30 @@ def analyse_table(
         index=MatchIndex(brand_id), headers=table.headers, mapping=mapping, brand_id=brand_id
     )
     any_rows = False
-    rows = table.rows
-    while True:
-        prepared: list[PreviewRow | Prepared] = []
-        with writer.sending() as send:
-            for line, cells in itertools.islice(rows, BATCH):
-                prepared.append(analysis.prepare(line, cells))
-                if len(prepared) % _SEND_EVERY == 0:
+    position = 0.0
+    size = min(CHUNK, BATCH)
+    with prepared_chunks(analysis, table, parallel=parallel, size=size) as chunks:
+        while True:
+            prepared: list[PreviewRow | Prepared] = []
+            with writer.sending() as send:
+                for end, chunk in itertools.islice(chunks, max(1, BATCH // size)):
+                    prepared += chunk
+                    position = end
                     send(len(prepared) / BATCH)
-        if not prepared:
-            break
-        any_rows = True
-        os_ids: set[str] = {
-            os_id
-            for p in prepared
-            if isinstance(p, Prepared) and (os_id := p.values.get("os_id", ""))
-        }
-        if os_ids:
-            analysis.index.load_os_ids(os_ids)
-        decided = [p if isinstance(p, PreviewRow) else analysis.decide(p) for p in prepared]
-        settle(decided, brand_id)
-        writer.add(decided)
-        progress(table.position())
+            if not prepared:
+                break
+            any_rows = True
+            os_ids: set[str] = {
+                os_id
+                for p in prepared
+                if isinstance(p, Prepared) and (os_id := p.values.get("os_id", ""))
+            }
+            if os_ids:
+                analysis.index.load_os_ids(os_ids)
+            decided = [p if isinstance(p, PreviewRow) else analysis.decide(p) for p in prepared]
+            settle(decided, brand_id)
+            writer.add(decided)
+            progress(position)
     if not any_rows:
         writer.close()
         raise ImportFileError(_("The file has a header row but no supplier rows."))

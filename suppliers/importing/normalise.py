@@ -527,6 +527,14 @@ def match_keys(name: str, name_latin: str, address: str) -> tuple[str, str, str]
     )
 
 
+def load_tables() -> None:
+    """Build the tables keys are computed with (each once a process, on first use): before
+    a helper process is forked, so that it shares them instead of building its own."""
+    _vocabulary()
+    _phrase_readings()
+    _country_lookup()
+
+
 # --- Search keys (the search box) --------------------------------------------------------
 
 

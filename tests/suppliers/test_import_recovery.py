@@ -119,7 +119,7 @@ def _worker_dies_while_reading(upload, django_capture_on_commit_callbacks, monke
         supplier_import = upload(fixture_file("utf8.csv"))
     real = services.analyse_table
 
-    def dies_midway(table, *, brand_id, writer, progress):
+    def dies_midway(table, *, brand_id, writer, progress, parallel):
         SupplierImportRow.objects.create(
             supplier_import_id=supplier_import.pk, line=2, outcome="new", data={}
         )
@@ -242,7 +242,7 @@ def test_a_worker_that_lost_its_import_to_the_sweep_writes_nothing(
 def test_a_read_stopped_by_the_time_limit_fails_with_advice(
     upload, django_capture_on_commit_callbacks, monkeypatch
 ):
-    def too_slow(table, *, brand_id, writer, progress):
+    def too_slow(table, *, brand_id, writer, progress, parallel):
         raise SoftTimeLimitExceeded()
 
     monkeypatch.setattr(services, "analyse_table", too_slow)
