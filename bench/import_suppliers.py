@@ -188,16 +188,17 @@ def child(path: Path) -> None:
 
     from partners.models import Partner
     from score_portal import jobs
+    from suppliers.importing.writing import refresh_statistics
     from suppliers.models import Factory
     from suppliers.services import confirm_import, start_import
 
-    # Tasks run in this process (no broker): the search keys the import queues for after its
-    # commit (``suppliers.tasks.refresh_search_keys``, a job of its own in a worker) would run
-    # inside the timed confirm. They are left aside here, then timed on their own below.
+    # Tasks run in this process (no broker): the jobs the import queues for after its commit
+    # (the search keys, ``suppliers.tasks.refresh_search_keys``, and the planner's statistics,
+    # ``refresh_statistics``: each a job of its own in a worker, the import done before them)
+    # would run inside the timed confirm. They are left aside here, then timed on their own.
+    after_commit = {"suppliers.tasks.refresh_search_keys", "suppliers.tasks.refresh_statistics"}
     publish = jobs.publish
-    jobs.publish = lambda name, *args: (
-        name == "suppliers.tasks.refresh_search_keys" or publish(name, *args)
-    )
+    jobs.publish = lambda name, *args: name in after_commit or publish(name, *args)
 
     settings.SUPPLIER_IMPORT_MAX_BYTES = 1 << 31
     settings.SUPPLIER_IMPORT_INLINE_BYTES = 1 << 31  # run in this process (no broker here)
@@ -217,12 +218,16 @@ def child(path: Path) -> None:
     keys_started = time.perf_counter()
     keys = Factory.objects.refresh_blank_search_keys()
     keys_seconds = time.perf_counter() - keys_started
+    statistics_started = time.perf_counter()
+    assert refresh_statistics(supplier_import.rows_valid)
+    statistics_seconds = time.perf_counter() - statistics_started
     print(
         f"rows={supplier_import.rows_total} seconds={elapsed:.2f} read={read - started:.2f} "
         f"write={elapsed - (read - started):.2f} new={supplier_import.rows_new} "
         f"matched={supplier_import.rows_matched} unchanged={supplier_import.rows_unchanged} "
         f"errors={supplier_import.rows_error} peak_mb={peak_mb:.0f} "
-        f"search_keys={keys} search_keys_seconds={keys_seconds:.2f}"
+        f"search_keys={keys} search_keys_seconds={keys_seconds:.2f} "
+        f"statistics_seconds={statistics_seconds:.2f}"
     )
 
 
@@ -324,6 +329,10 @@ def main() -> None:
     print(
         f"search keys after the import (a job of its own): {int(keys['search_keys']):,} "
         f"factories in {float(keys['search_keys_seconds']):.2f} s"
+    )
+    print(
+        "planner statistics after the import (a job of its own): "
+        f"{float(keys['statistics_seconds']):.2f} s"
     )
 
 

@@ -261,7 +261,13 @@ class BrandSupplier(models.Model):
 
     objects = BrandSupplierQuerySet.as_manager()
     # Every code created, changed, ended or restored: by whom, and which import (the reason).
-    history = HistoricalRecords(excluded_fields=["changed_at"], cascade_delete_history=True)
+    # Read by link (``id``) only: its brand, factory and import need no index of their own,
+    # which a large import would otherwise write once per link for nothing.
+    history = HistoricalRecords(
+        excluded_fields=["changed_at"],
+        cascade_delete_history=True,
+        no_db_index=["brand", "factory", "source_import"],
+    )
 
     class Meta:
         verbose_name = _("brand supplier")

@@ -9,7 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from django.utils import timezone
@@ -30,7 +30,7 @@ from suppliers.importing.parsing import CSV_EXTENSIONS, XLSX_EXTENSIONS, open_ta
 from suppliers.importing.writing import (
     PreviewWriter,
     mark_same_factory,
-    refresh_statistics,
+    needs_statistics,
     write_rows,
 )
 from suppliers.models import (
@@ -541,6 +541,13 @@ def write_import(*, import_id: int, notify: bool | None = None) -> bool:
                 pk__in=matched.values("factory_id"), updated_at__gte=started
             ).exclude(search_key="").update(search_key="")
             transaction.on_commit(lambda: jobs.publish("suppliers.tasks.refresh_search_keys"))
+            # So are the planner's statistics of a large import (the import is done without
+            # them; the pages that list its suppliers are quick again once they are in).
+            rows = supplier_import.rows_valid
+            if needs_statistics(rows):
+                transaction.on_commit(
+                    lambda: jobs.publish("suppliers.tasks.refresh_statistics", rows)
+                )
             _finish(supplier_import, held, status=Status.DONE, notify=notify)
     except ClaimLost:
         # Rolled back: the worker the sweep handed the import to writes it (once).
@@ -571,12 +578,6 @@ def write_import(*, import_id: int, notify: bool | None = None) -> bool:
             )
         except ClaimLost:
             return False
-    else:
-        try:
-            refresh_statistics(supplier_import.rows_valid)
-        except DatabaseError:
-            # Only an optimisation: autovacuum analyses the tables a little later anyway.
-            logger.warning("Could not analyse the supplier tables after import %s", import_id)
     finally:
         cache.delete(progress_key(import_id))
     return True

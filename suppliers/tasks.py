@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from django.db import DatabaseError
 
 from score_portal import jobs
 from suppliers import duplicates, services
+from suppliers.importing import writing
 from suppliers.models import Factory
+
+logger = logging.getLogger(__name__)
 
 # A task still running two minutes before its claim goes stale (JOB_STALE_MINUTES) is stopped
 # (soft limit: the import fails with a message; hard limit a minute later: the worker child
@@ -29,6 +35,18 @@ def write_supplier_import(import_id: int) -> bool:
 def import_given_up(import_id: int) -> bool:
     """Run in-process by the job sweep after it gave an import up: tell the person."""
     return services.import_given_up(import_id=import_id)
+
+
+@shared_task
+def refresh_statistics(rows_written: int) -> bool:
+    """After a large import commits: the planner's statistics of the supplier tables. Only
+    an optimisation (autovacuum analyses them a little later anyway): a failure is logged,
+    never retried."""
+    try:
+        return writing.refresh_statistics(rows_written)
+    except DatabaseError:
+        logger.warning("Could not analyse the supplier tables after an import", exc_info=True)
+        return False
 
 
 @shared_task(acks_late=True)

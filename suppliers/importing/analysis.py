@@ -32,7 +32,7 @@ from suppliers.importing.columns import BY_FIELD, REQUIRED, map_headers
 from suppliers.importing.matching import MatchIndex, Probe
 from suppliers.importing.normalise import country_code, identity, load_tables
 from suppliers.importing.parsing import SPREADSHEET_CELL_CHARACTERS, Table
-from suppliers.importing.preparing import CHUNK, prepared_chunks
+from suppliers.importing.preparing import CHUNK, prepared_chunks, young_garbage_only
 from suppliers.importing.row_errors import row_error
 from suppliers.models import BrandSupplier, Factory, SupplierImportRow
 
@@ -384,9 +384,12 @@ def analyse_table(
         index=MatchIndex(brand_id), headers=table.headers, mapping=mapping, brand_id=brand_id
     )
     any_rows = False
-    position = 0.0
+    position, rows_done = 0.0, 0
     size = min(CHUNK, BATCH)
-    with prepared_chunks(analysis, table, parallel=parallel, size=size) as chunks:
+    with (
+        young_garbage_only() as collect,
+        prepared_chunks(analysis, table, parallel=parallel, size=size) as chunks,
+    ):
         while True:
             prepared: list[PreviewRow | Prepared] = []
             with writer.sending() as send:
@@ -408,6 +411,8 @@ def analyse_table(
             settle(decided, brand_id)
             writer.add(decided)
             progress(position)
+            rows_done += len(decided)
+            collect(rows_done)
     if not any_rows:
         writer.close()
         raise ImportFileError(_("The file has a header row but no supplier rows."))

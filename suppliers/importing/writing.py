@@ -511,9 +511,15 @@ def mark_same_factory(import_id: int, column: str) -> int:
 ANALYZE_AFTER_ROWS = 5000
 
 
+def needs_statistics(rows_written: int) -> bool:
+    """Whether an import that wrote this many rows leaves the statistics behind."""
+    return connection.vendor == "postgresql" and rows_written >= ANALYZE_AFTER_ROWS
+
+
 def refresh_statistics(rows_written: int) -> bool:
-    """ANALYZE the tables a large import wrote to (PostgreSQL); True if it did."""
-    if connection.vendor != "postgresql" or rows_written < ANALYZE_AFTER_ROWS:
+    """ANALYZE the tables a large import wrote to (PostgreSQL); True if it did. A task of
+    its own after the import's commit (``suppliers.tasks.refresh_statistics``)."""
+    if not needs_statistics(rows_written):
         return False
     # A savepoint: if ANALYZE fails, an enclosing transaction can go on.
     with transaction.atomic(), connection.cursor() as cursor:

@@ -384,10 +384,11 @@ def test_a_confirm_naming_a_factory_deleted_behind_djangos_back_writes_nothing(u
 
 @pytest.mark.parametrize("threshold", [1, 1000])
 def test_a_large_import_refreshes_the_planners_statistics(
-    threshold, monkeypatch, upload, brand_staff
+    threshold, monkeypatch, upload, brand_staff, django_capture_on_commit_callbacks
 ):
-    """After an import of ANALYZE_AFTER_ROWS or more, the supplier tables are analysed:
-    PostgreSQL's row estimate (pg_class.reltuples) then counts the rows it wrote."""
+    """After an import of ANALYZE_AFTER_ROWS or more commits, a task of its own analyses
+    the supplier tables: PostgreSQL's row estimate (pg_class.reltuples) then counts the
+    rows it wrote."""
     if connection.vendor != "postgresql":
         pytest.skip("ANALYZE is PostgreSQL's")
     monkeypatch.setattr(writing, "ANALYZE_AFTER_ROWS", threshold)
@@ -405,9 +406,27 @@ def test_a_large_import_refreshes_the_planners_statistics(
             cursor.execute(f"ANALYZE {table}")
     before = estimates()
     rows = "".join(f"Analysed Mill {n},{n} Road,BD\n" for n in range(4))
-    done = confirm_import(
-        supplier_import=upload(csv_upload("Name,Address,Country\n" + rows)), user=brand_staff
-    )
+    supplier_import = upload(csv_upload("Name,Address,Country\n" + rows))
+    with django_capture_on_commit_callbacks() as after_commit:
+        done = confirm_import(supplier_import=supplier_import, user=brand_staff)
     assert done.status == Status.DONE
+    assert estimates() == before  # the import is done before the statistics are in
+    for callback in after_commit:
+        callback()
     grown = 4 if threshold <= 4 else 0
     assert estimates() == {table: before[table] + grown for table in tables}
+
+
+def test_statistics_that_cannot_be_refreshed_are_logged_and_left_to_autovacuum(
+    monkeypatch, caplog
+):
+    from django.db import DatabaseError
+
+    from suppliers import tasks
+
+    def failing(rows_written):
+        raise DatabaseError("canceling statement due to lock timeout")
+
+    monkeypatch.setattr(writing, "refresh_statistics", failing)
+    assert tasks.refresh_statistics(50_000) is False
+    assert "Could not analyse the supplier tables" in caplog.text
