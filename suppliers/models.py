@@ -490,6 +490,7 @@ class SupplierImportRow(models.Model):
         related_name="+",
         verbose_name=_("factory"),
         db_constraint=False,
+        db_index=False,  # a partial index (Meta): most rows name no factory yet
     )
     candidate = models.ForeignKey(
         Factory,
@@ -499,6 +500,7 @@ class SupplierImportRow(models.Model):
         related_name="+",
         verbose_name=_("possible match"),
         db_constraint=False,
+        db_index=False,  # a partial index (Meta): few rows have a possible match
     )
     score = models.PositiveSmallIntegerField(_("similarity"), null=True, blank=True)
     # The first line of the file this row repeats (same factory twice in one list).
@@ -520,6 +522,18 @@ class SupplierImportRow(models.Model):
         ordering = ["supplier_import", "line"]
         indexes = [
             models.Index(fields=["supplier_import", "outcome", "line"]),
+            # What a merge or a deleted factory looks rows up by: only rows that name one
+            # are indexed, so a new factory's row (most of a list) costs its COPY no entry.
+            models.Index(
+                fields=["factory"],
+                condition=models.Q(factory__isnull=False),
+                name="import_row_factory",
+            ),
+            models.Index(
+                fields=["candidate"],
+                condition=models.Q(candidate__isnull=False),
+                name="import_row_candidate",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

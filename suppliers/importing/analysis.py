@@ -209,7 +209,9 @@ class Prepared:
     """A valid row, cleaned and normalised, waiting for its outcome."""
 
     line: int
-    cells: list[str]
+    # The file's cells (None once a helper process prepared the row: an error row has them
+    # read again from the file, ``_keep_cells_of_clashes``).
+    cells: list[str] | None
     values: dict[str, Any]
     probe: Probe  # the row's name, Latin name, city and address keys
     key: str
@@ -341,17 +343,16 @@ class Analysis:
         return row
 
     def _error_row(
-        self, line: int, cells: list[str], values: dict[str, Any], errors: list[dict[str, Any]]
+        self,
+        line: int,
+        cells: list[str] | None,
+        values: dict[str, Any],
+        errors: list[dict[str, Any]],
     ) -> PreviewRow:
-        return PreviewRow(
-            line=line,
-            outcome=Outcome.ERROR,
-            data={
-                **{k: v for k, v in values.items() if k in _ERROR_VALUES},
-                "_cells": _kept_cells(cells),
-            },
-            errors=errors,
-        )
+        data = {k: v for k, v in values.items() if k in _ERROR_VALUES}
+        if cells is not None:  # else read again from the file (``_keep_cells_of_clashes``)
+            data["_cells"] = _kept_cells(cells)
+        return PreviewRow(line=line, outcome=Outcome.ERROR, data=data, errors=errors)
 
 
 def analyse_table(
@@ -422,9 +423,9 @@ def analyse_table(
 
 def _keep_cells_of_clashes(writer: PreviewWriter, headers: list[str]) -> None:
     """An error row keeps the file's cells, for the download of rows to fix. A supplier code
-    given to two factories is found only after the file is stored: the cells of those rows
-    (rare: most files have none) come from a second reading of the file, a batch of rows at
-    a time, in line order."""
+    given to two factories is found only after the file is stored, and a helper process
+    sends prepared rows without their cells: the cells of those rows (rare: most files have
+    none) come from a second reading of the file, a batch of rows at a time, in line order."""
     import_id = writer.import_id
     clashes = (
         SupplierImportRow.objects.filter(supplier_import_id=import_id, outcome=Outcome.ERROR)

@@ -127,7 +127,7 @@ def young_garbage_only(every: int = GARBAGE_EVERY) -> Iterator[Callable[[int], N
 
 # --- Rows across the pipe --------------------------------------------------------------------
 # A prepared row as plain tuples, strings and dicts, which pickle in C: the dataclasses
-# themselves pickle several times slower. Error rows (few) travel as they are.
+# themselves pickle several times slower. Error rows (few) travel as they are, cells and all.
 
 
 def _flat(row: PreviewRow | Prepared) -> Any:
@@ -136,8 +136,10 @@ def _flat(row: PreviewRow | Prepared) -> Any:
     if not isinstance(row, Prepared):
         return row
     probe = row.probe
-    names = [(k.core, k.full, k.kinds, k.weak, k.text, k.filler) for k in probe.names]
-    return (row.line, row.cells, row.values, names, probe.city, probe.akey, row.key)
+    names = [tuple(name) for name in probe.names]
+    # Not the row's cells: only an error row keeps them, and the few rows the matching
+    # turns into errors have theirs read again from the file (``_keep_cells_of_clashes``).
+    return (row.line, None, row.values, names, probe.city, probe.akey, row.key)
 
 
 def _unflat(item: Any) -> PreviewRow | Prepared:
@@ -146,7 +148,7 @@ def _unflat(item: Any) -> PreviewRow | Prepared:
     if not isinstance(item, tuple):
         return item  # type: ignore[no-any-return]
     line, cells, values, names, city, akey, key = item
-    probe = Probe([NameKey(*name) for name in names], city, akey)
+    probe = Probe([NameKey._make(name) for name in names], city, akey)
     return Prepared(line, cells, values, probe, key)
 
 

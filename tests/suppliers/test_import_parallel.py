@@ -13,7 +13,7 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
 from suppliers.importing import analysis, preparing
-from suppliers.models import Factory, SupplierImport, SupplierImportRow
+from suppliers.models import BrandSupplier, Factory, SupplierImport, SupplierImportRow
 from tests.suppliers.conftest import csv_upload, fixture_file
 
 pytestmark = [
@@ -89,13 +89,17 @@ def _rows(supplier_import):
     return list(supplier_import.rows.order_by("line").values_list(*COLUMNS))
 
 
-def _both_ways(upload, settings, file_of, helpers):
+def _both_ways(upload, settings, file_of, helpers, brand):
     """The same file read in one process, then in two: (one, two) as stored rows."""
-    # Rows 8 and 13 of ``_mixed_list`` are factories already in the portal.
-    Factory.objects.create(name="东莞8华美制衣有限公司", address="东莞市虎门镇8号", country="CN")
+    # Rows 8 and 13 of ``_mixed_list`` are factories already in the portal; the brand's code
+    # of row 22 (in Viet Nam) is its code for a factory in China: row 22 is an error.
+    existing = Factory.objects.create(
+        name="东莞8华美制衣有限公司", address="东莞市虎门镇8号", country="CN"
+    )
     Factory.objects.create(
         name="Özdemir 13 Tekstil Ltd. Şti.", address="Organize Sanayi 13. Cad.", country="TR"
     )
+    BrandSupplier.objects.create(brand=brand, factory=existing, supplier_code="S-22")
     settings.SUPPLIER_IMPORT_PARALLEL_BYTES = 1 << 30
     one = upload(file_of())
     assert not helpers
@@ -107,11 +111,11 @@ def _both_ways(upload, settings, file_of, helpers):
 
 @pytest.mark.parametrize("batch", [analysis.BATCH, 250, 3])
 def test_two_processes_give_the_rows_one_process_gives(
-    upload, settings, helpers, monkeypatch, batch
+    upload, settings, helpers, monkeypatch, batch, brand
 ):
     monkeypatch.setattr(analysis, "BATCH", batch)
     text = _mixed_list(1234)
-    one, two = _both_ways(upload, settings, lambda: csv_upload(text), helpers)
+    one, two = _both_ways(upload, settings, lambda: csv_upload(text), helpers, brand)
     assert one.status == two.status == Status.PREVIEWED
     stored = _rows(one)
     assert len(stored) == 1234
@@ -123,6 +127,10 @@ def test_two_processes_give_the_rows_one_process_gives(
     }
     # Row for row, column for column: only the import they belong to differs.
     assert _rows(two) == stored
+    # The row the brand's code refuses keeps the file's cells for the download, either way.
+    refused = two.rows.get(line=24)  # the list's row 22 (the header is line 1)
+    assert (refused.outcome, refused.errors[0]["code"]) == (Outcome.ERROR, "code_other_country")
+    assert refused.data["_cells"][3] == "S-22"
     fields = ("rows_total", "rows_new", "rows_matched", "rows_unchanged", "rows_error")
     assert [getattr(two, f) for f in fields] == [getattr(one, f) for f in fields]
     helper = helpers[0]
@@ -132,20 +140,22 @@ def test_two_processes_give_the_rows_one_process_gives(
 
 
 @pytest.mark.parametrize("name", ["suppliers.xlsx", "gb18030_tab.csv", "with_errors.csv"])
-def test_two_processes_read_every_kind_of_file_as_one_does(upload, settings, helpers, name):
-    one, two = _both_ways(upload, settings, lambda: fixture_file(name), helpers)
+def test_two_processes_read_every_kind_of_file_as_one_does(upload, settings, helpers, name, brand):
+    one, two = _both_ways(upload, settings, lambda: fixture_file(name), helpers, brand)
     assert (one.status, one.encoding) == (two.status, two.encoding)
     assert _rows(two) == _rows(one)
 
 
-def test_a_bad_row_the_helper_reads_fails_the_import_as_in_one_process(upload, settings, helpers):
+def test_a_bad_row_the_helper_reads_fails_the_import_as_in_one_process(
+    upload, settings, helpers, brand
+):
     good = "".join(f"Mill {n},{n} Road,TR\n" for n in range(450))
     # Row 452 opens a quotation mark that is never closed, past the first chunks the
     # helper sends: the csv reader gives up once the cell outgrows its limit.
     swallowed = "x" * 1000 + "\n"
     text = f'Name,Address,Country\n{good}"Bad Mill,1 Road,TR\n' + swallowed * 4300
     settings.SUPPLIER_IMPORT_INLINE_BYTES = len(text) * 2  # read here, not by the worker
-    one, two = _both_ways(upload, settings, lambda: csv_upload(text), helpers)
+    one, two = _both_ways(upload, settings, lambda: csv_upload(text), helpers, brand)
     assert two.status == one.status == Status.FAILED
     assert two.error_message == one.error_message
     assert one.error_message.startswith("Row 452 has a cell longer than")

@@ -417,9 +417,7 @@ def test_a_large_import_refreshes_the_planners_statistics(
     assert estimates() == {table: before[table] + grown for table in tables}
 
 
-def test_statistics_that_cannot_be_refreshed_are_logged_and_left_to_autovacuum(
-    monkeypatch, caplog
-):
+def test_statistics_that_cannot_be_refreshed_are_logged_and_left_to_autovacuum(monkeypatch, caplog):
     from django.db import DatabaseError
 
     from suppliers import tasks
