@@ -18,6 +18,7 @@ for a row a person decides on; the confirm then applies the stored ``changes`` i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -78,8 +79,11 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+_NOT_LATIN = re.compile("[^\x00-\u024f]")  # past Latin Extended-B
+
+
 def _is_latin(text: str) -> bool:
-    return all(ord(c) < 0x250 for c in text)
+    return not _NOT_LATIN.search(text)
 
 
 def _address_words(address: str) -> set[str]:

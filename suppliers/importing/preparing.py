@@ -200,11 +200,18 @@ def _put(waiting: queue.Queue[Any], sender: threading.Thread, message: Any) -> b
 
 
 def _send_all(waiting: queue.Queue[Any], outbox: Connection) -> None:
+    """The helper's sending thread: whatever is queued, in one message each time. A thread
+    waits for the interpreter lock up to a switch interval (5 ms) whenever the preparing
+    thread holds it: one chunk a message would cap the helper at a chunk each 5 ms."""
     try:
         while True:
-            message = waiting.get()
-            outbox.send(message)
-            if message == _END or message[0] in (_RAISED, _FAILED):
+            messages = [waiting.get()]
+            with suppress(queue.Empty):
+                while len(messages) < AHEAD:
+                    messages.append(waiting.get_nowait())
+            outbox.send(messages)
+            last = messages[-1]
+            if last == _END or last[0] in (_RAISED, _FAILED):
                 return
     except OSError:
         return  # the importing process stopped listening: nothing more to do
@@ -241,22 +248,23 @@ class _Helper:
         receive = self.inbound.recv
         while True:
             try:
-                message = receive()
+                messages = receive()
             except EOFError:
                 self.process.join(timeout=5)
                 raise HelperFailed(
                     f"the helper preparing rows stopped (exit code {self.process.exitcode})"
                 ) from None
-            if message == _END:
-                return
-            if message[0] == _RAISED:
-                _kind, exc, helper_traceback = message
-                exc.add_note(f"Raised in the helper preparing rows:\n{helper_traceback}")
-                raise exc
-            if message[0] == _FAILED:
-                raise HelperFailed(f"the helper preparing rows failed:\n{message[1]}")
-            position, rows = message
-            yield position, [_unflat(item) for item in rows]
+            for message in messages:
+                if message == _END:
+                    return
+                if message[0] == _RAISED:
+                    _kind, exc, helper_traceback = message
+                    exc.add_note(f"Raised in the helper preparing rows:\n{helper_traceback}")
+                    raise exc
+                if message[0] == _FAILED:
+                    raise HelperFailed(f"the helper preparing rows failed:\n{message[1]}")
+                position, rows = message
+                yield position, [_unflat(item) for item in rows]
 
     def stop(self) -> None:
         """Stop the helper, whether it finished or not: closing the pipe ends its writing."""
