@@ -254,3 +254,24 @@ def test_in_the_demo_inditex_finds_huamei_and_eti_does_not(catalogue):
     for text in (demo.HUAMEI, "东莞华美制衣有限公司", "Dongguan Huamei Zhiyi Youxian Gongsi"):
         assert factory_ids(inditex, text) == [huamei.pk], text
         assert search(scope_of(eti), text).groups == [], text
+
+
+@on_postgresql
+def test_name_searches_read_the_trigram_index_of_factories_with_a_key(huamei, brand_staff):
+    """The index leaves out blank keys (a just-imported factory's): the name searches ask
+    for a key, so PostgreSQL still answers them from the index, not by reading every
+    factory."""
+    from search.selectors import _name_match, _near_match, _Query
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'factory_search_key_trgm'"
+        )
+        assert "WHERE (search_key <> ''::text)" in cursor.fetchone()[0]
+    query = _Query.of("Huamei")
+    names = Factory.objects.order_by().exclude(search_key="")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a ten-row table: ask for the plan
+        for matching in (_name_match(query), _near_match(query)):
+            plan = names.filter(matching).values("pk").explain()
+            assert "factory_search_key_trgm" in plan, plan
