@@ -38,6 +38,7 @@ import logging
 import multiprocessing
 import pickle
 import queue
+import resource
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -184,7 +185,7 @@ def _serve(
         else:
             _put(waiting, sender, (_RAISED, exc, traceback.format_exc()))
     else:
-        _put(waiting, sender, _END)
+        _put(waiting, sender, (_END, done, _peak_mb()))
     sender.join()
 
 
@@ -211,10 +212,15 @@ def _send_all(waiting: queue.Queue[Any], outbox: Connection) -> None:
                     messages.append(waiting.get_nowait())
             outbox.send(messages)
             last = messages[-1]
-            if last == _END or last[0] in (_RAISED, _FAILED):
+            if last[0] in (_END, _RAISED, _FAILED):
                 return
     except OSError:
         return  # the importing process stopped listening: nothing more to do
+
+
+def _peak_mb() -> int:
+    """This process's peak resident memory, in MB (Linux counts kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def _enlarge(connection: Connection) -> None:
@@ -255,7 +261,14 @@ class _Helper:
                     f"the helper preparing rows stopped (exit code {self.process.exitcode})"
                 ) from None
             for message in messages:
-                if message == _END:
+                if message[0] == _END:
+                    _kind, rows_done, peak_mb = message
+                    logger.info(
+                        "Helper process %s prepared %s rows, peak memory %s MB",
+                        self.process.pid,
+                        rows_done,
+                        peak_mb,
+                    )
                     return
                 if message[0] == _RAISED:
                     _kind, exc, helper_traceback = message
