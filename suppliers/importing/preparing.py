@@ -25,8 +25,8 @@ changes and sends them to the database:
   other error in the helper is raised here with its traceback; a helper that dies is an
   error, never a shorter list. A time limit or any exception here stops the helper.
 
-Short lists, and any platform without ``fork``, are prepared in this process: the same
-function, a chunk at a time.
+Short lists, any platform without ``fork``, and a fork that fails (memory, a process limit)
+are prepared in this process: the same function, a chunk at a time.
 """
 
 from __future__ import annotations
@@ -85,7 +85,12 @@ def prepared_chunks(
     if not (parallel and can_fork()):
         yield _here(analysis, table, size)
         return
-    helper = _Helper(analysis, table, size)
+    try:
+        helper = _Helper(analysis, table, size)
+    except OSError:  # no fork now (memory, a process limit): one process does it all
+        logger.warning("Could not start a helper process: rows prepared here", exc_info=True)
+        yield _here(analysis, table, size)
+        return
     try:
         yield helper.chunks()
     finally:
@@ -246,8 +251,13 @@ class _Helper:
             name="supplier-import-prepare",
             daemon=True,
         )
-        self.process.start()
-        outbox.close()
+        try:
+            self.process.start()
+        except OSError:
+            self.inbound.close()
+            raise
+        finally:
+            outbox.close()  # the helper's end: only the helper writes to it
         logger.info("Rows prepared by helper process %s", self.process.pid)
 
     def chunks(self) -> Chunks:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 
+import billiard.context
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -212,3 +213,21 @@ def test_an_import_that_stops_stops_its_helper(upload, in_two_processes, helpers
     helper = helpers[0]
     assert not helper.process.is_alive()
     assert len(calls) == 120  # it stopped there, not after reading the whole file
+
+
+def test_a_list_is_read_in_one_process_when_no_helper_can_start(
+    upload, settings, helpers, monkeypatch, brand, caplog
+):
+    """No fork now (memory, a process limit): the list is read all the same, in one
+    process, and the admin's log says why it was slower."""
+    text = _mixed_list(700)
+    one, _ = _both_ways(upload, settings, lambda: csv_upload(text), helpers, brand)
+
+    def no_fork(self):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(billiard.context.ForkProcess, "start", no_fork)
+    alone = upload(csv_upload(text))
+    assert alone.status == Status.PREVIEWED
+    assert _rows(alone) == _rows(one)
+    assert "Could not start a helper process" in caplog.text
