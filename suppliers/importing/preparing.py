@@ -15,9 +15,10 @@ changes and sends them to the database:
 - **The helper reads the file too**: a thread here that fed it rows would wait for this
   process's busy thread to let go of the interpreter lock at every chunk.
 - **Bounded**: chunks of ``CHUNK`` rows go through a pipe (enlarged to ``PIPE_BYTES`` where
-  Linux allows). While it is full (this process busy matching a batch), the helper goes on
-  preparing up to ``AHEAD`` chunks, then waits: it runs ahead of this process, never a
-  whole file ahead, so memory stays flat with the file's length.
+  Linux allows), up to ``AHEAD`` chunks a message. While it is full (this process busy
+  matching a batch), the helper goes on preparing up to ``AHEAD`` more chunks, then waits:
+  at most twice ``AHEAD`` chunks ahead of this process, never a whole file, so memory stays
+  flat with the file's length.
 - **The same rows, in the same order**: the helper runs ``Analysis.prepare`` itself; a row
   comes back as it would from a call here (``_flat``/``_unflat`` only carry its parts).
 - **Failures are the same failures**: an error reading the file (a bad CSV row, an
@@ -58,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 100  # rows a message carries (fewer if a batch is smaller)
 GARBAGE_EVERY = 25_000  # rows read between two collections of young garbage
-AHEAD = 100  # prepared chunks the helper holds while the pipe is full (about 10,000 rows)
+AHEAD = 100  # prepared chunks queued in the helper, and the most a message carries
 PIPE_BYTES = 1 << 20  # Linux's largest pipe for an unprivileged process (pipe-max-size)
 _END, _RAISED, _FAILED = "end", "raised", "failed"
 
